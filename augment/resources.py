@@ -1,0 +1,262 @@
+"""Resolve the NLTK resources both stages need, offline first, and say where each came from.
+
+Order for each resource: NLTK data already installed -> the NLTK downloader when its host is
+reachable -> an offline source materialised into the project's cache -> one clear error.
+
+- WordNet 3.0 offline: Debian's `wordnet-base` + `wordnet-sense-index` (/usr/share/wordnet),
+  copied (not symlinked: nltk refuses links that leave the corpus root) into
+  <cache>/nltk_data/corpora/wordnet, with the `lexnames` file that Debian does not ship written
+  from the table in lexnames(5WN).
+- Stopwords offline: scikit-learn's ENGLISH_STOP_WORDS (an installed dependency), written as
+  NLTK's stopwords/english file so TextAttack's StopwordModification (built when textattack is
+  imported) finds it.
+- POS tagger offline: NLTK's averaged perceptron tagger is not on PyPI, so the fallback is
+  `wordnet_pos_tag`: each word takes the part of speech whose WordNet senses are most frequent
+  in the SemCor counts (cntlist.rev), closed-class words a fixed tag. Coarser than the perceptron
+  tagger (no context), but all a WordNet synonym swap needs is the WordNet POS of a word.
+
+Call `ensure_resources()` before importing textattack.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import PTPError
+
+DEBIAN_WORDNET = Path(os.environ.get("PTP_DEBIAN_WORDNET", "/usr/share/wordnet"))
+WORDNET_FILES = (
+    "data.adj", "data.adv", "data.noun", "data.verb",
+    "index.adj", "index.adv", "index.noun", "index.verb", "index.sense",
+    "adj.exc", "adv.exc", "noun.exc", "verb.exc", "cntlist.rev",
+)
+# lexnames(5WN): file number, lexicographer file name, syntactic category (1 n, 2 v, 3 a, 4 r).
+LEXNAMES = (
+    ("adj.all", 3), ("adj.pert", 3), ("adv.all", 4), ("noun.Tops", 1), ("noun.act", 1),
+    ("noun.animal", 1), ("noun.artifact", 1), ("noun.attribute", 1), ("noun.body", 1),
+    ("noun.cognition", 1), ("noun.communication", 1), ("noun.event", 1), ("noun.feeling", 1),
+    ("noun.food", 1), ("noun.group", 1), ("noun.location", 1), ("noun.motive", 1),
+    ("noun.object", 1), ("noun.person", 1), ("noun.phenomenon", 1), ("noun.plant", 1),
+    ("noun.possession", 1), ("noun.process", 1), ("noun.quantity", 1), ("noun.relation", 1),
+    ("noun.shape", 1), ("noun.state", 1), ("noun.substance", 1), ("noun.time", 1),
+    ("verb.body", 2), ("verb.change", 2), ("verb.cognition", 2), ("verb.communication", 2),
+    ("verb.competition", 2), ("verb.consumption", 2), ("verb.contact", 2), ("verb.creation", 2),
+    ("verb.emotion", 2), ("verb.motion", 2), ("verb.perception", 2), ("verb.possession", 2),
+    ("verb.social", 2), ("verb.stative", 2), ("verb.weather", 2), ("adj.ppl", 3),
+)
+NLTK_HOST = ("raw.githubusercontent.com", 443)
+
+
+def cache_dir() -> Path:
+    """Where the project keeps materialised resources, source data and default victims."""
+    root = os.environ.get("PTP_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "ptp")
+    return Path(root)
+
+
+@dataclass
+class Resource:
+    name: str
+    origin: str  # nltk-data | nltk-downloader | debian | package:<name> | fallback | missing
+    detail: str
+
+    @property
+    def ok(self) -> bool:
+        return self.origin != "missing"
+
+
+def _nltk_has(path: str) -> str | None:
+    import nltk
+
+    try:
+        return str(nltk.data.find(path))
+    except LookupError:
+        return None
+
+
+@functools.lru_cache(maxsize=8)
+def _host_reachable(host_port=NLTK_HOST, timeout=2.0) -> bool:
+    if os.environ.get("PTP_OFFLINE") or os.environ.get("HF_HUB_OFFLINE"):
+        return False
+    try:
+        socket.create_connection(host_port, timeout=timeout).close()
+        return True
+    except OSError:
+        return False
+
+
+def _try_download(package: str) -> bool:
+    if not _host_reachable():
+        return False
+    import nltk
+
+    try:
+        return bool(nltk.download(package, quiet=True, raise_on_error=False))
+    except Exception:  # noqa: BLE001 - any downloader failure means: try the next source
+        return False
+
+
+def _nltk_data_dir() -> Path:
+    import nltk
+
+    path = cache_dir() / "nltk_data"
+    if str(path) not in nltk.data.path:
+        nltk.data.path.insert(0, str(path))
+    return path
+
+
+def _atomic_dir(final: Path, fill) -> None:
+    """Fill a temporary sibling folder, then rename it into place (no half-written corpus)."""
+    tmp = final.with_name(final.name + f".tmp{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    fill(tmp)
+    if final.exists():
+        shutil.rmtree(tmp)
+        return
+    os.replace(tmp, final)
+
+
+def _materialise_debian_wordnet(root: Path) -> Path | None:
+    target = root / "corpora" / "wordnet"
+    if (target / "lexnames").exists():
+        return target
+    if not all((DEBIAN_WORDNET / name).exists() for name in WORDNET_FILES):
+        return None
+
+    def fill(tmp: Path):
+        for name in WORDNET_FILES:
+            shutil.copyfile(DEBIAN_WORDNET / name, tmp / name)
+        lines = [f"{i:02d}\t{name}\t{cat}" for i, (name, cat) in enumerate(LEXNAMES)]
+        (tmp / "lexnames").write_text("\n".join(lines) + "\n")
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _atomic_dir(target, fill)
+    return target
+
+
+def _materialise_stopwords(root: Path) -> tuple[Path, str] | None:
+    target = root / "corpora" / "stopwords"
+    if (target / "english").exists():
+        return target, "scikit-learn"
+    try:
+        from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+    except ImportError:
+        return None
+
+    def fill(tmp: Path):
+        (tmp / "english").write_text("\n".join(sorted(ENGLISH_STOP_WORDS)) + "\n")
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _atomic_dir(target, fill)
+    return target, "scikit-learn"
+
+
+def resolve_wordnet() -> Resource:
+    root = _nltk_data_dir()
+    found = _nltk_has("corpora/wordnet")
+    if found and not found.startswith(str(root)):
+        return Resource("wordnet", "nltk-data", found)
+    local = _materialise_debian_wordnet(root)
+    if found is None and local is None and _try_download("wordnet"):
+        return Resource("wordnet", "nltk-downloader", _nltk_has("corpora/wordnet") or "")
+    if local is not None:
+        return Resource("wordnet", "debian", f"{local} (from {DEBIAN_WORDNET})")
+    return Resource(
+        "wordnet", "missing",
+        "WordNet 3.0 not found: run `apt-get install wordnet-base wordnet-sense-index` "
+        "(Debian/Ubuntu) or `python -m nltk.downloader wordnet` where the NLTK downloader is reachable")
+
+
+def resolve_stopwords() -> Resource:
+    root = _nltk_data_dir()
+    found = _nltk_has("corpora/stopwords")
+    if found and not found.startswith(str(root)):
+        return Resource("stopwords", "nltk-data", found)
+    if found is None and _try_download("stopwords"):
+        return Resource("stopwords", "nltk-downloader", _nltk_has("corpora/stopwords") or "")
+    local = _materialise_stopwords(root)
+    if local is not None:
+        return Resource("stopwords", f"package:{local[1]}", f"{local[0]} (ENGLISH_STOP_WORDS)")
+    return Resource("stopwords", "missing",
+                    "no English stopword list: `pip install scikit-learn` or "
+                    "`python -m nltk.downloader stopwords`")
+
+
+def resolve_pos_tagger() -> Resource:
+    found = _nltk_has("taggers/averaged_perceptron_tagger_eng/")
+    if found:
+        return Resource("pos_tagger", "nltk-data", found)
+    if _try_download("averaged_perceptron_tagger_eng"):
+        return Resource("pos_tagger", "nltk-downloader",
+                        _nltk_has("taggers/averaged_perceptron_tagger_eng/") or "")
+    return Resource("pos_tagger", "fallback",
+                    "WordNet sense-frequency tagger (augment.resources.wordnet_pos_tag); "
+                    "context-free, see README")
+
+
+@functools.lru_cache(maxsize=1)
+def ensure_resources() -> tuple[Resource, ...]:
+    """Resolve everything; raise PTPError naming what is missing. Cached per process."""
+    resources = (resolve_wordnet(), resolve_stopwords(), resolve_pos_tagger())
+    missing = [r for r in resources if not r.ok]
+    if missing:
+        raise PTPError("; ".join(f"{r.name}: {r.detail}" for r in missing))
+    return resources
+
+
+def use_perceptron_tagger() -> bool:
+    return ensure_resources()[2].origin != "fallback"
+
+
+# Closed-class words get a fixed Penn tag so the synonym swap never treats them as content words.
+_CLOSED_CLASS = {
+    **dict.fromkeys("a an the this that these those each every some any no".split(), "DT"),
+    **dict.fromkeys("i you he she it we they me him her us them".split(), "PRP"),
+    **dict.fromkeys("my your his its our their".split(), "PRP$"),
+    **dict.fromkeys("and or but nor yet".split(), "CC"),
+    **dict.fromkeys("to".split(), "TO"),
+    **dict.fromkeys("is am are was were be been being has have had do does did".split(), "VB"),
+    **dict.fromkeys("can could will would shall should may might must".split(), "MD"),
+}
+_WN_TO_PENN = {"n": "NN", "v": "VB", "a": "JJ", "s": "JJ", "r": "RB"}
+
+
+@functools.lru_cache(maxsize=200_000)
+def _word_tag(word: str) -> str:
+    from nltk.corpus import wordnet as wn
+
+    low = word.lower()
+    if low in _CLOSED_CLASS:
+        return _CLOSED_CLASS[low]
+    if not any(ch.isalpha() for ch in word):
+        return "CD" if any(ch.isdigit() for ch in word) else "."
+    best, best_score = None, (-1, -1)
+    for pos in ("n", "v", "a", "r"):
+        base = wn.morphy(low, pos)
+        if base is None:
+            continue
+        lemmas = [lem for syn in wn.synsets(base, pos) for lem in syn.lemmas() if lem.name().lower() == base]
+        score = (sum(lem.count() for lem in lemmas), len(lemmas))
+        if score > best_score:
+            best, best_score = pos, score
+    if best is None:
+        return "IN" if low in stopword_set() else "NN"
+    return _WN_TO_PENN[best]
+
+
+@functools.lru_cache(maxsize=1)
+def stopword_set() -> frozenset[str]:
+    from nltk.corpus import stopwords
+
+    ensure_resources()
+    return frozenset(stopwords.words("english"))
+
+
+def wordnet_pos_tag(tokens: list[str]) -> list[tuple[str, str]]:
+    """Context-free Penn-style tags from WordNet sense frequencies (see module docstring)."""
+    return [(tok, _word_tag(tok)) for tok in tokens]

@@ -1,0 +1,85 @@
+"""Protected spans: find them in an example as character ranges, and write them back after edits.
+
+Any perturbation (random or adversarial) edits a text field with its protected spans masked
+out; afterwards the spans' new character ranges are known, and `rewrite_spans` updates the fields
+that store them (WiC start/end offsets, WSC word indices, ReCoRD entity spans).
+"""
+from __future__ import annotations
+
+import re
+
+from .tasks import CharSpan, EntitySpans, Literal, SpanSpec, Task, WordSpan
+
+_WS = re.compile(r"\S+")
+
+
+def word_starts(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each whitespace-separated word (the unit of WSC's span indices)."""
+    return [(m.start(), m.end()) for m in _WS.finditer(text)]
+
+
+def spec_ranges(spec: SpanSpec, example: dict) -> list[tuple[int, int]]:
+    text = example[spec.field]
+    if isinstance(spec, CharSpan):
+        return [(example[spec.start], example[spec.end])]
+    if isinstance(spec, WordSpan):
+        words = word_starts(text)
+        first = example[spec.index]
+        n = max(1, len(example[spec.text].split()))
+        return [(words[first][0], words[min(first + n, len(words)) - 1][1])]
+    if isinstance(spec, EntitySpans):
+        return [(s["start"], s["end"]) for s in _span_list(example[spec.spans])]
+    if isinstance(spec, Literal):
+        return [(m.start(), m.end()) for m in re.finditer(re.escape(spec.text), text)]
+    raise TypeError(spec)
+
+
+def _span_list(spans) -> list[dict]:
+    # datasets returns a Sequence of dicts as a dict of lists.
+    if isinstance(spans, dict):
+        return [{"start": s, "end": e} for s, e in zip(spans["start"], spans["end"])]
+    return list(spans)
+
+
+def protected_ranges(task: Task, example: dict) -> dict[str, list[tuple[int, int]]]:
+    """field -> sorted, merged character ranges that no perturbation may touch."""
+    out: dict[str, list[tuple[int, int]]] = {}
+    for spec in task.protected:
+        out.setdefault(spec.field, []).extend(spec_ranges(spec, example))
+    return {f: _merge(r) for f, r in out.items()}
+
+
+def _merge(ranges):
+    merged = []
+    for start, end in sorted(ranges):
+        if merged and start < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def rewrite_spans(task: Task, example: dict, field: str, old_ranges, new_ranges, new_text: str) -> dict:
+    """The example's span fields for `field`, mapped from old to new character ranges."""
+    moved = dict(zip(old_ranges, new_ranges))
+
+    def new(range_):
+        # A range inside a merged protected range keeps its offset within it.
+        for (o_start, o_end), (n_start, _) in moved.items():
+            if o_start <= range_[0] and range_[1] <= o_end:
+                return (n_start + range_[0] - o_start, n_start + range_[1] - o_start)
+        raise KeyError(range_)
+
+    updates: dict = {}
+    for spec in task.protected:
+        if spec.field != field:
+            continue
+        if isinstance(spec, CharSpan):
+            start, end = new(spec_ranges(spec, example)[0])
+            updates[spec.start], updates[spec.end] = start, end
+        elif isinstance(spec, WordSpan):
+            start, _ = new(spec_ranges(spec, example)[0])
+            updates[spec.index] = sum(1 for s, _ in word_starts(new_text) if s < start)
+        elif isinstance(spec, EntitySpans):
+            updates[spec.spans] = [dict(zip(("start", "end"), new(r))) for r in spec_ranges(spec, example)]
+    return updates

