@@ -11,6 +11,7 @@ Layout of the saved DatasetDict (schema version 1):
 from __future__ import annotations
 
 import importlib.metadata
+import shutil
 import time
 from pathlib import Path
 
@@ -72,6 +73,10 @@ def _perturb_batch(batch: dict, indices: list[int], task: Task, spec, seed: int)
 
 def perturb_split_random(task: Task, split, spec, seed: int, num_proc: int = 1):
     """Every row of `split` -> `spec.variants` pair rows, identical for any `num_proc`."""
+    from .random_ops import _augmenter
+
+    for op in spec.ops:  # built before the workers fork, so they share the loaded WordNet
+        _augmenter(op, spec.rate)
     return split.map(
         _perturb_batch, batched=True, batch_size=64, with_indices=True,
         fn_kwargs={"task": task, "spec": spec, "seed": seed},
@@ -112,7 +117,7 @@ def build_corpus(task_name: str, mode: str = "random", out=None, source: str = "
                  jsonl: bool = False, perturb_split=None, limit: int | None = None, log=print):
     """Build (or reuse) the corpus; returns (folder, manifest).
 
-    `perturb_split(task, train, seed) -> Dataset | (Dataset, summary)` does the perturbing;
+    `perturb_split(task, train, seed, work) -> Dataset | (Dataset, summary)` does the perturbing;
     random mode by default. The adversarial mode passes its own (and its spec for the fingerprint).
     """
     task = get_task(task_name)
@@ -149,11 +154,13 @@ def build_corpus(task_name: str, mode: str = "random", out=None, source: str = "
         if "train" not in data or len(data["train"]) == 0:
             raise PTPError(f"{info.location}: no train rows to perturb; the train split is missing or empty")
         if perturb_split is None:
-            def perturb_split(task, train, seed):
+            def perturb_split(task, train, seed, work):
                 return perturb_split_random(task, train, spec, seed, num_proc)
         fp = fingerprint_of(key)
         train = data["train"] if limit is None else data["train"].select(range(min(limit, len(data["train"]))))
-        result = perturb_split(task, train, seed)
+        # Checkpoints of long builds live here, keyed by the fingerprint, until the corpus is saved.
+        work = out.parent / f".{out.name}.work-{fp}"
+        result = perturb_split(task, train, seed, work)
         pairs, extra_summary = result if isinstance(result, tuple) else (result, {})
         from datasets import DatasetDict
 
@@ -174,6 +181,7 @@ def build_corpus(task_name: str, mode: str = "random", out=None, source: str = "
         manifest["summary"].update(extra_summary)
         atomic_save(DatasetDict(splits), out, extra={"README.md": dataset_card(manifest)},
                     manifest=manifest, jsonl=jsonl)
+        shutil.rmtree(work, ignore_errors=True)
         log(f"wrote {out}: " + ", ".join(f"{k} {v}" for k, v in manifest["counts"].items())
             + f"; {changed}/{len(records)} pairs changed, {manifest['seconds']} s")
         return out, manifest

@@ -83,10 +83,18 @@ def build(task, mode, out, source, data_dir, seed, ops, rate, variants, num_proc
     perturb_split = None
     if mode == "adversarial":
         from .adversarial import AttackSpec, adversarial_splitter
+        from .tasks import get_task
 
+        AttackSpec(recipe=recipe, query_budget=query_budget, max_change=max_change, batch_size=batch_size)
+        # The library takes any victim; the CLI wires in the trainer's (a run folder, an HF
+        # checkpoint, or the default victim trained once with ptp-train's code).
+        from training.victim import load_victim, resolve_victim
+
+        task_name = get_task(task).name
+        folder, identity = resolve_victim(victim, task_name, log=click.echo)
         spec = AttackSpec(recipe=recipe, query_budget=query_budget, max_change=max_change,
-                          keep_failed=keep_failed, batch_size=batch_size)
-        perturb_split = adversarial_splitter(spec, victim=victim, device=device, out=out, log=click.echo)
+                          keep_failed=keep_failed, batch_size=batch_size, victim=identity)
+        perturb_split = adversarial_splitter(spec, lambda: load_victim(folder, task_name, device), log=click.echo)
     else:
         from .random_ops import RandomSpec
 

@@ -1,0 +1,378 @@
+"""Adversarial perturbations: PWWS built from TextAttack's parts, batched across examples.
+
+TextAttack's own `Attacker` runs one example at a time and sends the victim a few dozen texts per
+call; on a CPU most of its time goes to bookkeeping around those small calls. This module keeps
+TextAttack's four parts — goal (untargeted: the victim's prediction leaves the gold label),
+constraints (RepeatModification, StopwordModification, MaxWordsPerturbed, and protected spans as
+one more pre-transformation constraint), transformation (WordSwapWordNet) and search (PWWS's
+greedy order by weighted saliency, Ren et al. 2019, as in `GreedyWordSwapWIR("weighted-saliency")`)
+— but runs the search for many examples in lock step: every round's queries, from all examples,
+go to the victim as one batch, and repeated texts are answered from a cache.
+
+Departures from TextAttack's PWWS, each for determinism: candidate words are sorted (WordNet
+synonyms come from a set) and ties keep the first candidate.
+
+The victim is any object with `labels_of(examples) -> probabilities` and `unk_token`; the trainer
+provides one (training.victim). Protected spans (WiC's word, WSC's spans) are masked as
+placeholder words that no transformation may touch, as in random mode.
+
+Rows are checkpointed in chunks under a work folder beside the output, so a killed build resumes
+where it stopped, with no row lost or repeated.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections import OrderedDict
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import PTPError
+from .random_ops import PLACEHOLDER, mask, unmask, words_changed
+from .spans import protected_ranges, rewrite_spans
+from .tasks import Task
+
+RECIPES = ("pwws",)
+# Recipes TextAttack ships that need resources this project cannot provide offline.
+NEEDS = {"textfooler": "counter-fitted word embeddings and the Universal Sentence Encoder (TF-Hub)",
+         "bae": "a BERT masked language model from the Hugging Face hub",
+         "bert-attack": "a BERT masked language model from the Hugging Face hub",
+         "pso": "HowNet sememes (OpenHowNet download)",
+         "alzantot": "the Google 1B language model and counter-fitted embeddings",
+         "deepwordbug": "nothing offline-impossible, but it edits characters, not words: not a word-level PTP perturbation"}
+STATUSES = ("successful", "failed", "skipped")
+
+
+@dataclass(frozen=True)
+class AttackSpec:
+    recipe: str = "pwws"
+    query_budget: int | None = None
+    max_change: float = 0.25
+    keep_failed: bool = True
+    victim: str = ""  # the victim's identity (path + weights digest): part of the fingerprint
+    batch_size: int = 64
+    chunk_rows: int = 64  # checkpoint every N rows
+
+    def __post_init__(self):
+        if self.recipe not in RECIPES:
+            if self.recipe in NEEDS:
+                raise PTPError(f"--recipe {self.recipe}: needs {NEEDS[self.recipe]}, which is not available "
+                               "offline here; use --recipe pwws (WordNet only)")
+            raise PTPError(f"unknown recipe '{self.recipe}': choose one of {', '.join(RECIPES)}")
+        if not 0 < self.max_change <= 1:
+            raise PTPError(f"--max-change {self.max_change}: must be a fraction of words in (0, 1]")
+        if self.query_budget is not None and self.query_budget < 1:
+            raise PTPError(f"--query-budget {self.query_budget}: must be at least 1")
+        if self.batch_size < 1:
+            raise PTPError(f"--batch-size {self.batch_size}: must be at least 1")
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out.pop("batch_size")  # speed only: does not change the output
+        out.pop("chunk_rows")
+        return out
+
+
+def textattack_parts(max_change: float):
+    """TextAttack's PWWS transformation and constraints (+ ours); import after NLTK resolves."""
+    from .resources import ensure_resources
+
+    ensure_resources()
+    os.environ.setdefault("TA_CACHE_DIR", str(Path(os.environ.get("PTP_CACHE", "~/.cache/ptp")).expanduser() / "textattack"))
+    # TextAttack tries NLTK downloads while importing; the resources are already resolved above,
+    # so its failed-download chatter (offline) is silenced.
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+        from textattack.constraints.overlap import MaxWordsPerturbed
+        from textattack.constraints.pre_transformation import RepeatModification, StopwordModification
+        from textattack.constraints.pre_transformation_constraint import PreTransformationConstraint
+        from textattack.transformations import WordSwapWordNet
+
+        transformation = WordSwapWordNet()
+
+    class ProtectedSpans(PreTransformationConstraint):
+        """Placeholder words stand for protected spans: never modifiable."""
+
+        def _get_modifiable_indices(self, current_text):
+            return {i for i, w in enumerate(current_text.words) if not w.startswith(PLACEHOLDER)}
+
+    pre = [RepeatModification(), StopwordModification(), ProtectedSpans()]
+    post = [MaxWordsPerturbed(max_percent=max_change)]
+    return transformation, pre, post
+
+
+class QueryCache:
+    """Batched, cached victim queries: text tuples -> probability vectors."""
+
+    def __init__(self, victim, batch_size: int):
+        self.victim, self.batch_size, self.memo = victim, batch_size, {}
+        self.model_calls = 0
+
+    def __call__(self, examples: list[dict], keys: list[tuple]) -> list[np.ndarray]:
+        todo = list(OrderedDict.fromkeys(k for k in keys if k not in self.memo))
+        by_key = dict(zip(keys, examples))
+        for i in range(0, len(todo), self.batch_size):
+            chunk = todo[i:i + self.batch_size]
+            probs = self.victim.predict_proba([by_key[k] for k in chunk])
+            self.model_calls += 1
+            self.memo.update(zip(chunk, probs))
+        return [self.memo[k] for k in keys]
+
+
+class _State:
+    """One example under attack."""
+
+    def __init__(self, row: int, example: dict, task: Task, attacked):
+        self.row, self.example, self.task = row, example, task
+        self.original = attacked
+        self.current = attacked
+        self.queries = 0
+        self.status = None
+        self.order: list[int] = []
+        self.pointer = 0
+        self.p_before = None
+        self.p_now = None
+
+
+def _attacked_text(task: Task, example: dict):
+    from textattack.shared import AttackedText
+
+    ranges = protected_ranges(task, example)
+    fields, meta = OrderedDict(), {}
+    for field in task.perturbable:
+        masked, names = mask(example[field], ranges.get(field, []))
+        fields[field] = " ".join(masked.split())
+        meta[field] = names
+    return AttackedText(fields), ranges, meta
+
+
+def _restore(task: Task, example: dict, attacked, ranges, meta) -> dict | None:
+    """The example with the attacked fields put back (protected spans restored), or None."""
+    out = dict(example)
+    for field, text in attacked._text_input.items():
+        field_ranges = ranges.get(field, [])
+        restored = unmask(text, meta[field], example[field], field_ranges)
+        if restored is None:
+            return None
+        new_text, new_ranges = restored
+        out[field] = new_text
+        out.update(rewrite_spans(task, example, field, field_ranges, new_ranges, new_text))
+    return out
+
+
+def _key(attacked) -> tuple:
+    return tuple(attacked._text_input.values())
+
+
+def attack_batch(task: Task, examples: list[dict], rows: list[int], victim, spec: AttackSpec, parts,
+                 cache: QueryCache) -> list[dict]:
+    """PWWS on a batch of examples in lock step; returns one result record per example."""
+    transformation, pre, post = parts
+    states, restore_info = [], {}
+    for row, ex in zip(rows, examples):
+        attacked, ranges, meta = _attacked_text(task, ex)
+        st = _State(row, ex, task, attacked)
+        restore_info[row] = (ranges, meta)
+        states.append(st)
+
+    def query(pairs):  # [(state, attacked_text)] -> probabilities, counting queries per example
+        exs, keys = [], []
+        for st, at in pairs:
+            restored = _restore(task, st.example, at, *restore_info[st.row])
+            exs.append(restored if restored is not None else st.example)
+            keys.append((st.row, _key(at)))
+            st.queries += 1
+        return cache(exs, keys)
+
+    def budget_left(st):
+        return spec.query_budget is None or st.queries < spec.query_budget
+
+    # 1. The victim on the originals; already-wrong examples are skipped.
+    for st, p in zip(states, query([(st, st.original) for st in states])):
+        st.p_before = st.p_now = p
+        if int(np.argmax(p)) != st.example["label"]:
+            st.status = "skipped"
+    active = [st for st in states if st.status is None]
+
+    # 2. Word importance: saliency (leave-one-out with UNK) x best swap gain, softmaxed (PWWS).
+    # Queries past an example's budget are not sent; their scores count as no change.
+    requests, tags, plans = [], [], {}
+    for st in active:
+        indices = sorted(_modifiable(st.original, pre, transformation))
+        swaps = {i: _candidates(transformation, st.original, st.original, [i], pre, post) for i in indices}
+        mine = [(("unk", i, 0), st.original.replace_word_at_index(i, victim.unk_token)) for i in indices]
+        mine += [(("swap", i, k), c) for i in indices for k, c in enumerate(swaps[i])]
+        if spec.query_budget is not None:
+            mine = mine[:max(spec.query_budget - st.queries, 0)]
+        plans[st.row] = (indices, swaps)
+        requests += [(st, text) for _, text in mine]
+        tags += [(st.row, tag) for tag, _ in mine]
+    answer = dict(zip(tags, query(requests))) if requests else {}
+    for st in active:
+        indices, swaps = plans[st.row]
+        y = st.example["label"]
+        base = 1 - st.p_before[y]
+
+        def score(tag):
+            p = answer.get((st.row, tag))
+            return base if p is None else 1 - p[y]
+
+        unk_scores = np.array([score(("unk", i, 0)) for i in indices]) - base
+        gains = np.array([max((score(("swap", i, k)) for k in range(len(swaps[i]))), default=base) - base
+                          for i in indices])
+        if indices:
+            saliency = np.exp(unk_scores - unk_scores.max())
+            saliency /= saliency.sum()
+            st.order = [indices[k] for k in np.argsort(-(saliency * gains), kind="stable")]
+        if not budget_left(st):
+            st.order = []
+
+    # 3. Greedy swaps in that order, one index per round for every active example at once.
+    while active:
+        round_pairs, owners = [], []
+        for st in active:
+            while st.pointer < len(st.order):
+                idx = st.order[st.pointer]
+                st.pointer += 1
+                cands = _candidates(transformation, st.current, st.original, [idx], pre, post)
+                if spec.query_budget is not None:
+                    cands = cands[:max(spec.query_budget - st.queries, 0)]
+                if cands:
+                    round_pairs += [(st, c) for c in cands]
+                    owners.append((st, len(cands)))
+                    break
+        if not round_pairs:
+            break
+        probs = query(round_pairs)
+        cursor = 0
+        for st, n in owners:
+            y = st.example["label"]
+            best_k = max(range(n), key=lambda k: (1 - probs[cursor + k][y], -k))
+            if 1 - probs[cursor + best_k][y] > 1 - st.p_now[y]:
+                st.current, st.p_now = round_pairs[cursor + best_k][1], probs[cursor + best_k]
+                if int(np.argmax(st.p_now)) != y:
+                    st.status = "successful"
+            cursor += n
+        active = [st for st in active if st.status is None and st.pointer < len(st.order) and budget_left(st)]
+
+    results = []
+    for st in states:
+        status = st.status or "failed"
+        final = _restore(task, st.example, st.current, *restore_info[st.row]) or st.example
+        changed = sum(words_changed(st.example[f], final[f]) for f in task.perturbable)
+        y_before, y_after = int(np.argmax(st.p_before)), int(np.argmax(st.p_now))
+        results.append({
+            "row": st.row, "perturbed": {k: final[k] for k in task.input_fields},
+            "attack": {"status": status, "queries": st.queries, "words_changed": changed,
+                       "label_before": y_before, "confidence_before": round(float(st.p_before[y_before]), 5),
+                       "label_after": y_after, "confidence_after": round(float(st.p_now[y_after]), 5)},
+        })
+    return results
+
+
+def _modifiable(text, pre, transformation) -> set:
+    indices = set(range(len(text.words)))
+    for constraint in pre:
+        indices &= constraint(text, transformation)
+    return indices
+
+
+def _candidates(transformation, current, original, indices, pre, post) -> list:
+    """Transformed texts at `indices`, filtered by the constraints, in a fixed order."""
+    cands = transformation(current, pre_transformation_constraints=pre, indices_to_modify=indices)
+    cands = sorted(cands, key=lambda t: t.text)
+    for constraint in post:
+        cands = [c for c in cands if constraint(c, original)]
+    return cands
+
+
+def attack_split(task: Task, split, victim, spec: AttackSpec, work: Path, log=print, progress=True):
+    """Attack every row of `split`, checkpointing chunks in `work`; returns (rows, summary)."""
+    from tqdm.auto import tqdm
+
+    parts = textattack_parts(spec.max_change)
+    cache = QueryCache(victim, spec.batch_size)
+    work.mkdir(parents=True, exist_ok=True)
+    n = len(split)
+    # PTP_CHUNK_ROWS overrides the checkpoint granularity (it never changes the output).
+    chunk_rows = int(os.environ.get("PTP_CHUNK_ROWS", spec.chunk_rows))
+    done: dict[int, dict] = {}
+    for path in sorted(work.glob("chunk-*.jsonl")):  # chunks of any earlier chunk size
+        for line in path.read_text().splitlines():
+            record = json.loads(line)
+            done[record["row"]] = record
+    if done:
+        log(f"resuming: {len(done)} of {n} rows already attacked ({work})")
+    todo = [i for i in range(n) if i not in done]
+    counts = dict.fromkeys(STATUSES, 0)
+    for record in done.values():
+        counts[record["attack"]["status"]] += 1
+    bar = tqdm(total=n, initial=len(done), desc=f"attacking {task.name} (pwws)", disable=not progress)
+    for start in range(0, len(todo), chunk_rows):
+        rows = todo[start:start + chunk_rows]
+        results = attack_batch(task, [split[i] for i in rows], rows, victim, spec, parts, cache)
+        name = f"chunk-{rows[0]:08d}-{rows[-1]:08d}.jsonl"
+        tmp = work / f".{name}.tmp"
+        tmp.write_text("".join(json.dumps(r) + "\n" for r in results))
+        os.replace(tmp, work / name)  # a chunk is all there or not at all
+        for r in results:
+            done[r["row"]] = r
+            counts[r["attack"]["status"]] += 1
+        bar.update(len(rows))
+        bar.set_postfix(counts)
+    bar.close()
+    results = [done[i] for i in range(n)]
+    attacked = [r for r in results if r["attack"]["status"] != "skipped"]
+    summary = {
+        "success_rate": round(100 * counts["successful"] / max(len(attacked), 1), 2),
+        "statuses": counts,
+        "mean_queries": round(float(np.mean([r["attack"]["queries"] for r in attacked])) if attacked else 0.0, 2),
+        "mean_words_changed": round(float(np.mean([r["attack"]["words_changed"] for r in results
+                                                   if r["attack"]["status"] == "successful"] or [0])), 3),
+        "victim_calls": cache.model_calls,
+    }
+    return results, summary
+
+
+def attack_features(task: Task):
+    from datasets import Value
+
+    from .build import pair_features
+
+    return pair_features(task, extra={"attack": {
+        "status": Value("string"), "queries": Value("int32"), "words_changed": Value("int32"),
+        "label_before": Value("int32"), "confidence_before": Value("float32"),
+        "label_after": Value("int32"), "confidence_after": Value("float32")}})
+
+
+def adversarial_splitter(spec: AttackSpec, load_victim, log=print):
+    """A `perturb_split` for build_corpus: attack the train split with the victim.
+
+    Skipped (already misclassified) and failed rows are kept as pairs with their best
+    perturbation (unchanged for skipped rows) unless `keep_failed` is off, which keeps
+    successful attacks only.
+    """
+
+    def perturb_split(task: Task, train, seed: int, work: Path):
+        from datasets import Dataset
+
+        victim = load_victim()
+        results, summary = attack_split(task, train, victim, spec, work, log=log)
+        rows = []
+        for r in results:
+            if not spec.keep_failed and r["attack"]["status"] != "successful":
+                continue
+            ex = train[r["row"]]
+            words = r["attack"]["words_changed"]
+            rows.append({**ex, "perturbed": r["perturbed"], "attack": r["attack"],
+                         "perturbation": {"ops": [spec.recipe], "words_changed": words, "changed": words > 0,
+                                          "attempts": 1, "variant": 0, "row": r["row"]}})
+        if not rows:
+            raise PTPError("no successful attacks to keep (--drop-failed); keep failed rows or attack more rows")
+        log(f"attack: success rate {summary['success_rate']}% of attacked rows, {summary['statuses']}, "
+            f"mean queries {summary['mean_queries']}")
+        return Dataset.from_list(rows, features=attack_features(task)), summary
+
+    return perturb_split

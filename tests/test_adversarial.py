@@ -1,0 +1,144 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import datasets
+import numpy as np
+import pytest
+
+from augment.adversarial import AttackSpec, attack_split
+from augment.errors import PTPError
+from augment.sources import load_task_data
+from augment.tasks import get_task
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class KeywordVictim:
+    """A deterministic toy victim: says 'True' unless a perturbable field lost a common word."""
+
+    unk_token = "[UNK]"
+
+    def __init__(self, task):
+        self.task, self.calls = task, 0
+
+    def predict_proba(self, examples):
+        self.calls += 1
+        out = []
+        for ex in examples:
+            text = " ".join(ex[f] for f in self.task.perturbable).lower()
+            score = sum(text.count(w) for w in ("the ", "sat", "cash", "morning", "park", "windows", "yard", "sunny"))
+            p = 1 / (1 + np.exp(-(score - 1.5)))
+            out.append([1 - p, p] if ex.get("label", 1) in (0, 1) else [0.5, 0.5])
+        return np.array(out)
+
+
+@pytest.fixture(scope="module")
+def wic(fixtures):
+    data, _ = load_task_data("wic", data_dir=fixtures, log=lambda *_: None)
+    return get_task("wic"), data["train"]
+
+
+def test_attack_keeps_protected_spans_and_reports_statuses(tmp_path, wic):
+    task, train = wic
+    results, summary = attack_split(task, train, KeywordVictim(task), AttackSpec(max_change=0.5), tmp_path / "work",
+                                    log=lambda *_: None, progress=False)
+    assert [r["row"] for r in results] == list(range(len(train)))
+    assert sum(summary["statuses"].values()) == len(train)
+    assert summary["statuses"]["successful"] > 0
+    for r in results:
+        ex, p = train[r["row"]], r["perturbed"]
+        for s, a, b in (("sentence1", "start1", "end1"), ("sentence2", "start2", "end2")):
+            assert p[s][p[a]:p[b]] == ex[s][ex[a]:ex[b]]
+        att = r["attack"]
+        assert att["status"] in ("successful", "failed", "skipped")
+        if att["status"] == "skipped":
+            assert att["label_before"] != ex["label"] and att["queries"] == 1
+        if att["status"] == "successful":
+            assert att["label_after"] != ex["label"] and att["words_changed"] >= 1
+
+
+def test_query_budget_is_respected(tmp_path, wic):
+    task, train = wic
+    results, _ = attack_split(task, train, KeywordVictim(task), AttackSpec(query_budget=5), tmp_path / "w",
+                              log=lambda *_: None, progress=False)
+    assert max(r["attack"]["queries"] for r in results) <= 5
+
+
+def test_chunks_resume_without_loss_or_duplication(tmp_path, wic):
+    task, train = wic
+    spec = AttackSpec(chunk_rows=3)
+    full, _ = attack_split(task, train, KeywordVictim(task), spec, tmp_path / "a", log=lambda *_: None, progress=False)
+    # Pretend a run died after the first chunk: only chunk 0 exists, then resume.
+    partial = tmp_path / "b"
+    attack_split(task, train.select(range(3)), KeywordVictim(task), spec, partial, log=lambda *_: None, progress=False)
+    victim = KeywordVictim(task)
+    resumed, _ = attack_split(task, train, victim, spec, partial, log=lambda *_: None, progress=False)
+    assert resumed == full
+
+
+@pytest.mark.parametrize("recipe,message", [("textfooler", "Universal Sentence Encoder"), ("nope", "unknown recipe 'nope'")])
+def test_recipe_errors_name_the_missing_resource(recipe, message):
+    with pytest.raises(PTPError, match=message):
+        AttackSpec(recipe=recipe)
+
+
+@pytest.fixture(scope="module")
+def victim_run(tmp_path_factory, fixtures):
+    from tests.tiny_models import make_tiny_bert
+    from training.config import TrainSpec
+    from training.runs import run_seeds
+
+    model = make_tiny_bert(tmp_path_factory.mktemp("m") / "bert")
+    out = tmp_path_factory.mktemp("victim") / "run"
+    run_seeds(TrainSpec(task="wic", model=str(model), epochs=1, batch_size=4, device="cpu", prefix_len=4), [1],
+              out=out, data_dir=fixtures, log=lambda *_: None)
+    return out
+
+
+def _build(tmp_path, victim_run, fixtures, *extra):
+    return subprocess.run([sys.executable, "-m", "augment.cli", "build", "--task", "wic", "--mode", "adversarial",
+                           "--data-dir", fixtures, "--victim", victim_run, "--out", tmp_path / "adv", *extra],
+                          capture_output=True, text=True, cwd=ROOT, env=os.environ.copy())
+
+
+def test_cli_builds_adversarial_corpus_and_caches_it(tmp_path, victim_run, fixtures):
+    first = _build(tmp_path, victim_run, fixtures)
+    assert first.returncode == 0, first.stderr[-2000:]
+    ds = datasets.load_from_disk(str(tmp_path / "adv"))
+    manifest = json.loads((tmp_path / "adv" / "ptp_manifest.json").read_text())
+    assert manifest["mode"] == "adversarial" and "success_rate" in manifest["summary"]
+    assert manifest["params"]["victim"].startswith(str(Path(victim_run).resolve()))
+    assert set(ds["train"][0]["attack"]) >= {"status", "queries", "label_before", "confidence_after"}
+    second = _build(tmp_path, victim_run, fixtures)
+    assert second.returncode == 0 and "cached:" in second.stdout
+    assert not list(tmp_path.glob(".adv.work-*"))  # checkpoints are removed once the corpus is saved
+
+
+@pytest.mark.slow
+def test_killed_build_resumes_to_the_same_corpus(tmp_path, victim_run, fixtures):
+    """kill -9 mid-build, rerun the same command: same corpus as an uninterrupted build."""
+    reference = tmp_path / "ref"
+    ref = _build(reference, victim_run, fixtures, "--batch-size", "8")
+    assert ref.returncode == 0, ref.stderr[-2000:]
+    env = {**os.environ, "PTP_CHUNK_ROWS": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "augment.cli", "build", "--task", "wic", "--mode", "adversarial",
+                             "--data-dir", fixtures, "--victim", victim_run, "--out", tmp_path / "adv"],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while time.time() < deadline and not list(tmp_path.glob(".adv.work-*/chunk-*.jsonl")):
+        time.sleep(0.01)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert list(tmp_path.glob(".adv.work-*/chunk-*.jsonl")), "no checkpoint before the kill"
+    assert not (tmp_path / "adv").exists()  # nothing half-written where readers look
+    again = _build(tmp_path, victim_run, fixtures)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "resuming:" in again.stdout
+    a = datasets.load_from_disk(str(tmp_path / "adv"))["train"].to_list()
+    b = datasets.load_from_disk(str(reference / "adv"))["train"].to_list()
+    assert a == b

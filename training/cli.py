@@ -1,0 +1,113 @@
+"""`ptp-train`: prompt tuning (PEFT prefix/prompt) with perturbation-based regularizers."""
+from __future__ import annotations
+
+import json
+
+import click
+
+from augment.errors import FriendlyGroup, debug_option
+
+
+def _metric_line(summary: dict) -> str:
+    parts = []
+    for which in ("best", "last"):
+        for key, stats in summary["summary"][which].items():
+            parts.append(f"{which} {key} {stats['mean']:.2f} +- {stats['std']:.2f} (min {stats['min']}, max {stats['max']})")
+    return "; ".join(parts)
+
+
+@click.group(cls=FriendlyGroup, invoke_without_command=True)
+@click.option("--task", default=None, help="task (taken from the corpus with --pairs)")
+@click.option("--pairs", type=click.Path(), default=None, help="a corpus folder made by ptp-augment")
+@click.option("--source", default="auto", show_default=True, help="without --pairs: auto | local | hub | wordnet")
+@click.option("--data-dir", type=click.Path(), default=None, help="without --pairs: official SuperGLUE files")
+@click.option("--model", default="minilm", show_default=True, help="HF name or local folder; 'minilm' is the packaged encoder")
+@click.option("--method", default="prefix", show_default=True, help="prefix (P-tuning v2 deep prefix) | prompt")
+@click.option("--prefix-len", type=int, default=20, show_default=True, help="virtual tokens")
+@click.option("--prefix-projection", is_flag=True, help="MLP reparameterisation of the prefix")
+@click.option("--pooling", default="", help="cls | mean | span [default: span for wic/wsc, else mean]")
+@click.option("--lr", type=float, default=1e-2, show_default=True)
+@click.option("--batch-size", type=int, default=32, show_default=True, help="global batch size")
+@click.option("--epochs", type=int, default=3, show_default=True)
+@click.option("--max-length", type=int, default=128, show_default=True)
+@click.option("--warmup", type=float, default=0.0, show_default=True, help="fraction of steps")
+@click.option("--consistency", default="ce", show_default=True, help="ce | kl | none")
+@click.option("--lambda", "lam", type=float, default=1.0, show_default=True, help="weight of the perturbed term")
+@click.option("--embed-noise", default="none", show_default=True, help="none | gaussian | pgd")
+@click.option("--sigma", type=float, default=0.01, show_default=True, help="gaussian: noise std")
+@click.option("--eps", type=float, default=0.05, show_default=True, help="pgd: radius")
+@click.option("--step-size", type=float, default=0.02, show_default=True, help="pgd: ascent step")
+@click.option("--steps", type=int, default=1, show_default=True, help="pgd: ascent steps")
+@click.option("--norm", default="l2", show_default=True, help="pgd: l2 | linf")
+@click.option("--seeds", default="1", show_default=True, help="comma list, e.g. 1,2,3,4,5")
+@click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda")
+@click.option("--dropout", type=float, default=0.0, show_default=True,
+              help="encoder dropout (0: off, see README; P-tuning v2 kept the model's 0.1)")
+@click.option("--max-train", type=int, default=None, help="use the first N train rows")
+@click.option("--out", type=click.Path(), default=None, help="run folder [default: runs/<task>_<pairs>_<method>_<hash>]")
+@click.option("--force", is_flag=True, help="retrain seeds that already have results")
+@click.option("--trust-remote-code", is_flag=True, help="allow the model's own code (off by default)")
+@debug_option
+@click.pass_context
+def main(ctx, task, pairs, source, data_dir, seeds, out, force, **knobs):
+    """Train on TASK (vanilla) or on a --pairs corpus (PTP). Subcommands: evaluate, floor."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from augment.corpus import load_corpus
+    from augment.errors import PTPError
+
+    from .config import TrainSpec, parse_seeds
+    from .runs import run_seeds
+
+    import os
+
+    log = click.echo if int(os.environ.get("RANK", "0")) == 0 else (lambda *_: None)
+    if pairs is not None:
+        _, manifest = load_corpus(pairs, task=task)
+        task = manifest["task"]
+    if task is None:
+        raise PTPError("pass --task (vanilla) or --pairs (a ptp-augment corpus)")
+    seed_list = parse_seeds(seeds)
+    spec = TrainSpec(task=task, seed=seed_list[0], **knobs)
+    summary = run_seeds(spec, seed_list, out=out, pairs=pairs, source=source, data_dir=data_dir,
+                        force=force, log=log)
+    log(f"{summary['task']} over seeds {summary['seeds']}: {_metric_line(summary)}")
+
+
+@main.command()
+@click.argument("run", type=click.Path())
+@click.option("--split", default="validation", show_default=True)
+@click.option("--data-dir", type=click.Path(), default=None, help="score official files instead of the run's data")
+@click.option("--device", default="auto", show_default=True)
+@debug_option
+def evaluate(run, split, data_dir, device):
+    """Re-score a trained run folder (a seed-N folder) on a split."""
+    from pathlib import Path
+
+    from .loop import evaluate_run
+
+    run = Path(run)
+    if not (run / "adapter").exists() and (run / "summary.json").exists():
+        runs = sorted(run.glob("seed-*"))
+    else:
+        runs = [run]
+    for folder in runs:
+        metrics = evaluate_run(folder, split=split, data_dir=data_dir, device=device, log=click.echo)
+        click.echo(json.dumps({"run": str(folder), "split": split, **metrics}))
+
+
+@main.command()
+@click.option("--model", default="minilm", show_default=True)
+@click.option("--source", default="auto", show_default=True)
+@click.option("--data-dir", type=click.Path(), default=None)
+@debug_option
+def floor(model, source, data_dir):
+    """Zero-training floor on WiC: cosine of the target word's vectors, threshold fit on train."""
+    from .floor import cosine_floor
+
+    result = cosine_floor(model=model, source=source, data_dir=data_dir, log=click.echo)
+    click.echo(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

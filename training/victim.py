@@ -1,0 +1,134 @@
+"""Victims for the adversarial search: a ptp-train run, any HF sequence classifier, or the default.
+
+A victim maps task examples to class probabilities in batches (`predict_proba`) and names its
+tokenizer's unknown token (`unk_token`, for PWWS's leave-one-out saliency). Inputs reach it
+through the task's template, the same text the trainer saw.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from augment.errors import PTPError
+from augment.tasks import get_task
+
+from .config import TrainSpec
+from .data import Collator, encode_rows, render
+
+# The default victim: vanilla prefix tuning on the task with the packaged encoder, trained once
+# per task and cached. Two epochs keep its first training within the demo's budget on 2 cores.
+DEFAULT_VICTIM = {"epochs": 2}
+
+
+def _device(device: str) -> torch.device:
+    if device == "cuda" and not torch.cuda.is_available():
+        raise PTPError("--device cuda: no CUDA device is available here; use --device auto or cpu")
+    return torch.device("cuda" if device != "cpu" and torch.cuda.is_available() else "cpu")
+
+
+class RunVictim:
+    """A ptp-train run folder (seed-N, or a run folder: its first seed)."""
+
+    def __init__(self, run: Path, device: str = "auto"):
+        from .loop import load_run
+
+        self.spec, _, model, self.tokenizer = load_run(run)
+        self.task = get_task(self.spec.task)
+        self.device = _device(device)
+        self.model = model.to(self.device).eval()
+        self.unk_token = self.tokenizer.unk_token
+        self.collate = Collator(self.tokenizer.pad_token_id)
+
+    @torch.no_grad()
+    def predict_proba(self, examples: list[dict]) -> np.ndarray:
+        batch = self.collate(encode_rows(self.tokenizer, self.task, [{**e, "label": 0} for e in examples],
+                                         self.spec.max_length))
+        clean = {k: v.to(self.device) for k, v in batch["clean"].items()}
+        logits = self.model(input_ids=clean["input_ids"], attention_mask=clean["attention_mask"],
+                            token_type_ids=clean.get("token_type_ids"), span_masks=clean["span_masks"],
+                            text_mask=clean["attention_mask"]).logits
+        return torch.softmax(logits.float(), -1).cpu().numpy()
+
+
+class HFVictim:
+    """Any local Hugging Face sequence-classification checkpoint, fed the task's template."""
+
+    def __init__(self, path: Path, task: str, device: str = "auto", max_length: int = 128):
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        try:
+            self.model = AutoModelForSequenceClassification.from_pretrained(str(path))
+            self.tokenizer = AutoTokenizer.from_pretrained(str(path))
+        except (OSError, ValueError) as err:
+            raise PTPError(f"--victim {path}: not a sequence-classification checkpoint ({str(err).splitlines()[0]})") from None
+        self.task = get_task(task)
+        if self.model.config.num_labels != self.task.num_labels:
+            raise PTPError(f"--victim {path}: has {self.model.config.num_labels} labels, {task} has {self.task.num_labels}")
+        self.device = _device(device)
+        self.model.to(self.device).eval()
+        self.unk_token, self.max_length = self.tokenizer.unk_token, max_length
+
+    @torch.no_grad()
+    def predict_proba(self, examples: list[dict]) -> np.ndarray:
+        segments = [render(self.task, e)[0] for e in examples]
+        enc = self.tokenizer(*zip(*segments), padding=True, truncation=True, max_length=self.max_length,
+                             return_tensors="pt").to(self.device)
+        return torch.softmax(self.model(**enc).logits.float(), -1).cpu().numpy()
+
+
+def _file_digest(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*.safetensors")) + sorted(folder.rglob("*.bin")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def default_victim_spec(task: str) -> TrainSpec:
+    return replace(TrainSpec(task=task), **DEFAULT_VICTIM)
+
+
+def default_victim_dir(task: str) -> Path:
+    from augment.corpus import fingerprint_of
+    from augment.resources import cache_dir
+
+    return cache_dir() / "victims" / f"{task}_{fingerprint_of(default_victim_spec(task).to_dict())[:12]}"
+
+
+def resolve_victim(victim: str | None, task: str, log=print) -> tuple[Path, str]:
+    """(folder, identity) of the victim; the default is trained here on first use."""
+    if victim is None:
+        out = default_victim_dir(task)
+        seed_dir = out / "seed-1"
+        if not (seed_dir / "metrics.json").exists():
+            from .runs import run_seeds
+
+            log(f"no --victim: training the default victim (vanilla prefix tuning, {task}) into {out}; "
+                "later builds reuse it")
+            run_seeds(default_victim_spec(task), [1], out=out, log=log)
+        else:
+            log(f"victim: the default for {task}, cached at {seed_dir}")
+        return seed_dir, f"default:{out.name}:{_file_digest(seed_dir)}"
+    path = Path(victim)
+    if not path.exists():
+        raise PTPError(f"--victim {victim}: not found; pass a ptp-train run folder or a local HF checkpoint")
+    if (path / "summary.json").exists() and not (path / "adapter").exists():
+        seeds = sorted(path.glob("seed-*"))
+        if not seeds:
+            raise PTPError(f"--victim {victim}: run folder without seed-* results")
+        path = seeds[0]
+    return path, f"{path.resolve()}:{_file_digest(path)}"
+
+
+def load_victim(path: Path, task: str, device: str = "auto"):
+    if (path / "adapter").is_dir():
+        victim = RunVictim(path, device)
+        if victim.task.name != task:
+            raise PTPError(f"--victim {path}: trained on {victim.task.name}, not {task}")
+        return victim
+    if (path / "config.json").is_file():
+        return HFVictim(path, task, device)
+    raise PTPError(f"--victim {path}: neither a ptp-train run (adapter/) nor an HF checkpoint (config.json)")
