@@ -6,8 +6,7 @@ setup:
 
 demo: setup
 	.venv/bin/ptp-augment doctor
-	.venv/bin/ptp-augment wordnet-wic
-	.venv/bin/ptp-augment build --task wic --mode random
+	.venv/bin/ptp-pipeline demo
 
 test: setup
 	.venv/bin/python -m pytest -q

@@ -199,6 +199,22 @@ def resolve_pos_tagger() -> Resource:
                     "context-free, see README")
 
 
+def _reopen_wordnet_files_in_child() -> None:
+    """nltk's WordNet reader keeps its data files open and seeks in them; after a fork, parent and
+    child would share the file offsets and read each other's records (seen: synsets that come back
+    None). Each child process therefore opens its own handles."""
+    import sys
+
+    corpus = sys.modules.get("nltk.corpus")
+    reader = vars(corpus).get("wordnet") if corpus is not None else None
+    # vars(): no attribute lookup, which on the lazy loader would load WordNet in the child.
+    if reader is not None and "_data_file_map" in vars(reader):
+        reader._data_file_map = {}
+
+
+os.register_at_fork(after_in_child=_reopen_wordnet_files_in_child)
+
+
 @functools.lru_cache(maxsize=1)
 def ensure_resources() -> tuple[Resource, ...]:
     """Resolve everything; raise PTPError naming what is missing. Cached per process."""

@@ -77,6 +77,11 @@ class TrainSpec:
             raise PTPError(f"--max-train {self.max_train}: must be at least 1")
         if self.dropout is not None and not 0 <= self.dropout < 1:
             raise PTPError(f"--dropout {self.dropout}: must be in [0, 1)")
+        if self.device == "cuda":
+            import torch
+
+            if not torch.cuda.is_available():
+                raise PTPError("--device cuda: no CUDA device is available here; use --device auto or cpu")
         if self.embed_noise != "none" and self.consistency == "none":
             raise PTPError("--embed-noise needs a consistency term: pass --consistency ce or kl")
 

