@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -309,7 +310,8 @@ def attack_split(task: Task, split, victim, spec: AttackSpec, work: Path, log=pr
     counts = dict.fromkeys(STATUSES, 0)
     for record in done.values():
         counts[record["attack"]["status"]] += 1
-    bar = tqdm(total=n, initial=len(done), desc=f"attacking {task.name} (pwws)", disable=not progress)
+    bar = tqdm(total=n, initial=len(done), desc=f"attacking {task.name} (pwws)", disable=not progress,
+               mininterval=0.1 if sys.stderr.isatty() else 30)
     for start in range(0, len(todo), chunk_rows):
         rows = todo[start:start + chunk_rows]
         results = attack_batch(task, [split[i] for i in rows], rows, victim, spec, parts, cache)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -168,7 +169,8 @@ def train_one_seed(spec: TrainSpec, out: Path, train_rows, val_rows, provenance:
         model.train()
         losses = []
         bar = tqdm(train_loader, desc=f"seed {spec.seed} epoch {epoch}/{spec.epochs}",
-                   disable=not accelerator.is_local_main_process, leave=False)
+                   disable=not accelerator.is_local_main_process, leave=False,
+                   mininterval=0.1 if sys.stderr.isatty() else 30)
         for batch in bar:
             loss, finite = training_loss(model, embed, batch, spec, noise)
             accelerator.backward(loss)
