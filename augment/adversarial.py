@@ -21,7 +21,6 @@ where it stopped, with no row lost or repeated.
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import sys
@@ -83,15 +82,24 @@ def textattack_parts(max_change: float):
 
     ensure_resources()
     os.environ.setdefault("TA_CACHE_DIR", str(Path(os.environ.get("PTP_CACHE", "~/.cache/ptp")).expanduser() / "textattack"))
-    # TextAttack tries NLTK downloads while importing; the resources are already resolved above,
-    # so its failed-download chatter (offline) is silenced.
-    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+    # TextAttack calls nltk.download while importing and in WordSwapWordNet(); the resources are
+    # resolved above, so offline those calls would only fail noisily: they are skipped.
+    import nltk
+
+    from .resources import _host_reachable
+
+    real_download = nltk.download
+    if not _host_reachable():
+        nltk.download = lambda *args, **kwargs: False
+    try:
         from textattack.constraints.overlap import MaxWordsPerturbed
         from textattack.constraints.pre_transformation import RepeatModification, StopwordModification
         from textattack.constraints.pre_transformation_constraint import PreTransformationConstraint
         from textattack.transformations import WordSwapWordNet
 
         transformation = WordSwapWordNet()
+    finally:
+        nltk.download = real_download
 
     class ProtectedSpans(PreTransformationConstraint):
         """Placeholder words stand for protected spans: never modifiable."""
@@ -323,7 +331,7 @@ def attack_split(task: Task, split, victim, spec: AttackSpec, work: Path, log=pr
             done[r["row"]] = r
             counts[r["attack"]["status"]] += 1
         bar.update(len(rows))
-        bar.set_postfix(counts)
+        bar.set_postfix(counts, refresh=False)
     bar.close()
     results = [done[i] for i in range(n)]
     attacked = [r for r in results if r["attack"]["status"] != "skipped"]

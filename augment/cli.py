@@ -8,7 +8,7 @@ import json
 
 import click
 
-from .errors import FriendlyGroup, PTPError, debug_option
+from .errors import FriendlyGroup, debug_option
 
 OPS_HELP = "comma list of synonym,delete, applied in that order to each variant"
 

@@ -17,8 +17,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import write  # noqa: E402
@@ -107,15 +105,12 @@ def main():
     # --- ptp-augment's batched search
     from datasets import Dataset
 
-    cache_victim_calls = []
     start = time.perf_counter()
     ours, summary = adv.attack_split(task, Dataset.from_list(rows), victim, spec,
                                      Path("/tmp") / f"ptp-bench-{time.time_ns()}", log=lambda *_: None,
                                      progress=False)
     ours_seconds = time.perf_counter() - start
     ours_queries = sum(r["attack"]["queries"] for r in ours)
-    cache_victim_calls.append(summary["victim_calls"])
-    ours_attacked = len(ours) - summary["statuses"]["skipped"]
 
     write("adversarial_vs_textattack", {
         "rows": len(rows), "victim": str(folder), "batch_size": args.batch_size,

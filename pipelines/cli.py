@@ -18,12 +18,19 @@ def main():
 @click.option("--rows", type=int, default=256, show_default=True, help="training pairs to attack and train on")
 @click.option("--epochs", type=int, default=3, show_default=True)
 @click.option("--out", type=click.Path(), default="data/demo", show_default=True)
+@click.option("--data-dir", type=click.Path(), default=None, help="official WiC files instead of WordNet-WiC")
+@click.option("--model", default="minilm", show_default=True, help="encoder for the floor and the trained runs")
+@click.option("--victim", default=None, help="victim run folder [default: the cached default victim]")
 @debug_option
-def demo(rows, epochs, out):
+def demo(rows, epochs, out, data_dir, model, victim):
     """The main job on the embedded defaults: adversarial corpus, vanilla vs PTP, a small table."""
     from .demo import demo as run_demo
 
-    run_demo(rows, epochs, Path(out))
+    if rows < 1 or epochs < 1:
+        from augment.errors import PTPError
+
+        raise PTPError("--rows and --epochs must be at least 1")
+    run_demo(rows, epochs, Path(out), data_dir=data_dir, model=model, victim=victim)
 
 
 if __name__ == "__main__":

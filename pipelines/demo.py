@@ -15,36 +15,46 @@ from pathlib import Path
 import click
 
 
-def run_cli(group, args: list[str]) -> None:
-    click.echo("$ " + " ".join([group.name or "", *args]))
-    group.main(args=args, prog_name=group.name, standalone_mode=False)
+def run_cli(group, name: str, args: list[str]) -> None:
+    click.echo("$ " + " ".join([name, *args]))
+    group.main(args=args, prog_name=name, standalone_mode=False)
 
 
-def cached_floor(log) -> dict:
+def cached_floor(model: str, data_dir, log) -> dict:
+    from augment.corpus import fingerprint_of
     from augment.resources import cache_dir
+    from augment.sources import cheap_fingerprint, pick_source
+    from augment.tasks import get_task
     from training.floor import cosine_floor
 
-    path = cache_dir() / "floor_wic_minilm.json"
+    task = get_task("wic")
+    source = pick_source(task, "auto", data_dir)
+    key = fingerprint_of({"model": model, "data": cheap_fingerprint(task, source, data_dir, 0) or source})
+    path = cache_dir() / "floors" / f"wic_{key}.json"
     if path.exists():
         return json.loads(path.read_text())
-    result = cosine_floor(log=log)
+    result = cosine_floor(model=model, data_dir=data_dir, log=log)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result))
     return result
 
 
-def demo(rows: int, epochs: int, out: Path, log=click.echo) -> dict:
+def demo(rows: int, epochs: int, out: Path, data_dir=None, model: str = "minilm", victim=None,
+         log=click.echo) -> dict:
     from augment.cli import main as augment_cli
     from training.cli import main as train_cli
 
-    floor = cached_floor(log)
+    floor = cached_floor(model, data_dir, log)
     log(f"zero-training floor (cosine of the word's vectors, MiniLM): {floor['validation_accuracy']}% validation")
     pairs = out / "wic_adv"
-    run_cli(augment_cli, ["build", "--task", "wic", "--mode", "adversarial", "--limit", str(rows), "--out", str(pairs)])
+    source = ["--data-dir", str(data_dir)] if data_dir else []
+    run_cli(augment_cli, "ptp-augment", ["build", "--task", "wic", "--mode", "adversarial", "--limit", str(rows),
+                                         "--out", str(pairs), *source, *(["--victim", str(victim)] if victim else [])])
     runs = {}
     for name, extra in (("vanilla", ["--consistency", "none"]), ("ptp-adv-text", [])):
         folder = out / "runs" / name
-        run_cli(train_cli, ["--pairs", str(pairs), "--epochs", str(epochs), "--out", str(folder), *extra])
+        run_cli(train_cli, "ptp-train", ["--pairs", str(pairs), "--epochs", str(epochs), "--out", str(folder),
+                                         "--model", model, *extra])
         runs[name] = json.loads((folder / "summary.json").read_text())["summary"]
     table = [("| method | best epoch | last epoch |"), ("|---|---|---|"),
              f"| zero-training floor | {floor['validation_accuracy']} | — |"]

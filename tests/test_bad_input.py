@@ -1,7 +1,6 @@
 """Bad input across the CLIs: one line on stderr, exit code 2, no traceback, nothing written."""
 import json
 import shutil
-from pathlib import Path
 
 import pytest
 

@@ -186,7 +186,7 @@ def train_one_seed(spec: TrainSpec, out: Path, train_rows, val_rows, provenance:
                 scheduler.step()
                 losses.append(stats[1].item())
             optimizer.zero_grad()
-            bar.set_postfix(loss=f"{losses[-1]:.4f}" if losses else "n/a", skipped=skipped)
+            bar.set_postfix(loss=f"{losses[-1]:.4f}" if losses else "n/a", skipped=skipped, refresh=False)
         metrics = evaluate(model, eval_loader, task, accelerator)
         record = {"epoch": epoch, "train_loss": round(sum(losses) / max(len(losses), 1), 5), **metrics,
                   "seconds": round(time.time() - started, 1)}
