@@ -33,5 +33,32 @@ def demo(rows, epochs, out, data_dir, model, victim):
     run_demo(rows, epochs, Path(out), data_dir=data_dir, model=model, victim=victim)
 
 
+@main.command("stability")
+@click.option("--task", default="wic", show_default=True)
+@click.option("--seeds", default="1,2,3,4,5", show_default=True)
+@click.option("--methods", default="vanilla,rn-embed,adv-embed,rn-text,adv-text", show_default=True)
+@click.option("--presets", "presets_file", type=click.Path(), default=None, help="JSON file of extra presets")
+@click.option("--epochs", type=int, default=3, show_default=True)
+@click.option("--max-train", type=int, default=None, help="train (and perturb) the first N rows")
+@click.option("--lr", type=float, default=1e-2, show_default=True)
+@click.option("--warmup", type=float, default=0.0, show_default=True)
+@click.option("--model", default="minilm", show_default=True)
+@click.option("--data-dir", type=click.Path(), default=None)
+@click.option("--victim", default=None, help="victim for adv-text [default: the cached default victim]")
+@click.option("--out", type=click.Path(), default="data/stability", show_default=True)
+@debug_option
+def stability_cmd(task, seeds, methods, presets_file, epochs, max_train, lr, warmup, model, data_dir, victim, out):
+    """Train each method on each seed; write report.md, results.json and stability.png."""
+    from training.config import TrainSpec, parse_seeds
+
+    from .presets import load_presets, pick
+    from .stability import stability
+
+    chosen = pick([m.strip() for m in methods.split(",") if m.strip()], load_presets(presets_file))
+    base = TrainSpec(task=task, model=model, epochs=epochs, max_train=max_train, lr=lr, warmup=warmup)
+    stability(base.task, parse_seeds(seeds), chosen, Path(out), base, data_dir=data_dir, victim=victim,
+              log=click.echo)
+
+
 if __name__ == "__main__":
     main()

@@ -157,3 +157,21 @@ def test_demo_pipeline_end_to_end_at_tiny_size(tmp_path, victim_run, fixtures):
     assert "| zero-training floor |" in res.stdout and "| ptp-adv-text |" in res.stdout
     assert (tmp_path / "demo" / "runs" / "vanilla" / "summary.json").exists()
     assert json.loads((tmp_path / "demo" / "wic_adv" / "ptp_manifest.json").read_text())["counts"]["train"] == 8
+
+
+@pytest.mark.slow
+def test_stability_pipeline_at_tiny_size(tmp_path, victim_run, fixtures):
+    from tests.tiny_models import make_tiny_bert
+
+    model = make_tiny_bert(tmp_path / "bert")
+    res = subprocess.run([sys.executable, "-m", "pipelines.cli", "stability", "--seeds", "1,2", "--epochs", "1",
+                          "--methods", "vanilla,rn-embed,adv-embed,rn-text,adv-text", "--data-dir", fixtures,
+                          "--model", model, "--victim", victim_run, "--out", tmp_path / "st"],
+                         capture_output=True, text=True, cwd=ROOT, env=os.environ.copy())
+    assert res.returncode == 0, res.stderr[-3000:]
+    results = json.loads((tmp_path / "st" / "results.json").read_text())
+    assert set(results) == {"vanilla", "rn-embed", "adv-embed", "rn-text", "adv-text"}
+    for summary in results.values():
+        assert len(summary["summary"]["last"]["accuracy"]["values"]) == 2
+    assert (tmp_path / "st" / "stability.png").stat().st_size > 1000
+    assert "| adv-text |" in (tmp_path / "st" / "report.md").read_text()
