@@ -88,7 +88,7 @@ def textattack_parts(max_change: float):
 
     from .resources import _host_reachable
 
-    real_download = nltk.download
+    real_download, environ = nltk.download, dict(os.environ)
     if not _host_reachable():
         nltk.download = lambda *args, **kwargs: False
     try:
@@ -100,6 +100,10 @@ def textattack_parts(max_change: float):
         transformation = WordSwapWordNet()
     finally:
         nltk.download = real_download
+        # Importing textattack rewrites HF_HOME, XDG_CACHE_HOME, PYTORCH_TRANSFORMERS_CACHE and
+        # more for the whole process (and its children); put the user's environment back.
+        os.environ.clear()
+        os.environ.update(environ)
 
     class ProtectedSpans(PreTransformationConstraint):
         """Placeholder words stand for protected spans: never modifiable."""

@@ -60,5 +60,61 @@ def stability_cmd(task, seeds, methods, presets_file, epochs, max_train, lr, war
               log=click.echo)
 
 
+@main.command()
+@click.argument("run", type=click.Path())
+@click.option("--rows", type=int, default=128, show_default=True, help="validation rows")
+@click.option("--radius", type=float, default=1.0, show_default=True, help="grid half-width (embedding-norm units)")
+@click.option("--points", type=int, default=5, show_default=True, help="grid points on each side of 0")
+@click.option("--out", type=click.Path(), default=None, help="[default: RUN/landscape]")
+@debug_option
+def landscape(run, rows, radius, points, out):
+    """Loss around a trained run along the gradient and a random orthogonal direction; sharpness."""
+    from augment.errors import PTPError
+
+    from .landscape import landscape as compute, write
+
+    if rows < 1 or radius <= 0 or points < 1:
+        raise PTPError("--rows and --points must be at least 1 and --radius positive")
+    result = compute(Path(run), rows=rows, radius=radius, points=points)
+    folder = Path(out) if out else Path(run) / "landscape"
+    write(result, folder)
+    click.echo(f"sharpness {result['sharpness']:.4f} (largest loss rise within radius {radius}; "
+               f"centre loss {result['center_loss']:.4f}); wrote {folder}/landscape.png")
+
+
+@main.command()
+@click.argument("run", type=click.Path())
+@click.option("--rows", type=int, default=200, show_default=True, help="validation rows to attack")
+@click.option("--device", default="auto", show_default=True)
+@debug_option
+def robustness(run, rows, device):
+    """TextAttack's stock Attacker with PWWS against a trained run, on the validation split."""
+    import json
+
+    from augment.corpus import load_corpus
+    from augment.errors import PTPError
+    from augment.sources import load_task_data
+    from augment.tasks import get_task
+    from training.victim import RunVictim
+
+    from .robustness import textattack_pwws
+
+    if rows < 1:
+        raise PTPError(f"--rows {rows}: must be at least 1")
+    victim = RunVictim(Path(run), device)
+    task = get_task(victim.spec.task)
+    provenance = json.loads((Path(run) / "config.json").read_text())["provenance"]
+    if provenance.get("pairs"):
+        data, _ = load_corpus(provenance["pairs"], task=task.name)
+    else:
+        source = provenance["source"]
+        data, _ = load_task_data(task.name, source["name"], source["location"] if source["name"] == "local" else None,
+                                 log=lambda *_: None)
+    val = data["validation"].select(range(min(rows, len(data["validation"])))).to_list()
+    result = textattack_pwws(task, val, victim)
+    (Path(run) / "robustness.json").write_text(json.dumps(result, indent=2))
+    click.echo(json.dumps(result))
+
+
 if __name__ == "__main__":
     main()

@@ -175,3 +175,21 @@ def test_stability_pipeline_at_tiny_size(tmp_path, victim_run, fixtures):
         assert len(summary["summary"]["last"]["accuracy"]["values"]) == 2
     assert (tmp_path / "st" / "stability.png").stat().st_size > 1000
     assert "| adv-text |" in (tmp_path / "st" / "report.md").read_text()
+
+
+@pytest.mark.slow
+def test_landscape_and_robustness_commands(tmp_path, victim_run):
+    run = Path(victim_run) / "seed-1"
+    land = subprocess.run([sys.executable, "-m", "pipelines.cli", "landscape", run, "--rows", "4", "--points", "2",
+                           "--out", tmp_path / "land"], capture_output=True, text=True, cwd=ROOT, env=os.environ.copy())
+    assert land.returncode == 0, land.stderr[-2000:]
+    result = json.loads((tmp_path / "land" / "landscape.json").read_text())
+    assert len(result["loss"]) == 5 and all(len(row) == 5 for row in result["loss"])
+    assert result["sharpness"] >= 0 and result["loss"][2][2] == result["center_loss"]
+    assert (tmp_path / "land" / "landscape.png").stat().st_size > 1000
+    rob = subprocess.run([sys.executable, "-m", "pipelines.cli", "robustness", run, "--rows", "4"],
+                         capture_output=True, text=True, cwd=ROOT, env=os.environ.copy())
+    assert rob.returncode == 0, rob.stderr[-2000:]
+    report = json.loads(rob.stdout.strip().splitlines()[-1])
+    assert report["rows"] == 4 and sum(report["statuses"].values()) == 4
+    assert 0 <= report["accuracy_under_attack"] <= report["original_accuracy"] <= 100

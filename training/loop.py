@@ -230,7 +230,11 @@ def load_run(run: Path):
     task = get_task(spec.task)
     encoder, tokenizer = load_encoder(spec.model, spec.dropout, spec.trust_remote_code)
     base = PooledClassifier(encoder, task.num_labels, spec.pooling, len(task.pooled_spans))
-    model = PeftModel.from_pretrained(base, str(run / "adapter"))
+    try:
+        model = PeftModel.from_pretrained(base, str(run / "adapter"))
+    except (KeyError, RuntimeError, ValueError) as err:
+        raise PTPError(f"{run}/adapter: does not fit the model this version builds ({type(err).__name__}: "
+                       f"{str(err).splitlines()[0][:120]}); retrain the run") from None
     return spec, config["provenance"], model.eval(), tokenizer
 
 

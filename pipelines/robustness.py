@@ -1,0 +1,74 @@
+"""TextAttack's stock Attacker + PWWSRen2019 against a model: accuracy under attack, success rate.
+
+Protected spans (WiC's target word) are masked as placeholder words carrying the row number, which
+the stock recipe is told not to touch (one extra pre-transformation constraint); the model wrapper
+puts the words back, with their offsets, before the victim sees the text.
+"""
+from __future__ import annotations
+
+import re
+import time
+
+from augment import adversarial as adv
+from augment.random_ops import PLACEHOLDER
+
+
+def _letters(n: int) -> str:
+    out, n = "", n + 1
+    while n:
+        n, r = divmod(n - 1, 26)
+        out = chr(65 + r) + out
+    return out
+
+
+def _number(letters: str) -> int:
+    return sum((ord(c) - 64) * 26 ** k for k, c in enumerate(reversed(letters))) - 1
+
+
+def textattack_pwws(task, rows: list[dict], victim) -> dict:
+    """Run TextAttack's Attacker with PWWS on `rows`; returns counts, rates, queries and time."""
+    _, pre, _ = adv.textattack_parts(1.0)
+    import textattack
+    from textattack.attack_recipes import PWWSRen2019
+
+    masked, infos = [], []
+    for i, ex in enumerate(rows):
+        attacked, ranges, meta = adv._attacked_text(task, ex)
+        fields = [re.sub(rf"{PLACEHOLDER}([A-Z]+)", lambda m, i=i: f"{PLACEHOLDER}{_letters(i)}Q{m.group(1)}", t)
+                  for t in attacked._text_input.values()]
+        masked.append((tuple(fields), ex["label"]))
+        infos.append((ex, ranges, meta))
+
+    class Fields:
+        def __init__(self, texts):
+            self._text_input = dict(zip(task.perturbable, texts))
+
+    class Wrapper(textattack.models.wrappers.ModelWrapper):
+        model = victim
+
+        def __call__(self, text_inputs):
+            examples = []
+            for texts in text_inputs:
+                texts = (texts,) if isinstance(texts, str) else texts
+                index = _number(re.search(rf"{PLACEHOLDER}([A-Z]+)Q", " ".join(texts)).group(1))
+                ex, ranges, meta = infos[index]
+                plain = [re.sub(rf"{PLACEHOLDER}[A-Z]+Q([A-Z]+)", rf"{PLACEHOLDER}\1", t) for t in texts]
+                examples.append(adv._restore(task, ex, Fields(plain), ranges, meta) or ex)
+            return victim.predict_proba(examples)
+
+    attack = PWWSRen2019.build(Wrapper())
+    attack.pre_transformation_constraints.append(pre[-1])  # the protected-span constraint
+    columns = list(task.perturbable)
+    dataset = textattack.datasets.Dataset(masked if len(columns) > 1 else [(m[0][0], m[1]) for m in masked],
+                                          input_columns=columns)
+    args = textattack.AttackArgs(num_examples=len(rows), disable_stdout=True, silent=True)
+    start = time.perf_counter()
+    results = textattack.Attacker(attack, dataset, args).attack_dataset()
+    seconds = time.perf_counter() - start
+    kinds = [type(r).__name__.replace("AttackResult", "").lower() for r in results]
+    n, ok, failed = len(kinds), kinds.count("successful"), kinds.count("failed")
+    return {"rows": n, "seconds": round(seconds, 1), "queries": sum(r.num_queries for r in results),
+            "statuses": {k: kinds.count(k) for k in ("successful", "failed", "skipped")},
+            "original_accuracy": round(100 * (n - kinds.count("skipped")) / max(n, 1), 2),
+            "accuracy_under_attack": round(100 * failed / max(n, 1), 2),
+            "attack_success_rate": round(100 * ok / max(ok + failed, 1), 2)}
