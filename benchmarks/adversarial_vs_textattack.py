@@ -12,7 +12,6 @@ size (queries/s).
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import time
 from pathlib import Path
@@ -30,7 +29,6 @@ def main():
     args = parser.parse_args()
 
     from augment import adversarial as adv
-    from augment.random_ops import PLACEHOLDER
     from augment.sources import load_task_data
     from augment.tasks import get_task
     from training.victim import load_victim, resolve_victim
@@ -41,7 +39,6 @@ def main():
     folder, _ = resolve_victim(args.victim, "wic")
     victim = load_victim(folder, "wic")
     spec = adv.AttackSpec(max_change=1.0, batch_size=args.batch_size)
-    transformation, pre, _ = adv.textattack_parts(1.0)
 
     # --- the forward bound: bare victim queries/s at this batch size
     sample = (rows * (2 * args.batch_size // len(rows) + 1))[:2 * args.batch_size]
@@ -51,56 +48,12 @@ def main():
         victim.predict_proba(sample[i:i + args.batch_size])
     bound_qps = len(sample) / (time.perf_counter() - start)
 
-    # --- TextAttack's Attacker
-    import textattack
-    from textattack.attack_recipes import PWWSRen2019
+    # --- TextAttack's Attacker (stock PWWSRen2019 + the protected-span constraint)
+    from pipelines.robustness import textattack_pwws
 
-    def letters(n: int) -> str:
-        out = ""
-        n += 1
-        while n:
-            n, r = divmod(n - 1, 26)
-            out = chr(65 + r) + out
-        return out
-
-    masked, infos = [], []
-    for i, ex in enumerate(rows):
-        attacked, ranges, meta = adv._attacked_text(task, ex)
-        fields = {f: re.sub(rf"{PLACEHOLDER}([A-Z]+)", lambda m, i=i: f"{PLACEHOLDER}{letters(i)}Q{m.group(1)}", t)
-                  for f, t in attacked._text_input.items()}
-        masked.append((tuple(fields.values()), ex["label"]))
-        infos.append((ex, ranges, meta))
-
-    class Fields:
-        def __init__(self, texts):
-            self._text_input = dict(zip(task.perturbable, texts))
-
-    class Wrapper(textattack.models.wrappers.ModelWrapper):
-        def __init__(self):
-            self.model = victim
-
-        def __call__(self, text_inputs):
-            examples = []
-            for texts in text_inputs:
-                row = re.search(rf"{PLACEHOLDER}([A-Z]+)Q", " ".join(texts)).group(1)
-                index = sum((ord(c) - 64) * 26 ** k for k, c in enumerate(reversed(row))) - 1
-                ex, ranges, meta = infos[index]
-                plain = [re.sub(rf"{PLACEHOLDER}[A-Z]+Q([A-Z]+)", rf"{PLACEHOLDER}\1", t) for t in texts]
-                examples.append(adv._restore(task, ex, Fields(plain), ranges, meta) or ex)
-            return victim.predict_proba(examples)
-
-    attack = PWWSRen2019.build(Wrapper())
-    attack.pre_transformation_constraints.append(pre[-1])  # ProtectedSpans
-    dataset = textattack.datasets.Dataset(masked, input_columns=list(task.perturbable))
-    attack_args = textattack.AttackArgs(num_examples=len(rows), disable_stdout=True, silent=True,
-                                        query_budget=None)
-    start = time.perf_counter()
-    results = textattack.Attacker(attack, dataset, attack_args).attack_dataset()
-    ta_seconds = time.perf_counter() - start
-    ta_status = [type(r).__name__ for r in results]
-    ta_queries = sum(r.num_queries for r in results)
-    ta_success = ta_status.count("SuccessfulAttackResult")
-    ta_attacked = len(ta_status) - ta_status.count("SkippedAttackResult")
+    ta = textattack_pwws(task, rows, victim)
+    ta_seconds, ta_queries = ta["seconds"], ta["queries"]
+    ta_success, ta_attacked = ta["statuses"]["successful"], ta["statuses"]["successful"] + ta["statuses"]["failed"]
 
     # --- ptp-augment's batched search
     from datasets import Dataset
@@ -117,7 +70,7 @@ def main():
         "textattack": {"seconds": round(ta_seconds, 1), "examples_per_s": round(len(rows) / ta_seconds, 3),
                        "queries": ta_queries, "queries_per_s": round(ta_queries / ta_seconds, 1),
                        "success_rate": round(100 * ta_success / max(ta_attacked, 1), 2),
-                       "statuses": {s: ta_status.count(s) for s in set(ta_status)}},
+                       "statuses": ta["statuses"]},
         "ptp_augment": {"seconds": round(ours_seconds, 1), "examples_per_s": round(len(rows) / ours_seconds, 3),
                         "queries": ours_queries, "queries_per_s": round(ours_queries / ours_seconds, 1),
                         "success_rate": summary["success_rate"], "statuses": summary["statuses"],
