@@ -78,10 +78,10 @@ class AttackSpec:
 
 def textattack_parts(max_change: float):
     """TextAttack's PWWS transformation and constraints (+ ours); import after NLTK resolves."""
-    from .resources import ensure_resources
+    from .resources import cache_dir, ensure_resources
 
     ensure_resources()
-    os.environ.setdefault("TA_CACHE_DIR", str(Path(os.environ.get("PTP_CACHE", "~/.cache/ptp")).expanduser() / "textattack"))
+    os.environ.setdefault("TA_CACHE_DIR", str(cache_dir() / "textattack"))
     # TextAttack calls nltk.download while importing and in WordSwapWordNet(); the resources are
     # resolved above, so offline those calls would only fail noisily: they are skipped.
     import nltk
@@ -137,8 +137,8 @@ class QueryCache:
 class _State:
     """One example under attack."""
 
-    def __init__(self, row: int, example: dict, task: Task, attacked):
-        self.row, self.example, self.task = row, example, task
+    def __init__(self, row: int, example: dict, attacked):
+        self.row, self.example = row, example
         self.original = attacked
         self.current = attacked
         self.queries = 0
@@ -186,7 +186,7 @@ def attack_batch(task: Task, examples: list[dict], rows: list[int], victim, spec
     states, restore_info = [], {}
     for row, ex in zip(rows, examples):
         attacked, ranges, meta = _attacked_text(task, ex)
-        st = _State(row, ex, task, attacked)
+        st = _State(row, ex, attacked)
         restore_info[row] = (ranges, meta)
         states.append(st)
 

@@ -91,10 +91,8 @@ def robustness(run, rows, device):
     """TextAttack's stock Attacker with PWWS against a trained run, on the validation split."""
     import json
 
-    from augment.corpus import load_corpus
     from augment.errors import PTPError
-    from augment.sources import load_task_data
-    from augment.tasks import get_task
+    from training.loop import run_data
     from training.victim import RunVictim
 
     from .robustness import textattack_pwws
@@ -102,14 +100,8 @@ def robustness(run, rows, device):
     if rows < 1:
         raise PTPError(f"--rows {rows}: must be at least 1")
     victim = RunVictim(Path(run), device)
-    task = get_task(victim.spec.task)
-    provenance = json.loads((Path(run) / "config.json").read_text())["provenance"]
-    if provenance.get("pairs"):
-        data, _ = load_corpus(provenance["pairs"], task=task.name)
-    else:
-        source = provenance["source"]
-        data, _ = load_task_data(task.name, source["name"], source["location"] if source["name"] == "local" else None,
-                                 log=lambda *_: None)
+    task = victim.task
+    data = run_data(task.name, victim.provenance, log=lambda *_: None)
     val = data["validation"].select(range(min(rows, len(data["validation"])))).to_list()
     result = textattack_pwws(task, val, victim)
     (Path(run) / "robustness.json").write_text(json.dumps(result, indent=2))

@@ -30,21 +30,14 @@ def _unit(d: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 
 def landscape(run: Path, rows: int = 128, radius: float = 1.0, points: int = 5, seed: int = 0) -> dict:
-    from augment.corpus import load_corpus
-    from augment.sources import load_task_data
     from augment.tasks import get_task
     from training.data import Collator, encode_rows
-    from training.loop import load_run
+    from training.loop import load_run, run_data
     from training.model import input_embeddings
 
     spec, provenance, model, tokenizer = load_run(run)
     task = get_task(spec.task)
-    if provenance.get("pairs"):
-        data, _ = load_corpus(provenance["pairs"], task=task.name)
-    else:
-        source = provenance["source"]
-        data, _ = load_task_data(task.name, source["name"], source["location"] if source["name"] == "local" else None,
-                                 log=lambda *_: None)
+    data = run_data(task.name, provenance, log=lambda *_: None)
     val = data["validation"].select(range(min(rows, len(data["validation"])))).to_list()
     batch = Collator(tokenizer.pad_token_id)(encode_rows(tokenizer, task, val, spec.max_length))
     mask = batch["clean"]["attention_mask"].float()

@@ -238,20 +238,24 @@ def load_run(run: Path):
     return spec, config["provenance"], model.eval(), tokenizer
 
 
-def evaluate_run(run: Path, split: str = "validation", data_dir=None, device: str = "auto", log=print) -> dict:
+def run_data(task_name: str, provenance: dict, data_dir=None, log=print):
+    """The DatasetDict a run was trained on (its corpus, or its source), or official files."""
     from augment.corpus import load_corpus
     from augment.sources import load_task_data
 
+    if data_dir is not None:
+        return load_task_data(task_name, "local", data_dir, log=log)[0]
+    if provenance.get("pairs"):
+        return load_corpus(provenance["pairs"], task=task_name)[0]
+    source = provenance["source"]
+    return load_task_data(task_name, source["name"], source["location"] if source["name"] == "local" else None,
+                          log=log)[0]
+
+
+def evaluate_run(run: Path, split: str = "validation", data_dir=None, device: str = "auto", log=print) -> dict:
     spec, provenance, model, tokenizer = load_run(run)
     task = get_task(spec.task)
-    if data_dir is not None:
-        data, _ = load_task_data(task.name, "local", data_dir, log=log)
-    elif provenance.get("pairs"):
-        data, _ = load_corpus(provenance["pairs"], task=task.name)
-    else:
-        source = provenance["source"]
-        data, _ = load_task_data(task.name, source["name"],
-                                 source["location"] if source["name"] == "local" else None, log=log)
+    data = run_data(task.name, provenance, data_dir, log=log)
     if split not in data or len(data[split]) == 0:
         raise PTPError(f"{run}: no {split} split to score (available: {', '.join(data)})")
     rows = data[split].to_list()

@@ -36,7 +36,7 @@ class RunVictim:
     def __init__(self, run: Path, device: str = "auto"):
         from .loop import load_run
 
-        self.spec, _, model, self.tokenizer = load_run(run)
+        self.spec, self.provenance, model, self.tokenizer = load_run(run)
         self.task = get_task(self.spec.task)
         self.device = _device(device)
         self.model = model.to(self.device).eval()
