@@ -41,13 +41,14 @@ def demo(rows, epochs, out, data_dir, model, victim):
 @click.option("--epochs", type=int, default=3, show_default=True)
 @click.option("--max-train", type=int, default=None, help="train (and perturb) the first N rows")
 @click.option("--lr", type=float, default=1e-2, show_default=True)
+@click.option("--batch-size", type=int, default=32, show_default=True)
 @click.option("--warmup", type=float, default=0.0, show_default=True)
 @click.option("--model", default="minilm", show_default=True)
 @click.option("--data-dir", type=click.Path(), default=None)
 @click.option("--victim", default=None, help="victim for adv-text [default: the cached default victim]")
 @click.option("--out", type=click.Path(), default="data/stability", show_default=True)
 @debug_option
-def stability_cmd(task, seeds, methods, presets_file, epochs, max_train, lr, warmup, model, data_dir, victim, out):
+def stability_cmd(task, seeds, methods, presets_file, epochs, max_train, lr, batch_size, warmup, model, data_dir, victim, out):
     """Train each method on each seed; write report.md, results.json and stability.png."""
     from training.config import TrainSpec, parse_seeds
 
@@ -55,7 +56,8 @@ def stability_cmd(task, seeds, methods, presets_file, epochs, max_train, lr, war
     from .stability import stability
 
     chosen = pick([m.strip() for m in methods.split(",") if m.strip()], load_presets(presets_file))
-    base = TrainSpec(task=task, model=model, epochs=epochs, max_train=max_train, lr=lr, warmup=warmup)
+    base = TrainSpec(task=task, model=model, epochs=epochs, max_train=max_train, lr=lr,
+                     batch_size=batch_size, warmup=warmup)
     stability(base.task, parse_seeds(seeds), chosen, Path(out), base, data_dir=data_dir, victim=victim,
               log=click.echo)
 
