@@ -12,7 +12,7 @@ go to the victim as one batch, and repeated texts are answered from a cache.
 Departures from TextAttack's PWWS, each for determinism: candidate words are sorted (WordNet
 synonyms come from a set) and ties keep the first candidate.
 
-The victim is any object with `labels_of(examples) -> probabilities` and `unk_token`; the trainer
+The victim is any object with `predict_proba(examples) -> probabilities` and `unk_token`; the trainer
 provides one (training.victim). Protected spans (WiC's word, WSC's spans) are masked as
 placeholder words that no transformation may touch, as in random mode.
 
@@ -33,7 +33,7 @@ import numpy as np
 from .errors import PTPError
 from .random_ops import PLACEHOLDER, mask, unmask, words_changed
 from .spans import protected_ranges, rewrite_spans
-from .tasks import Task
+from .tasks import Task, gold
 
 RECIPES = ("pwws",)
 # Recipes TextAttack ships that need resources this project cannot provide offline.
@@ -139,6 +139,7 @@ class _State:
 
     def __init__(self, row: int, example: dict, attacked):
         self.row, self.example = row, example
+        self.target = None  # the gold output (label, COPA choice, ReCoRD's first gold entity)
         self.original = attacked
         self.current = attacked
         self.queries = 0
@@ -187,6 +188,8 @@ def attack_batch(task: Task, examples: list[dict], rows: list[int], victim, spec
     for row, ex in zip(rows, examples):
         attacked, ranges, meta = _attacked_text(task, ex)
         st = _State(row, ex, attacked)
+        right = gold(task, ex)
+        st.target = right[0] if right else None
         restore_info[row] = (ranges, meta)
         states.append(st)
 
@@ -205,7 +208,7 @@ def attack_batch(task: Task, examples: list[dict], rows: list[int], victim, spec
     # 1. The victim on the originals; already-wrong examples are skipped.
     for st, p in zip(states, query([(st, st.original) for st in states])):
         st.p_before = st.p_now = p
-        if int(np.argmax(p)) != st.example["label"]:
+        if st.target is None or int(np.argmax(p)) != st.target:
             st.status = "skipped"
     active = [st for st in states if st.status is None]
 
@@ -225,7 +228,7 @@ def attack_batch(task: Task, examples: list[dict], rows: list[int], victim, spec
     answer = dict(zip(tags, query(requests))) if requests else {}
     for st in active:
         indices, swaps = plans[st.row]
-        y = st.example["label"]
+        y = st.target
         base = 1 - st.p_before[y]
 
         def score(tag):
@@ -261,7 +264,7 @@ def attack_batch(task: Task, examples: list[dict], rows: list[int], victim, spec
         probs = query(round_pairs)
         cursor = 0
         for st, n in owners:
-            y = st.example["label"]
+            y = st.target
             best_k = max(range(n), key=lambda k: (1 - probs[cursor + k][y], -k))
             if 1 - probs[cursor + best_k][y] > 1 - st.p_now[y]:
                 st.current, st.p_now = round_pairs[cursor + best_k][1], probs[cursor + best_k]

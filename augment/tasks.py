@@ -172,3 +172,22 @@ def get_task(name: str) -> Task:
 
 def copa_connective(question: str) -> str:
     return {"cause": "because", "effect": "so"}[question]
+
+
+def candidate_names(task: Task, example: dict) -> list[str]:
+    """What each scored input of a row stands for: COPA's choice fields, ReCoRD's distinct entity
+    strings (first-mention order), or [""] for the row itself (classification, MultiRC)."""
+    if task.kind == "multiple_choice":
+        return list(task.choice_fields)
+    if task.kind == "record":
+        return list(dict.fromkeys(example["entities"]))
+    return [""]
+
+
+def gold(task: Task, example: dict) -> list[int]:
+    """Indices of the right outputs: the label (classification, MultiRC, COPA's choice), or every
+    candidate entity that is one of ReCoRD's gold answers (empty when none is)."""
+    if task.kind == "record":
+        answers = {a.strip() for a in example["answers"]}
+        return [i for i, name in enumerate(candidate_names(task, example)) if name.strip() in answers]
+    return [example["label"]]

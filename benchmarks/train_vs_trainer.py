@@ -32,7 +32,7 @@ def main():
 
     from augment.tasks import get_task
     from training.config import TrainSpec
-    from training.data import Collator, encode_rows
+    from training.data import Collator, encode_rows, flatten
     from training.loop import _inputs, load_training_data, training_loss
     from training.model import build_peft_model, calibrate_span_heads, input_embeddings, load_encoder
 
@@ -42,14 +42,15 @@ def main():
     rows = train[:args.batch_size * args.steps]
     encoder, tokenizer = load_encoder(spec.model, spec.dropout)
     items = encode_rows(tokenizer, task, [{**r, "perturbed": r} for r in rows], spec.max_length, perturbed=True)
-    collate = Collator(tokenizer.pad_token_id)
+    collate = Collator(tokenizer.pad_token_id, 2)
     batches = [collate(items[i:i + args.batch_size]) for i in range(0, len(items), args.batch_size)]
 
     def fresh_model():
         torch.manual_seed(0)
         model = build_peft_model(encoder, 2, "span", 2, "prefix", spec.prefix_len)
-        calibrate_span_heads(model, [{"input_ids": b["clean"]["input_ids"], **_inputs(b["clean"])} for b in batches[:2]],
-                             torch.cat([b["labels"] for b in batches[:2]]))
+        calibrate_span_heads(model, [{"input_ids": f["input_ids"], **_inputs(f)}
+                                     for f in (flatten(b["clean"]) for b in batches[:2])],
+                             torch.cat([b["gold"].long().argmax(-1) for b in batches[:2]]))
         return model
 
     def ours(variant: TrainSpec, with_pairs: bool):
@@ -72,13 +73,14 @@ def main():
         from transformers import Trainer, TrainerCallback, TrainingArguments
 
         model = fresh_model()
-        flat = [{"input_ids": b["clean"]["input_ids"][i], "labels": b["labels"][i]} for b in batches
-                for i in range(len(b["labels"]))]
+        flat = [{"input_ids": b["clean"]["input_ids"][i], "labels": b["gold"][i]} for b in batches
+                for i in range(len(b["gold"]))]
         lookup = {id(f): it for f, it in zip(flat, items)}
 
         def collator(features):
             batch = collate([lookup[id(f)] for f in features])
-            return {"input_ids": batch["clean"]["input_ids"], **_inputs(batch["clean"]), "labels": batch["labels"]}
+            clean = flatten(batch["clean"])
+            return {"input_ids": clean["input_ids"], **_inputs(clean), "labels": batch["gold"].long().argmax(-1)}
 
         class CE(Trainer):
             def compute_loss(self, model, inputs, return_outputs=False, **kwargs):

@@ -12,16 +12,16 @@ import json
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 
-@torch.no_grad()
-def _loss(model, embeds, batch) -> float:
-    clean = batch["clean"]
-    logits = model(inputs_embeds=embeds, attention_mask=clean["attention_mask"],
-                   token_type_ids=clean.get("token_type_ids"), span_masks=clean["span_masks"],
-                   text_mask=clean["attention_mask"]).logits
-    return F.cross_entropy(logits.float(), batch["labels"]).item()
+def _loss(model, embeds, batch, flat) -> torch.Tensor:
+    from training.data import scores
+    from training.losses import gold_cross_entropy
+
+    logits = model(inputs_embeds=embeds, attention_mask=flat["attention_mask"],
+                   token_type_ids=flat.get("token_type_ids"), span_masks=flat["span_masks"],
+                   text_mask=flat["attention_mask"]).logits
+    return gold_cross_entropy(scores(logits, batch["clean"]["valid"]), batch["gold"])
 
 
 def _unit(d: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -31,7 +31,7 @@ def _unit(d: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 def landscape(run: Path, rows: int = 128, radius: float = 1.0, points: int = 5, seed: int = 0) -> dict:
     from augment.tasks import get_task
-    from training.data import Collator, encode_rows
+    from training.data import Collator, encode_rows, flatten, head_size
     from training.loop import load_run, run_data
     from training.model import input_embeddings
 
@@ -39,20 +39,19 @@ def landscape(run: Path, rows: int = 128, radius: float = 1.0, points: int = 5, 
     task = get_task(spec.task)
     data = run_data(task.name, provenance, log=lambda *_: None)
     val = data["validation"].select(range(min(rows, len(data["validation"])))).to_list()
-    batch = Collator(tokenizer.pad_token_id)(encode_rows(tokenizer, task, val, spec.max_length))
-    mask = batch["clean"]["attention_mask"].float()
-    base = input_embeddings(model)(batch["clean"]["input_ids"]).detach()
+    batch = Collator(tokenizer.pad_token_id, head_size(task))(encode_rows(tokenizer, task, val, spec.max_length))
+    flat = flatten(batch["clean"])
+    mask = flat["attention_mask"].float()
+    base = input_embeddings(model)(flat["input_ids"]).detach()
     probe = base.clone().requires_grad_(True)
-    clean = batch["clean"]
-    logits = model(inputs_embeds=probe, attention_mask=clean["attention_mask"], token_type_ids=clean.get("token_type_ids"),
-                   span_masks=clean["span_masks"], text_mask=clean["attention_mask"]).logits
-    (grad,) = torch.autograd.grad(F.cross_entropy(logits.float(), batch["labels"]), probe)
+    (grad,) = torch.autograd.grad(_loss(model, probe, batch, flat), probe)
     d1 = _unit(grad, mask)
     rand = torch.randn(base.shape, generator=torch.Generator().manual_seed(seed))
     rand = rand - (rand * d1).flatten(1).sum(1).view(-1, 1, 1) * d1  # Gram-Schmidt against d1
     d2 = _unit(rand, mask)
     steps = torch.linspace(-radius, radius, 2 * points + 1)
-    grid = [[_loss(model, base + a * d1 + b * d2, batch) for b in steps] for a in steps]
+    with torch.no_grad():
+        grid = [[_loss(model, base + a * d1 + b * d2, batch, flat).item() for b in steps] for a in steps]
     center = grid[points][points]
     within = [grid[i][j] for i in range(len(steps)) for j in range(len(steps))
               if (steps[i] ** 2 + steps[j] ** 2) ** 0.5 <= radius + 1e-9]

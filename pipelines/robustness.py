@@ -27,6 +27,14 @@ def _number(letters: str) -> int:
 
 def textattack_pwws(task, rows: list[dict], victim) -> dict:
     """Run TextAttack's Attacker with PWWS on `rows`; returns counts, rates, queries and time."""
+    if task.kind == "record":
+        from augment.errors import PTPError
+
+        raise PTPError("robustness: TextAttack's classification goal needs a fixed set of outputs; ReCoRD's "
+                       "candidates differ per query (use ptp-augment --mode adversarial, whose manifest "
+                       "reports the success rate)")
+    import numpy as np
+
     _, pre, _ = adv.textattack_parts(1.0)
     import textattack
     from textattack.attack_recipes import PWWSRen2019
@@ -54,7 +62,7 @@ def textattack_pwws(task, rows: list[dict], victim) -> dict:
                 ex, ranges, meta = infos[index]
                 plain = [re.sub(rf"{PLACEHOLDER}[A-Z]+Q([A-Z]+)", rf"{PLACEHOLDER}\1", t) for t in texts]
                 examples.append(adv._restore(task, ex, Fields(plain), ranges, meta) or ex)
-            return victim.predict_proba(examples)
+            return np.stack(victim.predict_proba(examples))
 
     attack = PWWSRen2019.build(Wrapper())
     attack.pre_transformation_constraints.append(pre[-1])  # the protected-span constraint

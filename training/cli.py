@@ -20,7 +20,13 @@ def _metric_line(summary: dict) -> str:
 @click.option("--task", default=None, help="task (taken from the corpus with --pairs)")
 @click.option("--pairs", type=click.Path(), default=None, help="a corpus folder made by ptp-augment")
 @click.option("--source", default="auto", show_default=True, help="without --pairs: auto | local | hub | wordnet")
-@click.option("--data-dir", type=click.Path(), default=None, help="without --pairs: official SuperGLUE files")
+@click.option("--data-dir", type=click.Path(), default=None,
+              help="without --pairs: official SuperGLUE or FewGLUE files")
+@click.option("--eval-dir", type=click.Path(), default=None,
+              help="validation from this folder's val.jsonl (FewGLUE: the SuperGLUE task folder)")
+@click.option("--train-size", type=int, default=None,
+              help="few-shot: train on N rows drawn stratified by label (FewGLUE uses 32)")
+@click.option("--sample-seed", type=int, default=0, show_default=True, help="seed of the --train-size draw")
 @click.option("--model", default="minilm", show_default=True, help="HF name or local folder; 'minilm' is the packaged encoder")
 @click.option("--method", default="prefix", show_default=True, help="prefix (P-tuning v2 deep prefix) | prompt")
 @click.option("--prefix-len", type=int, default=20, show_default=True, help="virtual tokens")
@@ -49,7 +55,7 @@ def _metric_line(summary: dict) -> str:
 @click.option("--trust-remote-code", is_flag=True, help="allow the model's own code (off by default)")
 @debug_option
 @click.pass_context
-def main(ctx, task, pairs, source, data_dir, seeds, out, force, **knobs):
+def main(ctx, task, pairs, source, data_dir, eval_dir, seeds, out, force, **knobs):
     """Train on TASK (vanilla) or on a --pairs corpus (PTP). Subcommands: evaluate, floor."""
     if ctx.invoked_subcommand is not None:
         return
@@ -70,7 +76,7 @@ def main(ctx, task, pairs, source, data_dir, seeds, out, force, **knobs):
     seed_list = parse_seeds(seeds)
     spec = TrainSpec(task=task, seed=seed_list[0], **knobs)
     summary = run_seeds(spec, seed_list, out=out, pairs=pairs, source=source, data_dir=data_dir,
-                        force=force, log=log)
+                        eval_dir=eval_dir, force=force, log=log)
     log(f"{summary['task']} over seeds {summary['seeds']}: {_metric_line(summary)}")
 
 

@@ -14,7 +14,7 @@ import torch
 
 from augment.errors import PTPError
 from augment.spans import spec_ranges
-from augment.tasks import Task, copa_connective
+from augment.tasks import Task, candidate_names, copa_connective, gold
 
 _FORMATTER = string.Formatter()
 
@@ -70,14 +70,37 @@ def encode(tokenizer, task: Task, example: dict, max_length: int) -> Encoded:
     return Encoded(enc["input_ids"], enc.get("token_type_ids"), masks)
 
 
+CHOICE_KINDS = ("multiple_choice", "record")
+
+
+def head_size(task: Task) -> int:
+    """Outputs of the head per encoded input: one score per candidate for COPA and ReCoRD
+    (softmax over a question's candidates), one logit per label otherwise."""
+    return 1 if task.kind in CHOICE_KINDS else task.num_labels
+
+
+def candidates(task: Task, example: dict, names: list[str]) -> list[dict]:
+    """The row as the encoder sees each candidate: COPA with `choice` set, ReCoRD with the
+    entity in place of @placeholder."""
+    if task.kind == "multiple_choice":
+        return [{**example, "choice": example[name]} for name in names]
+    if task.kind == "record":
+        return [{**example, "query": example["query"].replace("@placeholder", name)} for name in names]
+    return [example]
+
+
 def encode_rows(tokenizer, task: Task, rows, max_length: int, perturbed: bool = False) -> list[dict]:
-    """Encode every row (its original, and its `perturbed` partner when asked)."""
+    """Encode every row's candidates (and those of its `perturbed` partner when asked)."""
     out = []
     for row in rows:
-        item = {"label": row["label"], "clean": encode(tokenizer, task, row, max_length)}
+        names = candidate_names(task, row)
+        item = {"gold": gold(task, row), "names": names,
+                "clean": [encode(tokenizer, task, c, max_length) for c in candidates(task, row, names)]}
         if perturbed:
+            # The partner keeps the original's candidates: entities and choices are protected or
+            # edited in place, so candidate i means the same answer in both views.
             partner = {**row, **row["perturbed"]}
-            item["perturbed"] = encode(tokenizer, task, partner, max_length)
+            item["perturbed"] = [encode(tokenizer, task, c, max_length) for c in candidates(task, partner, names)]
         out.append(item)
     return out
 
@@ -103,20 +126,61 @@ def _pad(encs: list[Encoded], pad_id: int, length: int) -> dict:
     return batch
 
 
+def _pad_groups(groups: list[list[Encoded]], pad_id: int, length: int, width: int) -> dict:
+    """[rows, width, ...] tensors: row-major, so that splitting a batch across processes keeps each
+    row's candidates together. Missing candidates repeat the first and are marked invalid."""
+    flat = [g[k] if k < len(g) else g[0] for g in groups for k in range(width)]
+    batch = {k: v.view(len(groups), width, *v.shape[1:]) for k, v in _pad(flat, pad_id, length).items()}
+    batch["valid"] = torch.tensor([[k < len(g) for k in range(width)] for g in groups])
+    return batch
+
+
+def flatten(view: dict) -> dict:
+    """The valid candidates of a [rows, width, ...] view as one flat batch of encoder inputs."""
+    valid = view["valid"].reshape(-1)
+    return {k: v.reshape(valid.shape[0], *v.shape[2:])[valid] for k, v in view.items() if k != "valid"}
+
+
+def scores(logits, valid) -> torch.Tensor:
+    """Per-row scores [rows, outputs]: the label logits, or one score per candidate (padding
+    candidates at -1e4, not -inf, so that softmax and KL stay finite)."""
+    if logits.shape[-1] > 1:
+        return logits.float()
+    out = torch.full(valid.shape, -1e4, dtype=torch.float, device=logits.device)
+    out[valid] = logits[:, 0].float()
+    return out
+
+
 class Collator:
     """Pads clean and perturbed inputs to one length, so they can share one forward pass."""
 
-    def __init__(self, pad_id: int):
-        self.pad_id = pad_id
+    def __init__(self, pad_id: int, outputs: int):
+        self.pad_id, self.outputs = pad_id, outputs
 
     def __call__(self, items: list[dict]) -> dict:
-        encs = [it["clean"] for it in items] + [it["perturbed"] for it in items if "perturbed" in it]
+        encs = [e for it in items for e in it["clean"] + it.get("perturbed", [])]
         length = max(len(e.input_ids) for e in encs)
-        batch = {"clean": _pad([it["clean"] for it in items], self.pad_id, length),
-                 "labels": torch.tensor([it["label"] for it in items], dtype=torch.long)}
+        width = max(len(it["clean"]) for it in items)
+        batch = {"clean": _pad_groups([it["clean"] for it in items], self.pad_id, length, width)}
+        # gold: [rows, outputs] mask of right answers (labels or candidates).
+        size = self.outputs if self.outputs > 1 else width
+        batch["gold"] = torch.zeros((len(items), size), dtype=torch.bool)
+        for i, it in enumerate(items):
+            batch["gold"][i, it["gold"]] = True
         if "perturbed" in items[0]:
-            batch["perturbed"] = _pad([it["perturbed"] for it in items], self.pad_id, length)
+            batch["perturbed"] = _pad_groups([it["perturbed"] for it in items], self.pad_id, length, width)
         return batch
+
+
+def check_rows(task: Task, rows, split: str) -> None:
+    """Rows must carry what scoring needs: a label in range, or ReCoRD's gold answers."""
+    if task.kind == "record":
+        missing = [i for i, r in enumerate(rows) if not r["answers"] or not r["entities"]]
+        if missing:
+            raise PTPError(f"{split} split, row {missing[0]} (query {rows[missing[0]]['query_id']}): no gold answers "
+                           "or no entities (unlabeled rows cannot be used for training or scoring)")
+        return
+    check_labels(task, rows, split)
 
 
 def check_labels(task: Task, rows, split: str) -> None:

@@ -15,20 +15,19 @@ import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
 from augment.errors import PTPError
 from augment.tasks import get_task
 
 from .config import TrainSpec
-from .data import Collator, check_labels, encode_rows
-from .losses import consistency_loss
-from .metrics import classification_metrics
+from .data import Collator, check_rows, encode_rows, flatten, head_size, scores
+from .losses import consistency_loss, gold_cross_entropy
+from .metrics import task_metrics
 from .model import build_peft_model, calibrate_span_heads, input_embeddings, load_encoder
+from .perturb import gaussian_noise, pgd
 
 CALIBRATION_ROWS = 512
-from .perturb import gaussian_noise, pgd
 
 
 def make_accelerator(device: str, split_batches: bool = True):
@@ -57,51 +56,89 @@ def uses_perturbation(spec: TrainSpec, batch: dict) -> bool:
     return spec.lam > 0 and spec.consistency != "none" and ("perturbed" in batch or spec.embed_noise != "none")
 
 
+def forward_scores(model, view: dict) -> torch.Tensor:
+    """[rows, outputs] scores of a collated view (label logits, or one score per candidate)."""
+    flat = flatten(view)
+    return scores(model(input_ids=flat["input_ids"], **_inputs(flat)).logits, view["valid"])
+
+
 def training_loss(model, embed, batch: dict, spec: TrainSpec, generator) -> tuple[torch.Tensor, bool]:
     """(loss, every PGD step finite) for one batch."""
-    clean, labels = batch["clean"], batch["labels"]
+    clean, gold = batch["clean"], batch["gold"]
     if not uses_perturbation(spec, batch):
-        logits = model(input_ids=clean["input_ids"], **_inputs(clean)).logits
-        return F.cross_entropy(logits.float(), labels), True
+        return gold_cross_entropy(forward_scores(model, clean), gold), True
     view = batch.get("perturbed", clean)
-    emb = embed(view["input_ids"])
+    flat_clean, flat_view = flatten(clean), flatten(view)
+    emb = embed(flat_view["input_ids"])
     finite = True
     if spec.embed_noise == "gaussian":
-        emb = gaussian_noise(emb, view["attention_mask"], spec.sigma, generator)
+        emb = gaussian_noise(emb, flat_view["attention_mask"], spec.sigma, generator)
     elif spec.embed_noise == "pgd":
         target = None
         if spec.consistency == "kl":
             with torch.no_grad():
-                target = model(input_ids=clean["input_ids"], **_inputs(clean)).logits
+                target = forward_scores(model, clean)
 
         def attack_loss(e):
-            logits = model(inputs_embeds=e, **_inputs(view)).logits
-            return consistency_loss(spec.consistency, target, logits, labels)
+            perturbed = scores(model(inputs_embeds=e, **_inputs(flat_view)).logits, view["valid"])
+            return consistency_loss(spec.consistency, target, perturbed, gold)
 
-        emb, finite = pgd(emb, view["attention_mask"], attack_loss, spec.eps, spec.step_size,
+        emb, finite = pgd(emb, flat_view["attention_mask"], attack_loss, spec.eps, spec.step_size,
                           spec.steps, spec.norm, generator)
-    both = torch.cat([embed(clean["input_ids"]), emb])
-    logits = model(inputs_embeds=both, **_cat(_inputs(clean), _inputs(view))).logits.float()
-    clean_logits, perturbed_logits = logits.split(labels.shape[0])
-    loss = F.cross_entropy(clean_logits, labels)
-    return loss + spec.lam * consistency_loss(spec.consistency, clean_logits, perturbed_logits, labels), finite
+    both = torch.cat([embed(flat_clean["input_ids"]), emb])
+    logits = model(inputs_embeds=both, **_cat(_inputs(flat_clean), _inputs(flat_view))).logits
+    clean_logits, perturbed_logits = logits.split(flat_clean["input_ids"].shape[0])
+    clean_scores, perturbed_scores = scores(clean_logits, clean["valid"]), scores(perturbed_logits, view["valid"])
+    loss = gold_cross_entropy(clean_scores, gold)
+    return loss + spec.lam * consistency_loss(spec.consistency, clean_scores, perturbed_scores, gold), finite
 
 
 @torch.no_grad()
-def evaluate(model, loader, task, accelerator) -> dict[str, float]:
+def predict(model, loader, accelerator) -> list[int]:
+    """One prediction per row, in loader order: a label id, or a candidate index."""
     model.eval()
-    preds, labels = [], []
+    preds = []
     for batch in loader:
-        clean = batch["clean"]
-        logits = model(input_ids=clean["input_ids"], **_inputs(clean)).logits
-        p, y = accelerator.gather_for_metrics((logits.argmax(-1), batch["labels"]))
+        p = accelerator.gather_for_metrics(forward_scores(model, batch["clean"]).argmax(-1))
         preds += p.tolist()
-        labels += y.tolist()
-    return classification_metrics(task, preds, labels)
+    return preds
 
 
-def load_training_data(spec: TrainSpec, pairs=None, source="auto", data_dir=None, log=print):
-    """(train rows, validation rows, provenance); train rows carry `perturbed` with --pairs."""
+def evaluate(model, loader, task, rows, items, accelerator) -> dict[str, float]:
+    return task_metrics(task, rows, predict(model, loader, accelerator), [it["names"] for it in items])
+
+
+def few_shot_sample(task, rows: list[dict], size: int, seed: int) -> list[dict]:
+    """A `size`-row few-shot train set, as FewGLUE's 32 examples: label-stratified (classes in
+    proportion) for labelled tasks; whole questions for
+    MultiRC (all answer options of `size` questions); plain random queries for ReCoRD."""
+    import random
+
+    rng = random.Random(seed)
+    if task.kind == "multirc":
+        questions = sorted({r["question_id"] for r in rows})
+        keep = set(rng.sample(questions, min(size, len(questions))))
+        return [r for r in rows if r["question_id"] in keep]
+    if task.kind == "record":
+        return [rows[i] for i in sorted(rng.sample(range(len(rows)), min(size, len(rows))))]
+    by_label: dict[int, list[int]] = {}
+    for i, r in enumerate(rows):
+        by_label.setdefault(r["label"], []).append(i)
+    size = min(size, len(rows))
+    # Largest-remainder allocation: each label gets its share of `size`, rounded to sum exactly.
+    exact = {y: size * len(ids) / len(rows) for y, ids in by_label.items()}
+    quota = {y: int(v) for y, v in exact.items()}
+    for y in sorted(exact, key=lambda y: (quota[y] - exact[y], y))[:size - sum(quota.values())]:
+        quota[y] += 1
+    picked = sorted(i for y in sorted(by_label) for i in rng.sample(by_label[y], quota[y]))
+    return [rows[i] for i in picked]
+
+
+def load_training_data(spec: TrainSpec, pairs=None, source="auto", data_dir=None, eval_dir=None, log=print):
+    """(train rows, validation rows, provenance); train rows carry `perturbed` with --pairs.
+
+    `eval_dir`: official files whose val.jsonl is the validation split (FewGLUE: train on its
+    32-example train.jsonl, evaluate on SuperGLUE's val.jsonl)."""
     from augment.corpus import load_corpus
     from augment.sources import load_task_data
 
@@ -113,15 +150,39 @@ def load_training_data(spec: TrainSpec, pairs=None, source="auto", data_dir=None
     else:
         data, info = load_task_data(task.name, source, data_dir, log=log)
         provenance = {"pairs": None, "source": info.to_dict()}
+    if eval_dir is not None:
+        evaluation, info = load_task_data(task.name, "local", eval_dir, log=log)
+        if "validation" not in evaluation:
+            raise PTPError(f"--eval-dir {eval_dir}: no val.jsonl there; point it at the SuperGLUE task folder")
+        data = {**data, "validation": evaluation["validation"]}
+        provenance["evaluation"] = info.to_dict()
+    where = {"train": pairs or data_dir or task.name, "validation": eval_dir or pairs or data_dir or task.name}
     for split in ("train", "validation"):
         if split not in data or len(data[split]) == 0:
-            raise PTPError(f"{pairs or data_dir or task.name}: the {split} split is missing or empty")
-    train = data["train"]
+            hint = " (a FewGLUE folder has no val.jsonl: pass --eval-dir with the SuperGLUE files)" \
+                if split == "validation" and eval_dir is None else ""
+            raise PTPError(f"{where[split]}: the {split} split is missing or empty{hint}")
+    train, validation = data["train"].to_list(), data["validation"].to_list()
+    if spec.train_size is not None:
+        train = few_shot_sample(task, train, spec.train_size, spec.sample_seed)
+        provenance["few_shot"] = {"train_size": spec.train_size, "sample_seed": spec.sample_seed,
+                                  "rows": len(train), "idx": [r["idx"] for r in train]}
+        log(f"few-shot train set: {len(train)} rows drawn with sample seed {spec.sample_seed}")
     if spec.max_train is not None:
-        train = train.select(range(min(spec.max_train, len(train))))
-    train, validation = train.to_list(), data["validation"].to_list()
-    check_labels(task, train, "train")
-    check_labels(task, validation, "validation")
+        train = train[:spec.max_train]
+    check_rows(task, train, "train")
+    check_rows(task, validation, "validation")
+    if task.kind == "record":
+        # A query none of whose entities is a gold answer gives no training signal (ReCoRD has a
+        # few); it is still scored in validation, where it counts as a miss.
+        from augment.tasks import gold
+
+        kept = [r for r in train if gold(task, r)]
+        if not kept:
+            raise PTPError(f"{where['train']}: no train query has a gold answer among its entities")
+        if len(kept) < len(train):
+            log(f"train: {len(train) - len(kept)} of {len(train)} queries have no gold answer among their entities; skipped")
+        train = kept
     return train, validation, provenance
 
 
@@ -135,16 +196,17 @@ def train_one_seed(spec: TrainSpec, out: Path, train_rows, val_rows, provenance:
     set_seed(spec.seed)
     task = get_task(spec.task)
     encoder, tokenizer = load_encoder(spec.model, spec.dropout, spec.trust_remote_code)
-    model = build_peft_model(encoder, task.num_labels, spec.pooling, len(task.pooled_spans),
+    model = build_peft_model(encoder, head_size(task), spec.pooling, len(task.pooled_spans),
                              spec.method, spec.prefix_len, spec.prefix_projection)
     with_pairs = provenance.get("pairs") is not None and spec.lam > 0 and spec.consistency != "none"
     train_items = encode_rows(tokenizer, task, train_rows, spec.max_length, perturbed=with_pairs)
     val_items = encode_rows(tokenizer, task, val_rows, spec.max_length)
-    collate = Collator(tokenizer.pad_token_id)
+    collate = Collator(tokenizer.pad_token_id, head_size(task))
     calibration = calibrate_span_heads(model, [
-        {"input_ids": b["clean"]["input_ids"], **_inputs(b["clean"])}
-        for b in (collate(train_items[i:i + 64]) for i in range(0, min(len(train_items), CALIBRATION_ROWS), 64))],
-        torch.tensor([it["label"] for it in train_items[:CALIBRATION_ROWS]]))
+        {"input_ids": flat["input_ids"], **_inputs(flat)}
+        for flat in (flatten(collate(train_items[i:i + 64])["clean"])
+                     for i in range(0, min(len(train_items), CALIBRATION_ROWS), 64))],
+        torch.tensor([it["gold"][0] for it in train_items[:CALIBRATION_ROWS]]))
     if calibration:
         log(f"seed {spec.seed}: span head calibrated on {min(len(train_items), CALIBRATION_ROWS)} train rows: {calibration}")
     shuffle = torch.Generator().manual_seed(spec.seed)
@@ -187,7 +249,7 @@ def train_one_seed(spec: TrainSpec, out: Path, train_rows, val_rows, provenance:
                 losses.append(stats[1].item())
             optimizer.zero_grad()
             bar.set_postfix(loss=f"{losses[-1]:.4f}" if losses else "n/a", skipped=skipped, refresh=False)
-        metrics = evaluate(model, eval_loader, task, accelerator)
+        metrics = evaluate(model, eval_loader, task, val_rows, val_items, accelerator)
         record = {"epoch": epoch, "train_loss": round(sum(losses) / max(len(losses), 1), 5), **metrics,
                   "seconds": round(time.time() - started, 1)}
         history.append(record)
@@ -229,7 +291,7 @@ def load_run(run: Path):
     spec = TrainSpec.from_dict(config["spec"])
     task = get_task(spec.task)
     encoder, tokenizer = load_encoder(spec.model, spec.dropout, spec.trust_remote_code)
-    base = PooledClassifier(encoder, task.num_labels, spec.pooling, len(task.pooled_spans))
+    base = PooledClassifier(encoder, head_size(task), spec.pooling, len(task.pooled_spans))
     try:
         model = PeftModel.from_pretrained(base, str(run / "adapter"))
     except (KeyError, RuntimeError, ValueError) as err:
@@ -246,10 +308,15 @@ def run_data(task_name: str, provenance: dict, data_dir=None, log=print):
     if data_dir is not None:
         return load_task_data(task_name, "local", data_dir, log=log)[0]
     if provenance.get("pairs"):
-        return load_corpus(provenance["pairs"], task=task_name)[0]
-    source = provenance["source"]
-    return load_task_data(task_name, source["name"], source["location"] if source["name"] == "local" else None,
-                          log=log)[0]
+        data = load_corpus(provenance["pairs"], task=task_name)[0]
+    else:
+        source = provenance["source"]
+        data = load_task_data(task_name, source["name"], source["location"] if source["name"] == "local" else None,
+                              log=log)[0]
+    if provenance.get("evaluation"):  # trained with --eval-dir: its validation split
+        evaluation = load_task_data(task_name, "local", provenance["evaluation"]["location"], log=log)[0]
+        data = {**data, "validation": evaluation["validation"]}
+    return data
 
 
 def evaluate_run(run: Path, split: str = "validation", data_dir=None, device: str = "auto", log=print) -> dict:
@@ -259,9 +326,9 @@ def evaluate_run(run: Path, split: str = "validation", data_dir=None, device: st
     if split not in data or len(data[split]) == 0:
         raise PTPError(f"{run}: no {split} split to score (available: {', '.join(data)})")
     rows = data[split].to_list()
-    check_labels(task, rows, split)
+    check_rows(task, rows, split)
     accelerator = make_accelerator(device)
-    loader = DataLoader(encode_rows(tokenizer, task, rows, spec.max_length), batch_size=64,
-                        collate_fn=Collator(tokenizer.pad_token_id))
+    items = encode_rows(tokenizer, task, rows, spec.max_length)
+    loader = DataLoader(items, batch_size=64, collate_fn=Collator(tokenizer.pad_token_id, head_size(task)))
     model, loader = accelerator.prepare(model, loader)
-    return evaluate(model, loader, task, accelerator)
+    return evaluate(model, loader, task, rows, items, accelerator)

@@ -18,9 +18,19 @@ def symmetric_kl(logits_a: torch.Tensor, logits_b: torch.Tensor) -> torch.Tensor
                   + F.kl_div(log_b, log_a, log_target=True, reduction="batchmean"))
 
 
-def consistency_loss(kind: str, clean_logits, perturbed_logits, labels) -> torch.Tensor:
+def gold_cross_entropy(scores: torch.Tensor, gold: torch.Tensor) -> torch.Tensor:
+    """-log of the probability mass on the right outputs, averaged over rows.
+
+    `scores` [rows, outputs], `gold` a bool mask of the same shape. With one right output per row
+    this is plain cross-entropy; ReCoRD may have several right candidates (one entity, two spellings).
+    """
+    right = scores.float().masked_fill(~gold, -1e4)
+    return (scores.float().logsumexp(-1) - right.logsumexp(-1)).mean()
+
+
+def consistency_loss(kind: str, clean_scores, perturbed_scores, gold) -> torch.Tensor:
     if kind == "ce":
-        return F.cross_entropy(perturbed_logits.float(), labels)
+        return gold_cross_entropy(perturbed_scores, gold)
     if kind == "kl":
-        return symmetric_kl(clean_logits, perturbed_logits)
+        return symmetric_kl(clean_scores, perturbed_scores)
     raise ValueError(kind)

@@ -36,12 +36,12 @@ def summarise(results: list[dict]) -> dict:
 
 
 def run_seeds(spec: TrainSpec, seeds: list[int], out=None, pairs=None, source="auto", data_dir=None,
-              force: bool = False, log=print) -> dict:
+              eval_dir=None, force: bool = False, log=print) -> dict:
     """Train every seed (reusing finished seed folders with the same spec) and write summary.json."""
     out = Path(out) if out else default_run_dir(spec, pairs)
     if out.exists() and any(out.iterdir()) and not (out / "summary.json").exists() and not any(out.glob("seed-*")):
         raise PTPError(f"{out}: exists and is not a ptp-train run folder; choose another --out")
-    train_rows, val_rows, provenance = load_training_data(spec, pairs, source, data_dir, log=log)
+    train_rows, val_rows, provenance = load_training_data(spec, pairs, source, data_dir, eval_dir, log=log)
     log(f"run folder: {out} ({len(train_rows)} train rows, {len(val_rows)} validation rows)")
     results = []
     # Under torchrun every process runs this; the main process alone locks and writes.

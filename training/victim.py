@@ -17,7 +17,7 @@ from augment.errors import PTPError
 from augment.tasks import get_task
 
 from .config import TrainSpec
-from .data import Collator, encode_rows, render
+from .data import Collator, encode_rows, head_size, render
 
 # The default victim: vanilla prefix tuning on the task with the packaged encoder, trained once
 # per task and cached. Two epochs keep its first training within the demo's budget on 2 cores.
@@ -41,17 +41,19 @@ class RunVictim:
         self.device = _device(device)
         self.model = model.to(self.device).eval()
         self.unk_token = self.tokenizer.unk_token
-        self.collate = Collator(self.tokenizer.pad_token_id)
+        self.collate = Collator(self.tokenizer.pad_token_id, head_size(self.task))
 
     @torch.no_grad()
-    def predict_proba(self, examples: list[dict]) -> np.ndarray:
-        batch = self.collate(encode_rows(self.tokenizer, self.task, [{**e, "label": 0} for e in examples],
-                                         self.spec.max_length))
+    def predict_proba(self, examples: list[dict]) -> list[np.ndarray]:
+        """Per example, probabilities over its outputs (labels, COPA's choices, ReCoRD's entities)."""
+        from .loop import forward_scores
+
+        items = encode_rows(self.tokenizer, self.task, [{**e, "label": max(e.get("label", 0), 0)} for e in examples],
+                            self.spec.max_length)
+        batch = self.collate(items)
         clean = {k: v.to(self.device) for k, v in batch["clean"].items()}
-        logits = self.model(input_ids=clean["input_ids"], attention_mask=clean["attention_mask"],
-                            token_type_ids=clean.get("token_type_ids"), span_masks=clean["span_masks"],
-                            text_mask=clean["attention_mask"]).logits
-        return torch.softmax(logits.float(), -1).cpu().numpy()
+        probs = torch.softmax(forward_scores(self.model, clean), -1).cpu().numpy()
+        return [p[:len(it["names"])] if head_size(self.task) == 1 else p for p, it in zip(probs, items)]
 
 
 class HFVictim:
@@ -66,6 +68,9 @@ class HFVictim:
         except (OSError, ValueError) as err:
             raise PTPError(f"--victim {path}: not a sequence-classification checkpoint ({str(err).splitlines()[0]})") from None
         self.task = get_task(task)
+        if head_size(self.task) == 1:
+            raise PTPError(f"--victim {path}: an HF classification checkpoint cannot score {task}'s candidates; "
+                           "pass a ptp-train run folder trained on the task")
         if self.model.config.num_labels != self.task.num_labels:
             raise PTPError(f"--victim {path}: has {self.model.config.num_labels} labels, {task} has {self.task.num_labels}")
         self.device = _device(device)
