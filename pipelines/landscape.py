@@ -15,13 +15,10 @@ import torch
 
 
 def _loss(model, embeds, batch, flat) -> torch.Tensor:
-    from training.data import scores
+    from training.loop import flat_scores
     from training.losses import gold_cross_entropy
 
-    logits = model(inputs_embeds=embeds, attention_mask=flat["attention_mask"],
-                   token_type_ids=flat.get("token_type_ids"), span_masks=flat["span_masks"],
-                   text_mask=flat["attention_mask"]).logits
-    return gold_cross_entropy(scores(logits, batch["clean"]["valid"]), batch["gold"])
+    return gold_cross_entropy(flat_scores(model, flat, batch["clean"]["valid"], embeds), batch["gold"])
 
 
 def _unit(d: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

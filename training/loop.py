@@ -18,7 +18,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from augment.errors import PTPError
-from augment.tasks import get_task
+from augment.tasks import get_task, gold as gold_outputs
 
 from .config import TrainSpec
 from .data import Collator, check_rows, encode_rows, flatten, head_size, scores
@@ -56,10 +56,16 @@ def uses_perturbation(spec: TrainSpec, batch: dict) -> bool:
     return spec.lam > 0 and spec.consistency != "none" and ("perturbed" in batch or spec.embed_noise != "none")
 
 
+def flat_scores(model, flat: dict, valid, embeds=None) -> torch.Tensor:
+    """[rows, outputs] scores of flattened candidates, from their ids or from given embeddings."""
+    if embeds is None:
+        return scores(model(input_ids=flat["input_ids"], **_inputs(flat)).logits, valid)
+    return scores(model(inputs_embeds=embeds, **_inputs(flat)).logits, valid)
+
+
 def forward_scores(model, view: dict) -> torch.Tensor:
     """[rows, outputs] scores of a collated view (label logits, or one score per candidate)."""
-    flat = flatten(view)
-    return scores(model(input_ids=flat["input_ids"], **_inputs(flat)).logits, view["valid"])
+    return flat_scores(model, flatten(view), view["valid"])
 
 
 def training_loss(model, embed, batch: dict, spec: TrainSpec, generator) -> tuple[torch.Tensor, bool]:
@@ -80,8 +86,7 @@ def training_loss(model, embed, batch: dict, spec: TrainSpec, generator) -> tupl
                 target = forward_scores(model, clean)
 
         def attack_loss(e):
-            perturbed = scores(model(inputs_embeds=e, **_inputs(flat_view)).logits, view["valid"])
-            return consistency_loss(spec.consistency, target, perturbed, gold)
+            return consistency_loss(spec.consistency, target, flat_scores(model, flat_view, view["valid"], e), gold)
 
         emb, finite = pgd(emb, flat_view["attention_mask"], attack_loss, spec.eps, spec.step_size,
                           spec.steps, spec.norm, generator)
@@ -175,9 +180,7 @@ def load_training_data(spec: TrainSpec, pairs=None, source="auto", data_dir=None
     if task.kind == "record":
         # A query none of whose entities is a gold answer gives no training signal (ReCoRD has a
         # few); it is still scored in validation, where it counts as a miss.
-        from augment.tasks import gold
-
-        kept = [r for r in train if gold(task, r)]
+        kept = [r for r in train if gold_outputs(task, r)]
         if not kept:
             raise PTPError(f"{where['train']}: no train query has a gold answer among its entities")
         if len(kept) < len(train):

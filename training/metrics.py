@@ -14,6 +14,8 @@ import re
 import string
 from collections import Counter, defaultdict
 
+PUNCTUATION = frozenset(string.punctuation)
+
 
 def accuracy(preds, labels) -> float:
     return sum(int(p == y) for p, y in zip(preds, labels)) / max(len(labels), 1)
@@ -40,7 +42,7 @@ def multirc_em(preds, labels, question_ids) -> float:
 
 def normalize_answer(text: str) -> str:
     """Lower case, drop punctuation and articles, squeeze whitespace (the ReCoRD/SQuAD script)."""
-    text = "".join(ch for ch in text.lower() if ch not in set(string.punctuation))
+    text = "".join(ch for ch in text.lower() if ch not in PUNCTUATION)
     text = re.sub(r"\b(a|an|the)\b", " ", text)
     return " ".join(text.split())
 
