@@ -200,12 +200,12 @@ def load_wordnet_wic(seed: int = 0, cache: Path | None = None):
     from .sources import SourceInfo, features_for
     from .tasks import get_task
 
-    ensure_resources()
     fp = fingerprint(seed)
     folder = (cache or cache_dir() / "sources") / f"wordnet_wic-{fp.split(':')[1]}"
     info = SourceInfo("wordnet", str(folder), fp)
-    if (folder / "dataset_dict.json").exists():
+    if (folder / "dataset_dict.json").exists():  # a built set needs no WordNet (or NLTK) to load
         return load_from_disk(str(folder)), info
+    ensure_resources()
     features = features_for(get_task("wic"))
     splits = build_pairs(seed)
     data = DatasetDict({n: Dataset.from_list(rows, features=features) for n, rows in splits.items()})

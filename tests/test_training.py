@@ -125,6 +125,48 @@ def test_methods_poolings_and_noise_train_and_reload_with_plain_peft(tmp_path, t
     assert evaluate_run(tmp_path / "run" / "seed-1")["accuracy"] == best["accuracy"]
 
 
+@pytest.mark.parametrize("pooling", ["span", "mean"])
+def test_pooling_and_head_stay_fp32_under_bf16_autocast(tiny_bert, fixtures, pooling):
+    """On CUDA accelerate trains under bf16 autocast; the same autocast exists on CPU, so the
+    fp32 island around pooling and the head is checked here, where CI runs."""
+    from augment.sources import load_local
+    from augment.tasks import get_task
+    from training.data import Collator, encode_rows, flatten
+    from training.loop import flat_scores
+    from training.model import build_peft_model, load_encoder
+
+    task = get_task("wic")
+    encoder, tokenizer = load_encoder(str(tiny_bert))
+    model = build_peft_model(encoder, 2, pooling, 2, "prefix", 4).eval()
+    rows = load_local(task, fixtures)[0]["train"].select(range(4)).to_list()
+    batch = Collator(tokenizer.pad_token_id, 2)(encode_rows(tokenizer, task, rows, 128))
+    seen = {}
+    query = next(m for n, m in model.named_modules() if n.endswith("attention.self.query"))
+    for head in (m for m in model.modules() if m.__class__.__name__ in ("SpanPairHead", "Sequential")):
+        head.register_forward_hook(lambda m, args, out: seen.update(head_in=args[0].dtype, head_out=out.dtype))
+    query.register_forward_hook(lambda m, args, out: seen.update(encoder=out.dtype))
+    with torch.no_grad():
+        plain = flat_scores(model, flatten(batch["clean"]), batch["clean"]["valid"])
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            mixed = flat_scores(model, flatten(batch["clean"]), batch["clean"]["valid"])
+    assert seen == {"encoder": torch.bfloat16, "head_in": torch.float32, "head_out": torch.float32}
+    assert torch.allclose(plain, mixed, atol=0.1)  # only the encoder's matmuls ran in bf16
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_bf16_prefix_pgd_trains_and_reloads(tmp_path, tiny_bert, wic_pairs):
+    from training.loop import evaluate_run
+
+    spec = TrainSpec(task="wic", model=str(tiny_bert), embed_noise="pgd", prefix_len=4, epochs=2,
+                     batch_size=4, device="cuda")
+    _train(tmp_path, "gpu", spec, pairs=wic_pairs)
+    metrics = json.loads((tmp_path / "gpu" / "seed-1" / "metrics.json").read_text())
+    assert metrics["device"].startswith("cuda")
+    assert metrics["mixed_precision"] == ("bf16" if torch.cuda.is_bf16_supported() else "no")
+    assert metrics["skipped_steps"] == 0
+    assert evaluate_run(tmp_path / "gpu" / "seed-1", device="cuda")["accuracy"] == metrics["best"]["accuracy"]
+
+
 def test_roberta_family_trains(tmp_path, tiny_roberta, fixtures):
     spec = TrainSpec(task="rte", model=str(tiny_roberta), epochs=1, batch_size=4, device="cpu", prefix_len=4)
     summary = _train(tmp_path, "rob", spec, data_dir=fixtures)

@@ -128,18 +128,21 @@ class PooledClassifier(nn.Module):
             inputs_embeds = self.encoder.get_input_embeddings()(input_ids)
         out = self.encoder(input_ids=None, attention_mask=attention_mask, token_type_ids=token_type_ids,
                            inputs_embeds=inputs_embeds, past_key_values=past_key_values, return_dict=True)
-        hidden = out.last_hidden_state
         # Prompt tuning prepends virtual tokens: keep the positions of the real text only.
-        hidden = hidden[:, hidden.shape[1] - text_mask.shape[1]:]
-        if self.pooling == "cls":
-            pooled = hidden[:, 0]
-        elif self.pooling == "mean":
-            mask = text_mask.unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
-        else:
-            weights = span_masks.to(hidden.dtype)
-            pooled = torch.einsum("bsl,bld->bsd", weights, hidden) / weights.sum(-1, keepdim=True).clamp(min=1)
-        return SequenceClassifierOutput(logits=self.classifier(pooled))
+        hidden = out.last_hidden_state[:, out.last_hidden_state.shape[1] - text_mask.shape[1]:]
+        # Pooling and head in fp32 even under bf16 autocast: the span head compares a cosine with a
+        # threshold calibrated in fp32, and bf16 (8-bit mantissa) would round the pooled vectors.
+        with torch.autocast(hidden.device.type, enabled=False):
+            hidden = hidden.float()
+            if self.pooling == "cls":
+                pooled = hidden[:, 0]
+            elif self.pooling == "mean":
+                mask = text_mask.unsqueeze(-1).float()
+                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
+            else:
+                weights = span_masks.float()
+                pooled = torch.einsum("bsl,bld->bsd", weights, hidden) / weights.sum(-1, keepdim=True).clamp(min=1)
+            return SequenceClassifierOutput(logits=self.classifier(pooled))
 
 
 def load_encoder(model: str, dropout: float | None = None, trust_remote_code: bool = False):
