@@ -154,12 +154,12 @@ def test_pooling_and_head_stay_fp32_under_bf16_autocast(tiny_bert, fixtures, poo
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-def test_cuda_bf16_prefix_pgd_trains_and_reloads(tmp_path, tiny_bert, wic_pairs):
+def test_cuda_bf16_prefix_pgd_trains_and_reloads(tmp_path, tiny_bert, fixtures):
     from training.loop import evaluate_run
 
     spec = TrainSpec(task="wic", model=str(tiny_bert), embed_noise="pgd", prefix_len=4, epochs=2,
                      batch_size=4, device="cuda")
-    _train(tmp_path, "gpu", spec, pairs=wic_pairs)
+    _train(tmp_path, "gpu", spec, data_dir=fixtures)
     metrics = json.loads((tmp_path / "gpu" / "seed-1" / "metrics.json").read_text())
     assert metrics["device"].startswith("cuda")
     assert metrics["mixed_precision"] == ("bf16" if torch.cuda.is_bf16_supported() else "no")
