@@ -4,7 +4,8 @@
 # of an H100/H200 idle, so five share it. Logs go to OUT/log-METHOD.txt.
 #   benchmarks/stability_gpu.sh OUT EPOCHS [more `ptp-pipeline stability` options]
 set -euo pipefail
-out=${1:?OUT}; epochs=${2:?EPOCHS}; shift 2
+[ $# -ge 2 ] || { echo "usage: benchmarks/stability_gpu.sh OUT EPOCHS [ptp-pipeline stability options]" >&2; exit 2; }
+out=$1; epochs=$2; shift 2
 pipeline=${PTP_PIPELINE:-ptp-pipeline}
 methods=${METHODS:-vanilla,rn-embed,adv-embed,rn-text,adv-text}
 mkdir -p "$out"

@@ -58,9 +58,8 @@ def uses_perturbation(spec: TrainSpec, batch: dict) -> bool:
 
 def flat_scores(model, flat: dict, valid, embeds=None) -> torch.Tensor:
     """[rows, outputs] scores of flattened candidates, from their ids or from given embeddings."""
-    if embeds is None:
-        return scores(model(input_ids=flat["input_ids"], **_inputs(flat)).logits, valid)
-    return scores(model(inputs_embeds=embeds, **_inputs(flat)).logits, valid)
+    source = {"input_ids": flat["input_ids"]} if embeds is None else {"inputs_embeds": embeds}
+    return scores(model(**source, **_inputs(flat)).logits, valid)
 
 
 def forward_scores(model, view: dict) -> torch.Tensor:
