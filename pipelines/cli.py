@@ -33,33 +33,86 @@ def demo(rows, epochs, out, data_dir, model, victim):
     run_demo(rows, epochs, Path(out), data_dir=data_dir, model=model, victim=victim)
 
 
+def experiment_options(f):
+    """The settings every method of an experiment shares (the sweep and stability take the same)."""
+    options = [
+        click.option("--task", default="wic", show_default=True),
+        click.option("--epochs", type=int, default=3, show_default=True),
+        click.option("--max-train", type=int, default=None, help="train (and perturb) the first N rows"),
+        click.option("--train-size", type=int, default=None, help="few-shot: N train rows drawn stratified by label"),
+        click.option("--sample-seed", type=int, default=0, show_default=True, help="seed of the --train-size draw"),
+        click.option("--holdout", type=float, default=None,
+                     help="select on this fraction of train, report on the data's validation split"),
+        click.option("--lr", type=float, default=1e-2, show_default=True),
+        click.option("--batch-size", type=int, default=32, show_default=True),
+        click.option("--warmup", type=float, default=0.0, show_default=True),
+        click.option("--model", default="minilm", show_default=True),
+        click.option("--data-dir", type=click.Path(), default=None),
+        click.option("--victim", default=None, help="victim for adv-text [default: the cached default victim]"),
+        click.option("--presets", "presets_file", type=click.Path(), default=None,
+                     help="JSON file of extra presets (e.g. written by `sweep --presets-out`)"),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _base(task, epochs, max_train, train_size, sample_seed, holdout, lr, batch_size, warmup, model):
+    from training.config import TrainSpec
+
+    return TrainSpec(task=task, model=model, epochs=epochs, max_train=max_train, train_size=train_size,
+                     sample_seed=sample_seed, holdout=holdout, lr=lr, batch_size=batch_size, warmup=warmup)
+
+
 @main.command("stability")
-@click.option("--task", default="wic", show_default=True)
+@experiment_options
 @click.option("--seeds", default="1,2,3,4,5", show_default=True)
-@click.option("--methods", default="vanilla,rn-embed,adv-embed,rn-text,adv-text", show_default=True)
-@click.option("--presets", "presets_file", type=click.Path(), default=None, help="JSON file of extra presets")
-@click.option("--epochs", type=int, default=3, show_default=True)
-@click.option("--max-train", type=int, default=None, help="train (and perturb) the first N rows")
-@click.option("--lr", type=float, default=1e-2, show_default=True)
-@click.option("--batch-size", type=int, default=32, show_default=True)
-@click.option("--warmup", type=float, default=0.0, show_default=True)
-@click.option("--model", default="minilm", show_default=True)
-@click.option("--data-dir", type=click.Path(), default=None)
-@click.option("--victim", default=None, help="victim for adv-text [default: the cached default victim]")
+@click.option("--methods", default="vanilla,rn-embed,adv-embed,rn-text,adv-text", show_default=True,
+              help="comma list of presets; the first is the baseline of the paired statistics")
 @click.option("--out", type=click.Path(), default="data/stability", show_default=True)
 @debug_option
-def stability_cmd(task, seeds, methods, presets_file, epochs, max_train, lr, batch_size, warmup, model, data_dir, victim, out):
-    """Train each method on each seed; write report.md, results.json and stability.png."""
-    from training.config import TrainSpec, parse_seeds
+def stability_cmd(seeds, methods, presets_file, data_dir, victim, out, **base):
+    """Train each method on each seed; report test figures (validation selects) with paired
+    statistics against the first method: report.md, results.json, stability.png."""
+    from training.config import parse_seeds
 
     from .presets import load_presets, pick
     from .stability import stability
 
     chosen = pick([m.strip() for m in methods.split(",") if m.strip()], load_presets(presets_file))
-    base = TrainSpec(task=task, model=model, epochs=epochs, max_train=max_train, lr=lr,
-                     batch_size=batch_size, warmup=warmup)
-    stability(base.task, parse_seeds(seeds), chosen, Path(out), base, data_dir=data_dir, victim=victim,
+    spec = _base(**base)
+    stability(spec.task, parse_seeds(seeds), chosen, Path(out), spec, data_dir=data_dir, victim=victim,
               log=click.echo)
+
+
+@main.command("sweep")
+@experiment_options
+@click.option("--method", required=True, help="the preset whose knobs are swept (vanilla included)")
+@click.option("--grid", "grid_items", multiple=True, required=True,
+              help="KEY=V1,V2,... (repeat for a product), e.g. --grid sigma=0.005,0.01,0.02")
+@click.option("--seeds", default="1,2,3", show_default=True, help="selection seeds (use fresh ones for stability)")
+@click.option("--out", type=click.Path(), default=None, help="[default: data/sweep/<task>_<method>]")
+@click.option("--presets-out", type=click.Path(), default="data/sweep/presets.json", show_default=True,
+              help="write the picked setting here as preset <method>-tuned")
+@debug_option
+def sweep_cmd(method, grid_items, seeds, out, presets_out, presets_file, data_dir, victim, **base):
+    """Train a grid of one method's settings over a few seeds and pick the best mean validation
+    score; write it as a preset for `stability --presets` (test is never looked at)."""
+    from training.config import parse_seeds
+
+    from .presets import load_presets, pick
+    from .sweep import parse_grid, sweep, write_preset
+
+    preset = pick([method], load_presets(presets_file))[method]
+    grid = parse_grid(list(grid_items))
+    spec = _base(**base)
+    folder = Path(out) if out else Path("data") / "sweep" / f"{spec.task}_{method}"
+    result = sweep(spec.task, method, preset, grid, parse_seeds(seeds), folder, spec, data_dir=data_dir,
+                   victim=victim, log=click.echo)
+    name = f"{method}-tuned"
+    write_preset(Path(presets_out), name, result)
+    click.echo(f"picked {result['picked']['setting']} (validation {result['picked']['validation_mean']:.2f}); "
+               f"wrote preset '{name}' to {presets_out}")
 
 
 @main.command()

@@ -1,5 +1,9 @@
 """Named methods for experiments, defined in one place: which corpus (if any) and which trainer
-settings each uses. Users add presets with a JSON file: {"name": {"pairs": ..., "train": {...}}}."""
+settings each uses. Users add presets with a JSON file: {"name": {"pairs": ..., "train": {...}}};
+`ptp-pipeline sweep --presets-out FILE` writes such entries (with an `about` record of the sweep).
+
+The built-in settings are starting points, not tuned ones: under the claim protocol, every
+method's knobs (vanilla's learning rate included) are chosen by a sweep on validation."""
 from __future__ import annotations
 
 import json
@@ -17,6 +21,14 @@ PRESETS: dict[str, dict] = {
     # PTP-ADV: one PGD step on the input embeddings, l2 radius 0.1 per example (an example of ~30
     # MiniLM tokens has norm ~6). A radius of 0.5 took WordNet-WiC to 53-57% (README).
     "adv-embed": {"pairs": None, "train": {"embed_noise": "pgd", "eps": 0.1, "step_size": 0.1}},
+    # FreeLB (Zhu et al. 2020): its GLUE settings are K=2-3, adv-lr 0.1-0.2 (l2), init-mag 0.1-0.6,
+    # no max norm, on BERT/RoBERTa embeddings of norm ~1-1.5 per token (MiniLM: ~1.1).
+    "freelb": {"pairs": None, "train": {"embed_noise": "freelb", "steps": 2, "step_size": 0.1, "init_mag": 0.3,
+                                        "eps": 0.0}},
+    # SMART (Jiang et al. 2020): noise std 1e-5, one step of 1e-3 normalised by the inf-norm,
+    # symmetric KL to the clean prediction (lambda_s 1 in mt-dnn's examples).
+    "smart": {"pairs": None, "train": {"embed_noise": "smart", "consistency": "kl", "sigma": 1e-5,
+                                       "step_size": 1e-3, "steps": 1, "norm": "linf"}},
     # Text space: random edits (synonym swap, deletion) / PWWS adversarial partners.
     "rn-text": {"pairs": {"mode": "random"}, "train": {}},
     "adv-text": {"pairs": {"mode": "adversarial"}, "train": {}},
@@ -35,8 +47,8 @@ def load_presets(config: str | None = None) -> dict[str, dict]:
     for name, preset in extra.items():
         if name in presets:
             raise PTPError(f"{path}: preset '{name}' is already defined; choose another name")
-        if not isinstance(preset, dict) or set(preset) - {"pairs", "train"}:
-            raise PTPError(f"{path}: preset '{name}' must be an object with 'pairs' and/or 'train'")
+        if not isinstance(preset, dict) or set(preset) - {"pairs", "train", "about"}:
+            raise PTPError(f"{path}: preset '{name}' must be an object with 'pairs' and/or 'train' (and 'about')")
         presets[name] = {"pairs": preset.get("pairs"), "train": preset.get("train", {})}
     return presets
 

@@ -1,8 +1,11 @@
-"""Multi-seed stability: every method on every seed, on the same training rows; a report.
+"""Multi-seed stability under the claim protocol: every method on the same seeds and training
+rows; validation selects each seed's epoch, the test split reports; a report with statistics.
 
 Corpora and runs are cached by the stages themselves, so a rerun only trains what is missing.
-The report (`report.md`, `results.json`, `stability.png`) gives mean +- std, min and max per method
-for the best-epoch and the last-epoch validation metric.
+The report (`report.md`, `results.json`, `stability.png`) gives, per method, the reported
+split's mean +- std, min and max over seeds at the validation-selected epoch, and against the
+baseline (the first method): the paired gain with its bootstrap 95% interval, the ratio of stds
+with its interval, and the Brown-Forsythe test of equal variance (pipelines/stats.py).
 """
 from __future__ import annotations
 
@@ -11,74 +14,123 @@ from dataclasses import replace
 from pathlib import Path
 
 from augment.build import build_corpus
+from augment.corpus import fingerprint_of
 from augment.random_ops import RandomSpec
 from training.config import TrainSpec
 from training.runs import run_seeds
 
+from .stats import compare
+
 
 def corpus_for(task: str, pairs: dict, rows: int | None, out: Path, data_dir, victim, log) -> Path:
-    folder = out / "corpora" / f"{task}_{pairs['mode']}"
+    params = pairs.get("params", {})
+    # Keyed by the corpus parameters: two presets with different edits never share a folder.
+    suffix = f"_{fingerprint_of(params)[:8]}" if params else ""
+    folder = out / "corpora" / f"{task}_{pairs['mode']}{suffix}"
     if pairs["mode"] == "random":
-        build_corpus(task, "random", out=folder, data_dir=data_dir, spec=RandomSpec(**pairs.get("params", {})),
-                     limit=rows, log=log)
+        build_corpus(task, "random", out=folder, data_dir=data_dir, spec=RandomSpec(**params), limit=rows, log=log)
     else:
         from augment.adversarial import AttackSpec, adversarial_splitter
         from training.victim import load_victim, resolve_victim
 
         path, identity = resolve_victim(victim, task, log=log)
-        spec = AttackSpec(victim=identity, **pairs.get("params", {}))
+        spec = AttackSpec(victim=identity, **params)
         build_corpus(task, "adversarial", out=folder, data_dir=data_dir, spec=spec, limit=rows, log=log,
                      perturb_split=adversarial_splitter(spec, lambda: load_victim(path, task), log=log))
     return folder
+
+
+def run_method(task: str, preset: dict, seeds: list[int], folder: Path, corpora: Path, base: TrainSpec,
+               data_dir=None, victim=None, log=print) -> dict:
+    """One method (a preset) on every seed: its corpus if it has one, then the runs."""
+    pairs = None
+    if preset["pairs"]:
+        # The corpus perturbs the same rows the trainer uses (--max-train N: the first N).
+        pairs = corpus_for(task, preset["pairs"], base.max_train, corpora, data_dir, victim, log)
+    spec = replace(base, **preset["train"])
+    return run_seeds(spec, seeds, out=folder, pairs=pairs, data_dir=data_dir, log=log)
 
 
 def stability(task: str, seeds: list[int], methods: dict[str, dict], out: Path, base: TrainSpec,
               data_dir=None, victim=None, log=print) -> dict:
     results = {}
     for name, preset in methods.items():
-        pairs = None
-        if preset["pairs"]:
-            pairs = corpus_for(task, preset["pairs"], base.max_train, out, data_dir, victim, log)
-        spec = replace(base, **preset["train"])
         log(f"== {name}")
-        results[name] = run_seeds(spec, seeds, out=out / "runs" / name, pairs=pairs, data_dir=data_dir, log=log)
+        results[name] = run_method(task, preset, seeds, out / "runs" / name, out, base, data_dir, victim, log)
     report = write_report(results, out)
     log(report)
     return results
 
 
+def comparison(results: dict) -> dict:
+    """Per method: the reported split's stats at the selected epoch and, against the baseline
+    (the first method), the paired statistics on the same seeds."""
+    names = list(results)
+    baseline = results[names[0]]
+    metric = baseline["metric"]
+    rows = {}
+    for name in names:
+        stats = results[name]["report"]["selected"][metric]
+        if results[name]["seeds"] != baseline["seeds"]:
+            raise ValueError(f"{name} and {names[0]} were not run on the same seeds")
+        rows[name] = {**{k: stats[k] for k in ("mean", "std", "min", "max", "values")},
+                      "vs_baseline": None if name == names[0] else
+                      compare(stats["values"], baseline["report"]["selected"][metric]["values"])}
+    return {"metric": metric, "baseline": names[0], "split": baseline["report"]["split"],
+            "rows": baseline["report"]["rows"], "seeds": baseline["seeds"], "methods": rows}
+
+
+def _interval(ci) -> str:
+    return "—" if ci[0] is None else f"[{ci[0]:+.2f}, {ci[1]:+.2f}]"
+
+
 def write_report(results: dict, out: Path) -> str:
-    metric = next(iter(results.values()))["metric"]
-    lines = [f"| method | best {metric} mean +- std | min | max | last {metric} mean +- std | min | max |",
-             "|---|---|---|---|---|---|---|"]
-    for name, summary in results.items():
-        b, l = summary["summary"]["best"][metric], summary["summary"]["last"][metric]
-        lines.append(f"| {name} | {b['mean']:.2f} +- {b['std']:.2f} | {b['min']} | {b['max']} | "
-                     f"{l['mean']:.2f} +- {l['std']:.2f} | {l['min']} | {l['max']} |")
-    table = "\n".join(lines)
+    table = comparison(results)
+    metric, base = table["metric"], table["baseline"]
+    lines = [f"{table['split']} {metric} ({table['rows']} rows) at each seed's validation-selected epoch, "
+             f"seeds {','.join(map(str, table['seeds']))}; paired statistics against {base}.",
+             "",
+             f"| method | mean +- std | min | max | paired gain [95% CI] | better on | std ratio [95% CI] | Brown-Forsythe p |",
+             "|---|---|---|---|---|---|---|---|"]
+    for name, row in table["methods"].items():
+        cmp = row["vs_baseline"]
+        if cmp is None:
+            extra = "— | — | — | —"
+        else:
+            ratio = "—" if cmp["std_ratio"] is None else f"{cmp['std_ratio']:.2f} {_interval(cmp['std_ratio_ci']).replace('+', '')}"
+            p = "—" if cmp["brown_forsythe_p"] is None else f"{cmp['brown_forsythe_p']:.3f}"
+            extra = f"{cmp['gain']:+.2f} {_interval(cmp['gain_ci'])} | {cmp['gains_positive']}/{cmp['seeds']} | {ratio} | {p}"
+        lines.append(f"| {name} | {row['mean']:.2f} +- {row['std']:.2f} | {row['min']} | {row['max']} | {extra} |")
+    if table["split"] != "test":
+        lines.append("\nWarning: no labelled test split, so these figures were selected and reported on validation "
+                     "(pass --holdout to report on a split nothing was selected on).")
+    text = "\n".join(lines)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "report.md").write_text(table + "\n")
-    (out / "results.json").write_text(json.dumps(results, indent=2))
-    plot(results, metric, out / "stability.png")
-    return table
+    (out / "report.md").write_text(text + "\n")
+    (out / "results.json").write_text(json.dumps({"comparison": table, "runs": results}, indent=2))
+    plot(table, out / "stability.png")
+    return text
 
 
-def plot(results: dict, metric: str, path: Path) -> None:
-    """Strip + box plot of the last-epoch metric per method (reads results, never trains)."""
+def plot(table: dict, path: Path) -> None:
+    """Every seed's score per method (a strip, seeds of one method side by side), with its mean
+    and +- std; reads results, never trains."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = list(results)
-    values = [results[n]["summary"]["last"][metric]["values"] for n in names]
+    names = list(table["methods"])
+    seeds = table["seeds"]
     fig, ax = plt.subplots(figsize=(1.6 * len(names) + 2, 4))
-    ax.boxplot(values, showfliers=False)
+    offsets = [(i - (len(seeds) - 1) / 2) * (0.5 / max(len(seeds), 1)) for i in range(len(seeds))]
+    for i, name in enumerate(names, 1):
+        row = table["methods"][name]
+        ax.scatter([i + o for o in offsets], row["values"], s=22, zorder=3, color=f"C{i - 1}")
+        ax.errorbar(i + 0.35, row["mean"], yerr=row["std"], fmt="_", markersize=14, color="black", capsize=4)
     ax.set_xticks(range(1, len(names) + 1), names)
-    for i, vals in enumerate(values, 1):
-        ax.scatter([i] * len(vals), vals, s=18, zorder=3)
-    ax.set_ylabel(f"validation {metric} (last epoch)")
-    ax.set_title("seed stability")
+    ax.set_ylabel(f"{table['split']} {table['metric']} (validation-selected epoch)")
+    ax.set_title(f"{len(seeds)} seeds per method; bar: mean +- std")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

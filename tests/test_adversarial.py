@@ -169,10 +169,11 @@ def test_stability_pipeline_at_tiny_size(tmp_path, victim_run, fixtures):
                           "--model", model, "--victim", victim_run, "--out", tmp_path / "st"],
                          capture_output=True, text=True, cwd=ROOT, env=os.environ.copy())
     assert res.returncode == 0, res.stderr[-3000:]
-    results = json.loads((tmp_path / "st" / "results.json").read_text())
+    results = json.loads((tmp_path / "st" / "results.json").read_text())["runs"]
     assert set(results) == {"vanilla", "rn-embed", "adv-embed", "rn-text", "adv-text"}
     for summary in results.values():
         assert len(summary["summary"]["last"]["accuracy"]["values"]) == 2
+        assert summary["report"]["split"] == "validation"  # official files: test labels are hidden
     assert (tmp_path / "st" / "stability.png").stat().st_size > 1000
     assert "| adv-text |" in (tmp_path / "st" / "report.md").read_text()
 

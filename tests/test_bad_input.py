@@ -104,7 +104,7 @@ TRAIN_CASES = {
     "model path missing": (lambda t, c: ["--pairs", c, "--model", t / "no-model"], "no such model folder"),
     "model not an encoder": (lambda t, c: ["--pairs", c, "--model", _bogus_model(t)], "cannot load a sequence encoder"),
     "seeds do not parse": (lambda t, c: ["--pairs", c, "--seeds", "1,x"], "--seeds '1,x'"),
-    "zero eps": (lambda t, c: ["--pairs", c, "--embed-noise", "pgd", "--eps", "0"], "--eps 0.0: must be positive"),
+    "zero eps": (lambda t, c: ["--pairs", c, "--embed-noise", "pgd", "--eps", "0"], "--eps 0: PGD needs a positive radius"),
     "negative sigma": (lambda t, c: ["--pairs", c, "--embed-noise", "gaussian", "--sigma", "-1"], "--sigma -1.0"),
     "zero steps": (lambda t, c: ["--pairs", c, "--embed-noise", "pgd", "--steps", "0"], "--steps 0"),
     "zero batch size": (lambda t, c: ["--pairs", c, "--batch-size", "0"], "--batch-size 0"),

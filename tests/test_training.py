@@ -111,12 +111,14 @@ def test_nan_step_is_skipped_and_counted(tmp_path, tiny_bert, fixtures, monkeypa
 
 
 @pytest.mark.parametrize("method,pooling,noise", [("prefix", "span", "pgd"), ("prompt", "mean", "gaussian"),
-                                                  ("prefix", "cls", "none")])
+                                                  ("prefix", "cls", "none"), ("prefix", "mean", "freelb"),
+                                                  ("prefix", "span", "smart")])
 def test_methods_poolings_and_noise_train_and_reload_with_plain_peft(tmp_path, tiny_bert, wic_pairs, method, pooling, noise):
     from training.loop import evaluate_run
 
     spec = TrainSpec(task="wic", model=str(tiny_bert), method=method, pooling=pooling, embed_noise=noise,
-                     prefix_len=4, epochs=2, batch_size=4, device="cpu", consistency="kl" if noise == "pgd" else "ce")
+                     prefix_len=4, epochs=2, batch_size=4, device="cpu", consistency="kl" if noise in ("pgd", "smart") else "ce",
+                     steps=2 if noise == "freelb" else 1)
     summary = _train(tmp_path, "run", spec, pairs=None if noise == "none" else wic_pairs,
                      data_dir=Path(__file__).parent / "fixtures" if noise == "none" else None)
     best = json.loads((tmp_path / "run" / "seed-1" / "metrics.json").read_text())["best"]

@@ -9,11 +9,13 @@ from augment.errors import FriendlyGroup, debug_option
 
 
 def _metric_line(summary: dict) -> str:
+    report = summary["report"]
     parts = []
-    for which in ("best", "last"):
-        for key, stats in summary["summary"][which].items():
-            parts.append(f"{which} {key} {stats['mean']:.2f} +- {stats['std']:.2f} (min {stats['min']}, max {stats['max']})")
-    return "; ".join(parts)
+    for which, label in (("selected", "epoch selected on validation"), ("last", "last epoch")):
+        for key, stats in report[which].items():
+            parts.append(f"{label}: {key} {stats['mean']:.2f} +- {stats['std']:.2f} (min {stats['min']}, max {stats['max']})")
+    line = f"{report['split']} ({report['rows']} rows): " + "; ".join(parts)
+    return line + (f" [{report['warning']}]" if "warning" in report else "")
 
 
 @click.group(cls=FriendlyGroup, invoke_without_command=True)
@@ -39,12 +41,18 @@ def _metric_line(summary: dict) -> str:
 @click.option("--warmup", type=float, default=0.0, show_default=True, help="fraction of steps")
 @click.option("--consistency", default="ce", show_default=True, help="ce | kl | none")
 @click.option("--lambda", "lam", type=float, default=1.0, show_default=True, help="weight of the perturbed term")
-@click.option("--embed-noise", default="none", show_default=True, help="none | gaussian | pgd")
-@click.option("--sigma", type=float, default=0.01, show_default=True, help="gaussian: noise std")
-@click.option("--eps", type=float, default=0.05, show_default=True, help="pgd: radius")
-@click.option("--step-size", type=float, default=0.02, show_default=True, help="pgd: ascent step")
-@click.option("--steps", type=int, default=1, show_default=True, help="pgd: ascent steps")
-@click.option("--norm", default="l2", show_default=True, help="pgd: l2 | linf")
+@click.option("--embed-noise", default="none", show_default=True, help="none | gaussian | pgd | freelb | smart")
+@click.option("--sigma", type=float, default=0.01, show_default=True, help="gaussian: noise std; smart: start std")
+@click.option("--eps", type=float, default=0.05, show_default=True, help="pgd: radius; freelb: max norm (0: none)")
+@click.option("--step-size", type=float, default=0.02, show_default=True, help="pgd/freelb/smart: ascent step")
+@click.option("--steps", type=int, default=1, show_default=True, help="pgd/freelb/smart: ascent steps (K)")
+@click.option("--norm", default="l2", show_default=True, help="pgd/freelb/smart: l2 | linf")
+@click.option("--init-mag", type=float, default=0.0, show_default=True, help="freelb: initial magnitude")
+@click.option("--max-grad-norm", type=float, default=1.0, show_default=True, help="gradient clipping (0: off)")
+@click.option("--holdout", type=float, default=None,
+              help="select on this label-stratified fraction of train, report on the data's validation "
+                   "split (for official files, whose test labels are hidden)")
+@click.option("--holdout-seed", type=int, default=0, show_default=True, help="seed of the --holdout draw")
 @click.option("--seeds", default="1", show_default=True, help="comma list, e.g. 1,2,3,4,5")
 @click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda")
 @click.option("--dropout", type=float, default=0.0, show_default=True,

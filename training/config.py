@@ -10,7 +10,7 @@ from .losses import CONSISTENCY
 from .model import DEFAULT_MODEL, METHODS, POOLINGS
 from .perturb import NORMS
 
-EMBED_NOISE = ("none", "gaussian", "pgd")
+EMBED_NOISE = ("none", "gaussian", "pgd", "freelb", "smart")
 DEVICES = ("auto", "cpu", "cuda")
 
 
@@ -36,12 +36,15 @@ class TrainSpec:
     warmup: float = 0.0
     consistency: str = "ce"
     lam: float = 1.0
-    embed_noise: str = "none"
-    sigma: float = 0.01
-    eps: float = 0.05
-    step_size: float = 0.02
-    steps: int = 1
+    embed_noise: str = field(default="none", metadata={"help": "none | gaussian | pgd | freelb | smart"})
+    sigma: float = field(default=0.01, metadata={"help": "gaussian: noise std; smart: std of the start"})
+    eps: float = field(default=0.05, metadata={"help": "pgd: radius; freelb: max norm (0: none)"})
+    step_size: float = field(default=0.02, metadata={"help": "pgd/freelb/smart: ascent step"})
+    steps: int = field(default=1, metadata={"help": "pgd/freelb/smart: ascent steps (K)"})
     norm: str = "l2"
+    init_mag: float = field(default=0.0, metadata={"help": "freelb: initial magnitude"})
+    # Gradient clipping, as P-tuning v2 (HF Trainer's max_grad_norm 1.0) does; 0 turns it off.
+    max_grad_norm: float = 1.0
     seed: int = 1
     device: str = "auto"
     # Encoder dropout. 0 by default, a departure from P-tuning v2 (which keeps BERT's 0.1): with a
@@ -53,6 +56,11 @@ class TrainSpec:
     # `sample_seed` (fixed across training seeds, as FewGLUE's one 32-example set is).
     train_size: int | None = None
     sample_seed: int = 0
+    # Claim protocol: hold out a label-stratified fraction of train as the validation split (it
+    # selects epochs and settings) and report on the official validation split, for data whose
+    # test labels are hidden (official SuperGLUE/FewGLUE files).
+    holdout: float | None = None
+    holdout_seed: int = 0
     trust_remote_code: bool = False
 
     def __post_init__(self):
@@ -67,10 +75,19 @@ class TrainSpec:
                 raise PTPError(f"--{name.replace('_', '-')} {getattr(self, name)}: choose one of {', '.join(allowed)}")
         positive = {"prefix_len": self.prefix_len, "lr": self.lr, "batch_size": self.batch_size,
                     "epochs": self.epochs, "max_length": self.max_length, "sigma": self.sigma,
-                    "eps": self.eps, "step_size": self.step_size, "steps": self.steps}
+                    "step_size": self.step_size, "steps": self.steps}
         for name, value in positive.items():
             if not value > 0:
                 raise PTPError(f"--{name.replace('_', '-')} {value}: must be positive")
+        for name in ("eps", "init_mag", "max_grad_norm"):
+            if getattr(self, name) < 0:
+                raise PTPError(f"--{name.replace('_', '-')} {getattr(self, name)}: must be >= 0")
+        if self.embed_noise == "pgd" and self.eps == 0:
+            raise PTPError("--eps 0: PGD needs a positive radius")
+        if self.embed_noise == "smart" and self.consistency != "kl":
+            raise PTPError("--embed-noise smart: SMART's regulariser is a symmetric KL; pass --consistency kl")
+        if self.holdout is not None and not 0 < self.holdout < 1:
+            raise PTPError(f"--holdout {self.holdout}: must be a fraction in (0, 1), e.g. 0.2")
         if self.lam < 0:
             raise PTPError(f"--lambda {self.lam}: must be >= 0")
         if self.train_size is not None and self.train_size < 1:

@@ -22,10 +22,10 @@ from augment.tasks import get_task, gold as gold_outputs
 
 from .config import TrainSpec
 from .data import Collator, check_rows, encode_rows, flatten, head_size, scores
-from .losses import consistency_loss, gold_cross_entropy
+from .losses import consistency_loss, gold_cross_entropy, kl_from_target, smart_kl
 from .metrics import task_metrics
 from .model import build_peft_model, calibrate_span_heads, input_embeddings, load_encoder
-from .perturb import gaussian_noise, pgd
+from .perturb import freelb, gaussian_noise, pgd, smart
 
 CALIBRATION_ROWS = 512
 
@@ -68,32 +68,44 @@ def forward_scores(model, view: dict) -> torch.Tensor:
 
 
 def training_loss(model, embed, batch: dict, spec: TrainSpec, generator) -> tuple[torch.Tensor, bool]:
-    """(loss, every PGD step finite) for one batch."""
+    """(loss, every ascent step finite) for one batch: CE(clean) + lambda * perturbed term."""
     clean, gold = batch["clean"], batch["gold"]
     if not uses_perturbation(spec, batch):
         return gold_cross_entropy(forward_scores(model, clean), gold), True
     view = batch.get("perturbed", clean)
     flat_clean, flat_view = flatten(clean), flatten(view)
-    emb = embed(flat_view["input_ids"])
+    emb, mask = embed(flat_view["input_ids"]), flat_view["attention_mask"]
+
+    def view_scores(e):
+        return flat_scores(model, flat_view, view["valid"], e)
+
     finite = True
+    if spec.embed_noise == "freelb":
+        # The K ascent points' losses keep their graphs; one backward accumulates all of them.
+        clean_scores = forward_scores(model, clean)
+        term, _, finite = freelb(emb, mask, lambda e: consistency_loss(spec.consistency, clean_scores, view_scores(e), gold),
+                                 spec.init_mag, spec.step_size, spec.steps, spec.eps, spec.norm, generator)
+        return gold_cross_entropy(clean_scores, gold) + spec.lam * term, finite
     if spec.embed_noise == "gaussian":
-        emb = gaussian_noise(emb, flat_view["attention_mask"], spec.sigma, generator)
-    elif spec.embed_noise == "pgd":
+        emb = gaussian_noise(emb, mask, spec.sigma, generator)
+    elif spec.embed_noise in ("pgd", "smart"):
         target = None
         if spec.consistency == "kl":
             with torch.no_grad():
                 target = forward_scores(model, clean)
-
-        def attack_loss(e):
-            return consistency_loss(spec.consistency, target, flat_scores(model, flat_view, view["valid"], e), gold)
-
-        emb, finite = pgd(emb, flat_view["attention_mask"], attack_loss, spec.eps, spec.step_size,
-                          spec.steps, spec.norm, generator)
+        if spec.embed_noise == "pgd":
+            emb, finite = pgd(emb, mask, lambda e: consistency_loss(spec.consistency, target, view_scores(e), gold),
+                              spec.eps, spec.step_size, spec.steps, spec.norm, generator)
+        else:
+            emb, finite = smart(emb, mask, lambda e, t: kl_from_target(view_scores(e), t), target,
+                                spec.sigma, spec.step_size, spec.steps, spec.norm, generator)
     both = torch.cat([embed(flat_clean["input_ids"]), emb])
     logits = model(inputs_embeds=both, **_cat(_inputs(flat_clean), _inputs(flat_view))).logits
     clean_logits, perturbed_logits = logits.split(flat_clean["input_ids"].shape[0])
     clean_scores, perturbed_scores = scores(clean_logits, clean["valid"]), scores(perturbed_logits, view["valid"])
     loss = gold_cross_entropy(clean_scores, gold)
+    if spec.embed_noise == "smart":
+        return loss + spec.lam * smart_kl(clean_scores, perturbed_scores), finite
     return loss + spec.lam * consistency_loss(spec.consistency, clean_scores, perturbed_scores, gold), finite
 
 
@@ -138,8 +150,55 @@ def few_shot_sample(task, rows: list[dict], size: int, seed: int) -> list[dict]:
     return [rows[i] for i in picked]
 
 
+def labelled(task, rows: list[dict]) -> bool:
+    """Whether every row carries what scoring needs (official test files carry no labels)."""
+    if not rows:
+        return False
+    if task.kind == "record":
+        return all(r["answers"] and r["entities"] for r in rows)
+    return all(0 <= r["label"] < task.num_labels for r in rows)
+
+
+def holdout_indices(task, rows: list[dict], fraction: float, seed: int, where) -> tuple[list[int], list[int]]:
+    """(kept, held out) row indices: a label-stratified `fraction` of the rows (whole questions for
+    MultiRC), drawn with `seed` by the same sampler as few-shot sets."""
+    units = len({r["question_id"] for r in rows}) if task.kind == "multirc" else len(rows)
+    size = round(fraction * units)
+    if not 1 <= size < units:
+        raise PTPError(f"{where}: --holdout {fraction} of {units} train {'questions' if task.kind == 'multirc' else 'rows'} "
+                       "leaves no validation or no train rows; choose another fraction")
+    held = few_shot_sample(task, [dict(r, _row=i) for i, r in enumerate(rows)], size, seed)
+    held_set = {r["_row"] for r in held}
+    return [i for i in range(len(rows)) if i not in held_set], sorted(held_set)
+
+
+def protocol_splits(task, data: dict, holdout: float | None, holdout_seed: int, where: str) -> tuple[dict, dict]:
+    """The claim protocol's splits and their record: `validation` selects epochs and settings,
+    `test` reports. With --holdout, validation is carved out of train and the data's own
+    validation split becomes the test; otherwise the data's test split reports when it is
+    labelled (WordNet-WiC), and validation reports (flagged) when no labelled test exists."""
+    out = dict(data)
+    if holdout is not None:
+        keep, held = holdout_indices(task, data["train"].to_list(), holdout, holdout_seed, where)
+        out.update(train=data["train"].select(keep), validation=data["train"].select(held), test=data.get("validation"))
+        record = {"holdout": {"fraction": holdout, "seed": holdout_seed, "rows": len(held)},
+                  "validation": f"{len(held)} rows held out of train", "test": "the data's validation split"}
+    else:
+        record = {"holdout": None, "validation": "the data's validation split", "test": "the data's test split"}
+        test = data.get("test")
+        if test is None or not labelled(task, test.to_list()):
+            out.pop("test", None)
+    reports = "test" if out.get("test") is not None and len(out["test"]) else "validation"
+    if reports == "validation":
+        out.pop("test", None)
+        record["test"] = None
+    record.update(selects="validation", reports=reports)
+    return out, record
+
+
 def load_training_data(spec: TrainSpec, pairs=None, source="auto", data_dir=None, eval_dir=None, log=print):
-    """(train rows, validation rows, provenance); train rows carry `perturbed` with --pairs.
+    """(train rows, validation rows, test rows or None, provenance); train rows carry `perturbed`
+    with --pairs. Validation selects (epochs, settings), test reports: see `protocol_splits`.
 
     `eval_dir`: official files whose val.jsonl is the validation split (FewGLUE: train on its
     32-example train.jsonl, evaluate on SuperGLUE's val.jsonl)."""
@@ -161,12 +220,19 @@ def load_training_data(spec: TrainSpec, pairs=None, source="auto", data_dir=None
         data = {**data, "validation": evaluation["validation"]}
         provenance["evaluation"] = info.to_dict()
     where = {"train": pairs or data_dir or task.name, "validation": eval_dir or pairs or data_dir or task.name}
-    for split in ("train", "validation"):
-        if split not in data or len(data[split]) == 0:
-            hint = " (a FewGLUE folder has no val.jsonl: pass --eval-dir with the SuperGLUE files)" \
-                if split == "validation" and eval_dir is None else ""
-            raise PTPError(f"{where[split]}: the {split} split is missing or empty{hint}")
+    if "train" not in data or len(data["train"]) == 0:
+        raise PTPError(f"{where['train']}: the train split is missing or empty")
+    data, protocol = protocol_splits(task, data, spec.holdout, spec.holdout_seed, where["train"])
+    provenance["protocol"] = protocol
+    if "validation" not in data or len(data["validation"]) == 0:
+        hint = " (a FewGLUE folder has no val.jsonl: pass --eval-dir with the SuperGLUE files, or --holdout)" \
+            if eval_dir is None else ""
+        raise PTPError(f"{where['validation']}: the validation split is missing or empty{hint}")
+    if protocol["reports"] == "validation":
+        log("note: no labelled test split, so validation both selects and reports; pass --holdout F "
+            "to select on a held-out part of train and report on validation")
     train, validation = data["train"].to_list(), data["validation"].to_list()
+    test = data["test"].to_list() if "test" in data else None
     if spec.train_size is not None:
         train = few_shot_sample(task, train, spec.train_size, spec.sample_seed)
         provenance["few_shot"] = {"train_size": spec.train_size, "sample_seed": spec.sample_seed,
@@ -176,6 +242,8 @@ def load_training_data(spec: TrainSpec, pairs=None, source="auto", data_dir=None
         train = train[:spec.max_train]
     check_rows(task, train, "train")
     check_rows(task, validation, "validation")
+    if test is not None:
+        check_rows(task, test, "test")
     if task.kind == "record":
         # A query none of whose entities is a gold answer gives no training signal (ReCoRD has a
         # few); it is still scored in validation, where it counts as a miss.
@@ -185,11 +253,15 @@ def load_training_data(spec: TrainSpec, pairs=None, source="auto", data_dir=None
         if len(kept) < len(train):
             log(f"train: {len(train) - len(kept)} of {len(train)} queries have no gold answer among their entities; skipped")
         train = kept
-    return train, validation, provenance
+    return train, validation, test, provenance
 
 
-def train_one_seed(spec: TrainSpec, out: Path, train_rows, val_rows, provenance: dict, log=print) -> dict:
-    """Train one seed; write adapter/, config.json, metrics.json, log.txt into `out`."""
+def train_one_seed(spec: TrainSpec, out: Path, train_rows, val_rows, provenance: dict, test_rows=None,
+                   log=print) -> dict:
+    """Train one seed; write adapter/, config.json, metrics.json, log.txt into `out`.
+
+    Validation selects the epoch whose adapter is kept ("best"); the test rows, when given, are
+    scored once at that epoch and once at the last, never used to choose anything."""
     from accelerate.utils import set_seed
     from tqdm.auto import tqdm
     from transformers import get_linear_schedule_with_warmup
@@ -215,23 +287,27 @@ def train_one_seed(spec: TrainSpec, out: Path, train_rows, val_rows, provenance:
     train_loader = DataLoader(train_items, batch_size=spec.batch_size, shuffle=True, collate_fn=collate,
                               generator=shuffle)
     eval_loader = DataLoader(val_items, batch_size=64, collate_fn=collate)
+    test_items = encode_rows(tokenizer, task, test_rows, spec.max_length) if test_rows else None
+    test_loader = DataLoader(test_items, batch_size=64, collate_fn=collate) if test_rows else None
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=spec.lr, weight_decay=spec.weight_decay)
     total = spec.epochs * len(train_loader)  # split_batches: every process takes every step
     scheduler = get_linear_schedule_with_warmup(optimizer, int(spec.warmup * total), total)
     model, optimizer, train_loader, eval_loader, scheduler = accelerator.prepare(
         model, optimizer, train_loader, eval_loader, scheduler)
+    if test_loader is not None:
+        test_loader = accelerator.prepare(test_loader)
     embed = input_embeddings(accelerator.unwrap_model(model))
     noise = torch.Generator(device=accelerator.device).manual_seed(spec.seed * 1000 + accelerator.process_index)
 
-    history, skipped, best, started = [], 0, None, time.time()
+    history, skipped, best, best_state, started = [], 0, None, None, time.time()
     tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
     if accelerator.is_main_process:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
     for epoch in range(1, spec.epochs + 1):
         model.train()
-        losses = []
+        losses, grad_norms = [], []
         bar = tqdm(train_loader, desc=f"seed {spec.seed} epoch {epoch}/{spec.epochs}",
                    disable=not accelerator.is_local_main_process, leave=False,
                    mininterval=0.1 if sys.stderr.isatty() else 30)
@@ -246,6 +322,8 @@ def train_one_seed(spec: TrainSpec, out: Path, train_rows, val_rows, provenance:
             if stats[0] > 0:
                 skipped += 1
             else:
+                if spec.max_grad_norm > 0:
+                    grad_norms.append(float(accelerator.clip_grad_norm_(params, spec.max_grad_norm)))
                 optimizer.step()
                 scheduler.step()
                 losses.append(stats[1].item())
@@ -254,14 +332,29 @@ def train_one_seed(spec: TrainSpec, out: Path, train_rows, val_rows, provenance:
         metrics = evaluate(model, eval_loader, task, val_rows, val_items, accelerator)
         record = {"epoch": epoch, "train_loss": round(sum(losses) / max(len(losses), 1), 5), **metrics,
                   "seconds": round(time.time() - started, 1)}
+        if grad_norms:  # before clipping: how often --max-grad-norm bites
+            record["grad_norm"] = round(sum(grad_norms) / len(grad_norms), 4)
+            record["clipped_steps"] = sum(g > spec.max_grad_norm for g in grad_norms)
         history.append(record)
         log(f"seed {spec.seed} epoch {epoch}: " + ", ".join(f"{k} {v}" for k, v in record.items() if k != "epoch"))
         if best is None or metrics[task.metrics[0]] > best[task.metrics[0]]:
             best = record
+            best_state = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
             accelerator.wait_for_everyone()
             if accelerator.is_main_process:
                 accelerator.unwrap_model(model).save_pretrained(str(tmp / "adapter"))
+    test = None
+    if test_loader is not None:  # scored after training: it cannot influence any choice
+        test = {"last": evaluate(model, test_loader, task, test_rows, test_items, accelerator)}
+        with torch.no_grad():
+            for n, p in model.named_parameters():
+                if n in best_state:
+                    p.copy_(best_state[n])
+        test["best"] = evaluate(model, test_loader, task, test_rows, test_items, accelerator)
+        log(f"seed {spec.seed} test ({len(test_rows)} rows): epoch {best['epoch']} (selected on validation) "
+            + ", ".join(f"{k} {v}" for k, v in test["best"].items()))
     result = {"task": task.name, "seed": spec.seed, "metric": task.metrics[0], "best": best, "last": history[-1],
+              "protocol": provenance.get("protocol"), "test": test, "test_rows": len(test_rows or []),
               "history": history, "skipped_steps": skipped, "train_rows": len(train_rows),
               "validation_rows": len(val_rows), "processes": accelerator.num_processes,
               "device": str(accelerator.device), "mixed_precision": accelerator.mixed_precision,
@@ -318,6 +411,9 @@ def run_data(task_name: str, provenance: dict, data_dir=None, log=print):
     if provenance.get("evaluation"):  # trained with --eval-dir: its validation split
         evaluation = load_task_data(task_name, "local", provenance["evaluation"]["location"], log=log)[0]
         data = {**data, "validation": evaluation["validation"]}
+    holdout = (provenance.get("protocol") or {}).get("holdout")
+    if holdout:  # the same carve as in training: validation from train, the data's validation as test
+        data = protocol_splits(get_task(task_name), data, holdout["fraction"], holdout["seed"], task_name)[0]
     return data
 
 

@@ -170,7 +170,7 @@ def load_encoder(model: str, dropout: float | None = None, trust_remote_code: bo
 def build_peft_model(encoder, num_labels: int, pooling: str, n_spans: int, method: str,
                      prefix_len: int, prefix_projection: bool = False):
     """PEFT prefix tuning (P-tuning v2) or prompt tuning on a frozen PooledClassifier."""
-    from peft import PrefixTuningConfig, PromptTuningConfig, TaskType, get_peft_model
+    from peft import PrefixTuningConfig, PromptTuningConfig, PromptTuningInit, TaskType, get_peft_model
 
     base = PooledClassifier(encoder, num_labels, pooling, n_spans)
     if method == "prefix":
@@ -178,7 +178,12 @@ def build_peft_model(encoder, num_labels: int, pooling: str, n_spans: int, metho
                                     prefix_projection=prefix_projection,
                                     encoder_hidden_size=encoder.config.hidden_size)
     elif method == "prompt":
-        config = PromptTuningConfig(task_type=TaskType.SEQ_CLS, num_virtual_tokens=prefix_len)
+        # Lester et al. (2021) initialise soft prompts from vocabulary embeddings (N(0, 1) noise is
+        # far off the embedding scale and trains worse). PEFT's SAMPLE_VOCAB draws uniformly from the
+        # vocabulary (Lester et al.: from the 5,000 most frequent tokens), from torch's global RNG,
+        # which set_seed has seeded.
+        config = PromptTuningConfig(task_type=TaskType.SEQ_CLS, num_virtual_tokens=prefix_len,
+                                    prompt_tuning_init=PromptTuningInit.SAMPLE_VOCAB)
     else:
         raise PTPError(f"unknown method '{method}': choose one of {', '.join(METHODS)}")
     return get_peft_model(base, config)

@@ -21,18 +21,35 @@ def default_run_dir(spec: TrainSpec, pairs) -> Path:
     return Path("runs") / f"{spec.task}_{label}_{spec.method}_{key[:8]}"
 
 
+NOT_METRICS = ("epoch", "seconds", "train_loss", "grad_norm", "clipped_steps")
+
+
+def describe(values: list[float]) -> dict:
+    return {"mean": round(statistics.mean(values), 2),
+            "std": round(statistics.stdev(values), 2) if len(values) > 1 else 0.0,
+            "min": min(values), "max": max(values), "values": values}
+
+
 def summarise(results: list[dict]) -> dict:
-    """mean, std (sample), min, max of each metric over seeds, for the best and the last epoch."""
+    """mean, std (sample), min, max of each validation metric over seeds, for the best
+    (validation-selected) and the last epoch."""
     out = {}
     for which in ("best", "last"):
-        keys = [k for k in results[0][which] if k not in ("epoch", "seconds", "train_loss")]
-        out[which] = {}
-        for key in keys:
-            values = [r[which][key] for r in results]
-            out[which][key] = {"mean": round(statistics.mean(values), 2),
-                               "std": round(statistics.stdev(values), 2) if len(values) > 1 else 0.0,
-                               "min": min(values), "max": max(values), "values": values}
+        keys = [k for k in results[0][which] if k not in NOT_METRICS]
+        out[which] = {key: describe([r[which][key] for r in results]) for key in keys}
     return out
+
+
+def report(results: list[dict], validation: dict) -> dict:
+    """The reported figures: test metrics at the validation-selected epoch ("selected") and at the
+    last epoch, over seeds; validation's own when there is no labelled test (flagged)."""
+    if all(r.get("test") for r in results):
+        return {"split": "test", "rows": results[0]["test_rows"],
+                "selected": {k: describe([r["test"]["best"][k] for r in results]) for k in results[0]["test"]["best"]},
+                "last": {k: describe([r["test"]["last"][k] for r in results]) for k in results[0]["test"]["last"]}}
+    return {"split": "validation", "rows": results[0]["validation_rows"], "selected": validation["best"],
+            "last": validation["last"],
+            "warning": "no labelled test split: these figures were selected and reported on the same split"}
 
 
 def run_seeds(spec: TrainSpec, seeds: list[int], out=None, pairs=None, source="auto", data_dir=None,
@@ -41,8 +58,9 @@ def run_seeds(spec: TrainSpec, seeds: list[int], out=None, pairs=None, source="a
     out = Path(out) if out else default_run_dir(spec, pairs)
     if out.exists() and any(out.iterdir()) and not (out / "summary.json").exists() and not any(out.glob("seed-*")):
         raise PTPError(f"{out}: exists and is not a ptp-train run folder; choose another --out")
-    train_rows, val_rows, provenance = load_training_data(spec, pairs, source, data_dir, eval_dir, log=log)
-    log(f"run folder: {out} ({len(train_rows)} train rows, {len(val_rows)} validation rows)")
+    train_rows, val_rows, test_rows, provenance = load_training_data(spec, pairs, source, data_dir, eval_dir, log=log)
+    log(f"run folder: {out} ({len(train_rows)} train rows, {len(val_rows)} validation rows (selects), "
+        f"{len(test_rows) if test_rows else 'no'} test rows (reports))")
     results = []
     # Under torchrun every process runs this; the main process alone locks and writes.
     main_process = int(os.environ.get("RANK", "0")) == 0
@@ -58,12 +76,14 @@ def run_seeds(spec: TrainSpec, seeds: list[int], out=None, pairs=None, source="a
                     results.append(json.loads(done.read_text()))
                     continue
                 raise PTPError(f"{folder}: holds a run with other settings; pass --force or another --out")
-            results.append(train_one_seed(seed_spec, folder, train_rows, val_rows, provenance, log=log))
+            results.append(train_one_seed(seed_spec, folder, train_rows, val_rows, provenance, test_rows, log=log))
+        validation = summarise(results)
         summary = {"task": spec.task, "metric": results[0]["metric"], "seeds": seeds,
                    "spec": {k: v for k, v in spec.to_dict().items() if k != "seed"},
-                   "provenance": provenance, "summary": summarise(results),
-                   "note": "best = best validation epoch of each seed (as P-tuning v2 reports); "
-                           "last = final epoch"}
+                   "provenance": provenance, "protocol": provenance["protocol"], "summary": validation,
+                   "report": report(results, validation),
+                   "note": "summary: validation metrics at the best validation epoch of each seed (best) and "
+                           "at the final epoch (last); report: the reported split's metrics at those epochs"}
         if main_process:
             (out / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary

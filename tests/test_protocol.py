@@ -1,0 +1,265 @@
+"""The claim protocol: faithful FreeLB/SMART, gradient clipping, validation selects / test reports,
+paired statistics, and the sweep -> stability chain."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from tests.tiny_models import make_tiny_bert
+from training.config import TrainSpec
+from training.losses import smart_kl, symmetric_kl
+from training.perturb import freelb, freelb_start, smart
+
+ROOT = Path(__file__).resolve().parents[1]
+MASK = torch.tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1], [1, 1, 0, 0, 0]])
+
+
+@pytest.fixture(scope="module")
+def tiny_bert(tmp_path_factory):
+    return make_tiny_bert(tmp_path_factory.mktemp("models") / "bert")
+
+
+def test_freelb_accumulates_parameter_gradients_over_its_k_ascent_points():
+    torch.manual_seed(0)
+    embeds = torch.randn(3, 5, 8)
+    weight = torch.randn(8, 2, requires_grad=True)
+
+    def loss_fn(e):
+        return F.cross_entropy((e @ weight).tanh().sum(1), torch.tensor([0, 1, 0]))
+
+    total, deltas, finite = freelb(embeds, MASK, loss_fn, init_mag=0.5, step_size=0.3, steps=3, max_norm=0.0,
+                                   norm="l2", generator=torch.Generator().manual_seed(1))
+    total.backward()
+    assert finite and len(deltas) == 3
+    # FreeLB's defining rule: the update uses the mean of the K points' parameter gradients...
+    expected = sum(torch.autograd.grad(loss_fn(embeds + d), weight)[0] for d in deltas) / 3
+    assert torch.allclose(weight.grad, expected, atol=1e-6)
+    # ...not the last point's alone (PGD's rule), and every point is an ascent step further.
+    last_only = torch.autograd.grad(loss_fn(embeds + deltas[-1]), weight)[0]
+    assert not torch.allclose(weight.grad, last_only, atol=1e-4)
+    losses = [loss_fn(embeds + d).item() for d in deltas]
+    assert losses[0] < losses[1] < losses[2]
+    for d in deltas:
+        assert d[MASK == 0].abs().max() == 0
+
+
+def test_freelb_start_has_magnitude_init_mag_over_sqrt_length_times_dim():
+    embeds = torch.zeros(3, 5, 8)
+    delta = freelb_start(embeds, MASK, 0.6, "l2", torch.Generator().manual_seed(0))
+    lengths = MASK.sum(1).float()
+    # uniform(-1, 1) * 0.6 / sqrt(L d): each coordinate within the bound, norm about 0.6 / sqrt(3)
+    bound = 0.6 / (lengths * 8).sqrt()
+    assert (delta.abs().amax((1, 2)) <= bound + 1e-7).all() and (delta.abs().amax((1, 2)) > 0.8 * bound).all()
+    assert torch.allclose(delta.flatten(1).norm(dim=1), torch.full((3,), 0.6 / 3 ** 0.5), rtol=0.35)
+    assert delta[MASK == 0].abs().max() == 0
+    assert freelb_start(embeds, MASK, 0.0, "l2", torch.Generator()).abs().max() == 0
+
+
+def test_freelb_projects_onto_max_norm():
+    embeds = torch.randn(3, 5, 8)
+    w = torch.randn(8)
+    _, deltas, _ = freelb(embeds, MASK, lambda e: ((e * w).sum() ** 2), init_mag=0.1, step_size=5.0, steps=3,
+                          max_norm=0.2, norm="l2", generator=torch.Generator().manual_seed(0))
+    assert (deltas[-1].flatten(1).norm(dim=1) <= 0.2 + 1e-6).all()
+
+
+def test_smart_ascends_from_the_detached_clean_prediction_one_normalised_step_per_token():
+    torch.manual_seed(0)
+    embeds = torch.randn(3, 5, 8)
+    weight = torch.randn(8, 2, requires_grad=True)
+
+    def score(e):
+        return (e @ weight).sum(1)
+
+    clean = score(embeds)  # carries a graph to `weight`
+    targets = []
+
+    def divergence(e, target):
+        targets.append(target)
+        return F.kl_div(F.log_softmax(score(e), -1), F.softmax(target, -1), reduction="batchmean")
+
+    adv, finite = smart(embeds, MASK, divergence, clean, sigma=1e-4, step_size=0.1, steps=1, norm="linf",
+                        generator=torch.Generator().manual_seed(0))
+    assert finite and targets and all(not t.requires_grad for t in targets)  # the clean target is fixed
+    delta = adv - embeds
+    per_token = delta.abs().amax(-1)
+    assert torch.allclose(per_token[MASK == 1], torch.full_like(per_token[MASK == 1], 0.1), atol=5e-4)
+    assert delta[MASK == 0].abs().max() == 0
+    assert not adv.requires_grad
+    assert divergence(adv, clean.detach()) > divergence(embeds, clean.detach())
+
+
+def test_smart_kl_detaches_each_side_target():
+    clean = torch.randn(4, 3, requires_grad=True)
+    adv = torch.randn(4, 3, requires_grad=True)
+    smart_kl(clean, adv).backward()
+    ref_clean = torch.randn(4, 3).copy_(clean.detach()).requires_grad_()
+    F.kl_div(F.log_softmax(ref_clean, -1), F.softmax(adv.detach(), -1), reduction="batchmean").backward()
+    assert torch.allclose(clean.grad, ref_clean.grad, atol=1e-6)  # only KL(sg(p_adv) || p_clean) reaches clean
+    plain = clean.detach().clone().requires_grad_()
+    (2 * symmetric_kl(plain, adv.detach())).backward()
+    assert not torch.allclose(clean.grad, plain.grad, atol=1e-4)  # unlike an undetached symmetric KL
+
+
+def test_smart_needs_kl_and_pgd_a_radius():
+    from augment.errors import PTPError
+
+    with pytest.raises(PTPError, match="consistency kl"):
+        TrainSpec(task="rte", embed_noise="smart")
+    with pytest.raises(PTPError, match="radius"):
+        TrainSpec(task="rte", embed_noise="pgd", eps=0.0)
+    with pytest.raises(PTPError, match="holdout"):
+        TrainSpec(task="rte", holdout=1.5)
+
+
+def _run(tmp_path, spec, data_dir, name="run"):
+    from training.runs import run_seeds
+
+    return run_seeds(spec, [spec.seed], out=tmp_path / name, data_dir=data_dir, log=lambda *_: None)
+
+
+def test_gradient_clipping_caps_what_the_optimizer_applies(tmp_path, tiny_bert, fixtures, monkeypatch):
+    seen = []
+    real_step = torch.optim.AdamW.step
+
+    def spy(self, *args, **kwargs):
+        grads = [p.grad for group in self.param_groups for p in group["params"] if p.grad is not None]
+        seen.append(torch.cat([g.flatten() for g in grads]).norm().item())
+        return real_step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.AdamW, "step", spy)
+    spec = TrainSpec(task="rte", model=str(tiny_bert), epochs=1, batch_size=4, device="cpu", prefix_len=4,
+                     max_grad_norm=1e-3)
+    _run(tmp_path, spec, fixtures / "RTE")
+    metrics = json.loads((tmp_path / "run" / "seed-1" / "metrics.json").read_text())
+    assert seen and max(seen) <= 1e-3 * 1.001
+    assert metrics["history"][0]["grad_norm"] > 1e-3 and metrics["history"][0]["clipped_steps"] == len(seen)
+    seen.clear()
+    _run(tmp_path, TrainSpec(**{**spec.to_dict(), "max_grad_norm": 0.0}), fixtures / "RTE", "unclipped")
+    assert max(seen) > 1e-3
+
+
+def test_holdout_selects_on_train_part_and_reports_on_validation(tmp_path, tiny_bert, fixtures):
+    from training.loop import evaluate_run
+
+    spec = TrainSpec(task="wic", model=str(tiny_bert), epochs=2, batch_size=4, device="cpu", prefix_len=4,
+                     holdout=0.25, holdout_seed=3)
+    summary = _run(tmp_path, spec, fixtures / "WiC")
+    metrics = json.loads((tmp_path / "run" / "seed-1" / "metrics.json").read_text())
+    assert summary["protocol"]["selects"] == "validation" and summary["protocol"]["reports"] == "test"
+    assert summary["protocol"]["holdout"] == {"fraction": 0.25, "seed": 3, "rows": 2}
+    assert metrics["train_rows"] == 6 and metrics["validation_rows"] == 2 and metrics["test_rows"] == 4
+    # The reported figures are the test split's at the validation-selected epoch...
+    assert summary["report"]["split"] == "test"
+    assert summary["report"]["selected"]["accuracy"]["values"] == [metrics["test"]["best"]["accuracy"]]
+    # ...and a reload rebuilds the same carve: validation is the held-out part of train, test the data's validation.
+    assert evaluate_run(tmp_path / "run" / "seed-1", split="test") == metrics["test"]["best"]
+    assert evaluate_run(tmp_path / "run" / "seed-1", split="validation")["accuracy"] == metrics["best"]["accuracy"]
+
+
+def test_labelled_test_split_reports_and_hidden_one_warns(tmp_path, tiny_bert, fixtures):
+    import shutil
+
+    data = tmp_path / "wic"
+    shutil.copytree(fixtures / "WiC", data)
+    spec = TrainSpec(task="wic", model=str(tiny_bert), epochs=1, batch_size=4, device="cpu", prefix_len=4)
+    hidden = _run(tmp_path, spec, data, "hidden")  # official test.jsonl: no labels
+    assert hidden["report"]["split"] == "validation" and "warning" in hidden["report"]
+    (data / "test.jsonl").write_text((data / "val.jsonl").read_text())  # now a labelled test split
+    shown = _run(tmp_path, spec, data, "shown")
+    assert shown["report"]["split"] == "test" and shown["protocol"]["reports"] == "test"
+    assert "warning" not in shown["report"]
+
+
+def test_paired_statistics():
+    from scipy import stats
+
+    from pipelines.stats import compare
+
+    base = [66.0, 67.0, 69.0, 64.0, 70.0]
+    shifted = compare([b + 2 for b in base], base)  # the same seeds, uniformly better
+    assert shifted["gain"] == 2.0 and shifted["gains_positive"] == 5
+    assert shifted["gain_ci"] == [None, None]  # no spread in the differences: no interval
+    assert shifted["std_ratio"] == 1.0 and shifted["brown_forsythe_p"] == 1.0
+    method = [68.0, 69.0, 70.0, 67.0, 69.5]
+    out = compare(method, base)
+    low, high = out["gain_ci"]
+    assert low < out["gain"] < high and out["gain"] == pytest.approx(1.5)
+    assert out["std_ratio"] == pytest.approx(stats.tstd(method) / stats.tstd(base), abs=1e-4)
+    assert out["std_ratio_ci"][0] < out["std_ratio"] < out["std_ratio_ci"][1]
+    assert out["brown_forsythe_p"] == pytest.approx(stats.levene(method, base, center="median").pvalue, abs=1e-4)
+    assert compare(method, base) == out  # a fixed bootstrap generator: reproducible reports
+    assert compare(method[:2], base[:2])["gain_ci"] == [None, None]
+
+
+def test_grid_parsing_names_bad_knobs():
+    from augment.errors import PTPError
+    from pipelines.sweep import apply, parse_grid, settings
+
+    grid = parse_grid(["sigma=0.005,0.01", "lr=1e-2,3e-2", "pairs.rate=0.1"])
+    assert grid == {"sigma": [0.005, 0.01], "lr": [0.01, 0.03], "pairs.rate": [0.1]}
+    assert len(settings(grid)) == 4
+    assert apply({"pairs": {"mode": "random"}, "train": {"sigma": 1}}, {"sigma": 0.5, "pairs.rate": 0.2}) == \
+        {"pairs": {"mode": "random", "params": {"rate": 0.2}}, "train": {"sigma": 0.5}}
+    for bad, message in (("sigmaa=1", "unknown knob 'sigmaa'"), ("seed=1,2", "unknown knob 'seed'"),
+                         ("sigma", "KEY=V1,V2")):
+        with pytest.raises(PTPError, match=message):
+            parse_grid([bad])
+
+
+@pytest.mark.slow
+def test_sweep_then_stability_chain_at_tiny_size(tmp_path, tiny_bert, fixtures):
+    """vanilla's lr and rn-embed's sigma swept on validation (2 seeds), the picked presets run on
+    3 fresh seeds, reported on test with paired statistics."""
+    common = ["--task", "wic", "--data-dir", fixtures / "WiC", "--model", tiny_bert, "--epochs", "1",
+              "--batch-size", "4", "--holdout", "0.25"]
+    presets = tmp_path / "presets.json"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    for method, grid in (("vanilla", "lr=0.01,0.03"), ("rn-embed", "sigma=0.01,0.05")):
+        res = subprocess.run([sys.executable, "-m", "pipelines.cli", "sweep", *map(str, common), "--method", method,
+                              "--grid", grid, "--seeds", "1,2", "--out", tmp_path / f"sweep_{method}",
+                              "--presets-out", presets], capture_output=True, text=True, cwd=ROOT, env=env)
+        assert res.returncode == 0, res.stderr[-3000:]
+        sweep = json.loads((tmp_path / f"sweep_{method}" / "sweep.json").read_text())
+        assert len(sweep["points"]) == 2 and sweep["selected_on"] == "validation"
+        best = max(p["validation_mean"] for p in sweep["points"])
+        assert sweep["picked"]["validation_mean"] == best
+    written = json.loads(presets.read_text())
+    assert set(written) == {"vanilla-tuned", "rn-embed-tuned"}
+    assert written["rn-embed-tuned"]["train"]["embed_noise"] == "gaussian"
+    assert written["rn-embed-tuned"]["train"]["sigma"] in (0.01, 0.05)
+    res = subprocess.run([sys.executable, "-m", "pipelines.cli", "stability", *map(str, common), "--seeds", "3,4,5",
+                          "--methods", "vanilla-tuned,rn-embed-tuned,freelb,smart", "--presets", presets,
+                          "--out", tmp_path / "st"], capture_output=True, text=True, cwd=ROOT, env=env)
+    assert res.returncode == 0, res.stderr[-3000:]
+    results = json.loads((tmp_path / "st" / "results.json").read_text())
+    table = results["comparison"]
+    assert table["split"] == "test" and table["baseline"] == "vanilla-tuned" and table["seeds"] == [3, 4, 5]
+    assert table["methods"]["vanilla-tuned"]["vs_baseline"] is None
+    for name in ("rn-embed-tuned", "freelb", "smart"):
+        row, vs = table["methods"][name], table["methods"][name]["vs_baseline"]
+        run = results["runs"][name]
+        assert row["values"] == run["report"]["selected"]["accuracy"]["values"]
+        gains = [m - b for m, b in zip(row["values"], table["methods"]["vanilla-tuned"]["values"])]
+        assert vs["gain"] == pytest.approx(sum(gains) / 3, abs=1e-3)
+    assert results["runs"]["rn-embed-tuned"]["spec"]["sigma"] == written["rn-embed-tuned"]["train"]["sigma"]
+    report = (tmp_path / "st" / "report.md").read_text()
+    assert "paired gain" in report and "| smart |" in report and report.startswith("test accuracy")
+    assert (tmp_path / "st" / "stability.png").stat().st_size > 1000
+
+
+def test_prompt_tuning_starts_from_vocabulary_embeddings(tiny_bert):
+    from training.model import build_peft_model, load_encoder
+
+    torch.manual_seed(0)
+    encoder, _ = load_encoder(str(tiny_bert))
+    model = build_peft_model(encoder, 2, "mean", 0, "prompt", 6)
+    prompt = model.prompt_encoder["default"].embedding.weight.detach()
+    vocab = encoder.get_input_embeddings().weight.detach()
+    # Lester et al.: every virtual token starts as some real token's embedding (not N(0, 1) noise).
+    assert torch.cdist(prompt, vocab).min(dim=1).values.max() < 1e-3  # distinct rows: ~0.1 apart
