@@ -31,6 +31,7 @@ setup(
         "tqdm>=4.66",
         "filelock>=3.12",
         "matplotlib>=3.8",
+        "scipy>=1.11",  # bootstrap intervals and the Brown-Forsythe test in stability reports
     ],
     extras_require={"test": ["pytest>=8"]},
     entry_points={

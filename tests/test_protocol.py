@@ -263,3 +263,21 @@ def test_prompt_tuning_starts_from_vocabulary_embeddings(tiny_bert):
     vocab = encoder.get_input_embeddings().weight.detach()
     # Lester et al.: every virtual token starts as some real token's embedding (not N(0, 1) noise).
     assert torch.cdist(prompt, vocab).min(dim=1).values.max() < 1e-3  # distinct rows: ~0.1 apart
+
+
+def test_span_head_calibration_has_its_own_group_without_weight_decay(tmp_path, tiny_bert, fixtures, monkeypatch):
+    groups = []
+    real_step = torch.optim.AdamW.step
+
+    def spy(self, *args, **kwargs):
+        groups.append([(len(g["params"]), g["weight_decay"], [tuple(p.shape) for p in g["params"]])
+                       for g in self.param_groups])
+        return real_step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.AdamW, "step", spy)
+    spec = TrainSpec(task="wic", model=str(tiny_bert), epochs=1, batch_size=4, device="cpu", prefix_len=4,
+                     weight_decay=0.1)
+    _run(tmp_path, spec, fixtures / "WiC")
+    (n_rest, wd_rest, _), (n_cal, wd_cal, shapes) = groups[0]
+    assert wd_rest == 0.1 and n_rest > 0
+    assert wd_cal == 0.0 and n_cal == 2 and shapes == [(), ()]  # threshold and scale, trained

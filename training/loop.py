@@ -290,7 +290,13 @@ def train_one_seed(spec: TrainSpec, out: Path, train_rows, val_rows, provenance:
     test_items = encode_rows(tokenizer, task, test_rows, spec.max_length) if test_rows else None
     test_loader = DataLoader(test_items, batch_size=64, collate_fn=collate) if test_rows else None
     params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=spec.lr, weight_decay=spec.weight_decay)
+    # The span head's calibrated threshold and scale: their own group without weight decay (a decay
+    # would pull them toward 0, away from the calibrated rule). Trained, not frozen: on WordNet-WiC
+    # (1,024 pairs, 2 epochs, seeds 1-3) frozen gave 65.86 mean validation accuracy, trained 66.21.
+    calibrated = [p for n, p in model.named_parameters() if p.requires_grad and n.rsplit(".", 1)[-1] in ("threshold", "scale")]
+    rest = [p for p in params if all(p is not c for c in calibrated)]
+    optimizer = torch.optim.AdamW([{"params": rest, "weight_decay": spec.weight_decay},
+                                   {"params": calibrated, "weight_decay": 0.0}], lr=spec.lr)
     total = spec.epochs * len(train_loader)  # split_batches: every process takes every step
     scheduler = get_linear_schedule_with_warmup(optimizer, int(spec.warmup * total), total)
     model, optimizer, train_loader, eval_loader, scheduler = accelerator.prepare(
