@@ -9,8 +9,12 @@ greedy order by weighted saliency, Ren et al. 2019, as in `GreedyWordSwapWIR("we
 — but runs the search for many examples in lock step: every round's queries, from all examples,
 go to the victim as one batch, and repeated texts are answered from a cache.
 
-Departures from TextAttack's PWWS, each for determinism: candidate words are sorted (WordNet
-synonyms come from a set) and ties keep the first candidate.
+Departures from TextAttack's PWWS, each for determinism (the same rows give a byte-identical
+corpus whatever the batch size, chunk size or resume point): candidate words are sorted (WordNet
+synonyms come from a set) and ties keep the first candidate; a swap must lower the gold
+probability by at least MIN_GAIN (1e-4), not by any float amount; a swap the victim's tokenizer
+cannot see (a case variant under an uncased model) is no candidate; and the recorded confidences
+come from scoring each final text alone.
 
 The victim is any object with `predict_proba(examples) -> probabilities` and `unk_token`; the trainer
 provides one (training.victim). Protected spans (WiC's word, WSC's spans) are masked as
@@ -21,6 +25,7 @@ where it stopped, with no row lost or repeated.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -44,6 +49,10 @@ NEEDS = {"textfooler": "counter-fitted word embeddings and the Universal Sentenc
          "alzantot": "the Google 1B language model and counter-fitted embeddings",
          "deepwordbug": "nothing offline-impossible, but it edits characters, not words: not a word-level PTP perturbation"}
 STATUSES = ("successful", "failed", "skipped")
+# A swap counts only if it lowers the gold output's probability by at least this much. Smaller
+# changes are float noise: padding a text to its batch's longest moves the victim's sums in the
+# last digits, so accepting them would make the corpus depend on batch and chunk composition.
+MIN_GAIN = 1e-4
 
 
 @dataclass(frozen=True)
@@ -76,34 +85,39 @@ class AttackSpec:
         return out
 
 
-def textattack_parts(max_change: float):
-    """TextAttack's PWWS transformation and constraints (+ ours); import after NLTK resolves."""
-    from .resources import cache_dir, ensure_resources
+@contextlib.contextmanager
+def textattack_offline():
+    """Run TextAttack code after NLTK's resources resolve: its nltk.download calls (at import and
+    in WordSwapWordNet()) are skipped when offline, where they could only fail noisily, and the
+    environment variables its import rewrites are put back."""
+    from .resources import _host_reachable, cache_dir, ensure_resources
 
     ensure_resources()
     os.environ.setdefault("TA_CACHE_DIR", str(cache_dir() / "textattack"))
-    # TextAttack calls nltk.download while importing and in WordSwapWordNet(); the resources are
-    # resolved above, so offline those calls would only fail noisily: they are skipped.
     import nltk
-
-    from .resources import _host_reachable
 
     real_download, environ = nltk.download, dict(os.environ)
     if not _host_reachable():
         nltk.download = lambda *args, **kwargs: False
     try:
-        from textattack.constraints.overlap import MaxWordsPerturbed
-        from textattack.constraints.pre_transformation import RepeatModification, StopwordModification
-        from textattack.constraints.pre_transformation_constraint import PreTransformationConstraint
-        from textattack.transformations import WordSwapWordNet
-
-        transformation = WordSwapWordNet()
+        yield
     finally:
         nltk.download = real_download
         # Importing textattack rewrites HF_HOME, XDG_CACHE_HOME, PYTORCH_TRANSFORMERS_CACHE and
         # more for the whole process (and its children); put the user's environment back.
         os.environ.clear()
         os.environ.update(environ)
+
+
+def textattack_parts(max_change: float):
+    """TextAttack's PWWS transformation and constraints (+ ours)."""
+    with textattack_offline():
+        from textattack.constraints.overlap import MaxWordsPerturbed
+        from textattack.constraints.pre_transformation import RepeatModification, StopwordModification
+        from textattack.constraints.pre_transformation_constraint import PreTransformationConstraint
+        from textattack.transformations import WordSwapWordNet
+
+        transformation = WordSwapWordNet()
 
     class ProtectedSpans(PreTransformationConstraint):
         """Placeholder words stand for protected spans: never modifiable."""
@@ -184,6 +198,7 @@ def attack_batch(task: Task, examples: list[dict], rows: list[int], victim, spec
                  cache: QueryCache) -> list[dict]:
     """PWWS on a batch of examples in lock step; returns one result record per example."""
     transformation, pre, post = parts
+    token_ids = getattr(victim, "token_ids", None)
     states, restore_info = [], {}
     for row, ex in zip(rows, examples):
         attacked, ranges, meta = _attacked_text(task, ex)
@@ -217,7 +232,7 @@ def attack_batch(task: Task, examples: list[dict], rows: list[int], victim, spec
     requests, tags, plans = [], [], {}
     for st in active:
         indices = sorted(_modifiable(st.original, pre, transformation))
-        swaps = {i: _candidates(transformation, st.original, st.original, [i], pre, post) for i in indices}
+        swaps = {i: _candidates(transformation, st.original, st.original, [i], pre, post, token_ids) for i in indices}
         mine = [(("unk", i, 0), st.original.replace_word_at_index(i, victim.unk_token)) for i in indices]
         mine += [(("swap", i, k), c) for i in indices for k, c in enumerate(swaps[i])]
         if spec.query_budget is not None:
@@ -238,6 +253,7 @@ def attack_batch(task: Task, examples: list[dict], rows: list[int], victim, spec
         unk_scores = np.array([score(("unk", i, 0)) for i in indices]) - base
         gains = np.array([max((score(("swap", i, k)) for k in range(len(swaps[i]))), default=base) - base
                           for i in indices])
+        gains[gains < MIN_GAIN] = 0.0  # noise-level gains would order words by float noise
         if indices:
             saliency = np.exp(unk_scores - unk_scores.max())
             saliency /= saliency.sum()
@@ -252,7 +268,7 @@ def attack_batch(task: Task, examples: list[dict], rows: list[int], victim, spec
             while st.pointer < len(st.order):
                 idx = st.order[st.pointer]
                 st.pointer += 1
-                cands = _candidates(transformation, st.current, st.original, [idx], pre, post)
+                cands = _candidates(transformation, st.current, st.original, [idx], pre, post, token_ids)
                 if spec.query_budget is not None:
                     cands = cands[:max(spec.query_budget - st.queries, 0)]
                 if cands:
@@ -266,7 +282,7 @@ def attack_batch(task: Task, examples: list[dict], rows: list[int], victim, spec
         for st, n in owners:
             y = st.target
             best_k = max(range(n), key=lambda k: (1 - probs[cursor + k][y], -k))
-            if 1 - probs[cursor + best_k][y] > 1 - st.p_now[y]:
+            if probs[cursor + best_k][y] < st.p_now[y] - MIN_GAIN:
                 st.current, st.p_now = round_pairs[cursor + best_k][1], probs[cursor + best_k]
                 if int(np.argmax(st.p_now)) != y:
                     st.status = "successful"
@@ -278,12 +294,17 @@ def attack_batch(task: Task, examples: list[dict], rows: list[int], victim, spec
         status = st.status or "failed"
         final = _restore(task, st.example, st.current, *restore_info[st.row]) or st.example
         changed = sum(words_changed(st.example[f], final[f]) for f in task.perturbable)
-        y_before, y_after = int(np.argmax(st.p_before)), int(np.argmax(st.p_now))
+        # The recorded confidences come from scoring each text alone: in a batch, padding to the
+        # batch's longest text changes the float sums in the last digits, so the same row would
+        # record other digits in another batch (another chunk size, batch size or resume point).
+        p_before = victim.predict_proba([st.example])[0]
+        p_after = p_before if st.current is st.original else victim.predict_proba([final])[0]
+        y_before, y_after = int(np.argmax(p_before)), int(np.argmax(p_after))
         results.append({
             "row": st.row, "perturbed": {k: final[k] for k in task.input_fields},
             "attack": {"status": status, "queries": st.queries, "words_changed": changed,
-                       "label_before": y_before, "confidence_before": round(float(st.p_before[y_before]), 5),
-                       "label_after": y_after, "confidence_after": round(float(st.p_now[y_after]), 5)},
+                       "label_before": y_before, "confidence_before": round(float(p_before[y_before]), 5),
+                       "label_after": y_after, "confidence_after": round(float(p_after[y_after]), 5)},
         })
     return results
 
@@ -295,10 +316,17 @@ def _modifiable(text, pre, transformation) -> set:
     return indices
 
 
-def _candidates(transformation, current, original, indices, pre, post) -> list:
-    """Transformed texts at `indices`, filtered by the constraints, in a fixed order."""
+def _candidates(transformation, current, original, indices, pre, post, token_ids=None) -> list:
+    """Transformed texts at `indices`, filtered by the constraints, in a fixed order.
+
+    With the victim's `token_ids(word)`, a swap the victim cannot see (an uncased tokenizer maps
+    "it" and "IT" to the same ids) is not a candidate: it would count as a changed word and change
+    nothing, and its score would differ from the original's by float noise alone."""
     cands = transformation(current, pre_transformation_constraints=pre, indices_to_modify=indices)
     cands = sorted(cands, key=lambda t: t.text)
+    if token_ids is not None and len(indices) == 1:
+        own = token_ids(current.words[indices[0]])
+        cands = [c for c in cands if token_ids(c.words[indices[0]]) != own]
     for constraint in post:
         cands = [c for c in cands if constraint(c, original)]
     return cands

@@ -129,6 +129,8 @@ def build_corpus(task_name: str, mode: str = "random", out=None, source: str = "
     source = pick_source(task, source, data_dir)
     if limit is not None and limit < 1:
         raise PTPError(f"--limit {limit}: must be at least 1")
+    if mode == "adversarial":
+        seed = None  # the search is deterministic: a seed would change the fingerprint and nothing else
     key = {"task": task.name, "mode": mode, "params": spec.to_dict(), "seed": seed, "source": source,
            "limit": limit,
            "source_fingerprint": cheap_fingerprint(task, source, data_dir, 0),

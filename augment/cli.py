@@ -56,7 +56,9 @@ def doctor():
 @click.option("--out", type=click.Path(), default=None, help="output folder [default: data/<task>_rand|_adv]")
 @click.option("--source", default="auto", show_default=True, help="auto | local | hub | wordnet")
 @click.option("--data-dir", type=click.Path(), default=None, help="folder of official SuperGLUE/FewGLUE files")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--eval-dir", type=click.Path(), default=None,
+              help="adversarial, default victim: validation from this folder's val.jsonl (FewGLUE)")
+@click.option("--seed", type=int, default=0, show_default=True, help="random mode: seed of the edits")
 @click.option("--ops", default="synonym,delete", show_default=True, help=OPS_HELP)
 @click.option("--rate", type=float, default=0.1, show_default=True, help="fraction of words each op edits")
 @click.option("--variants", type=int, default=1, show_default=True, help="perturbed variants per example")
@@ -75,7 +77,7 @@ def doctor():
 @click.option("--batch-size", type=int, default=64, show_default=True, help="adversarial: victim batch size")
 @click.option("--limit", type=int, default=None, help="perturb only the first N train rows")
 @debug_option
-def build(task, mode, out, source, data_dir, seed, ops, rate, variants, num_proc, fmt, force,
+def build(task, mode, out, source, data_dir, eval_dir, seed, ops, rate, variants, num_proc, fmt, force,
           victim, recipe, query_budget, max_change, keep_failed, device, batch_size, limit):
     """Build a corpus of original/perturbed pairs for TASK."""
     from .build import build_corpus
@@ -91,7 +93,8 @@ def build(task, mode, out, source, data_dir, seed, ops, rate, variants, num_proc
         from training.victim import load_victim, resolve_victim
 
         task_name = get_task(task).name
-        folder, identity = resolve_victim(victim, task_name, log=click.echo)
+        folder, identity = resolve_victim(victim, task_name, log=click.echo, source=source, data_dir=data_dir,
+                                          eval_dir=eval_dir)
         spec = AttackSpec(recipe=recipe, query_budget=query_budget, max_change=max_change,
                           keep_failed=keep_failed, batch_size=batch_size, victim=identity)
         perturb_split = adversarial_splitter(spec, lambda: load_victim(folder, task_name, device), log=click.echo)

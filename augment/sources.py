@@ -331,13 +331,18 @@ SOURCES = ("auto", "local", "hub", "wordnet")
 
 
 def pick_source(task: Task, source: str, data_dir) -> str:
-    """Resolve `auto` (local if --data-dir, else the hub if reachable, else WordNet for WiC)."""
+    """Resolve `auto` deterministically: local files if --data-dir is given, else the embedded
+    default (WordNet-WiC for WiC). The hub only when asked (`--source hub`): probing the network
+    would make one command train on different data on different days."""
     if source not in SOURCES:
         raise PTPError(f"unknown source '{source}': choose one of {', '.join(SOURCES)}")
     if source == "local" and data_dir is None:
         raise PTPError("--source local needs --data-dir")
     if source == "auto":
-        source = "local" if data_dir is not None else "hub" if _hub_reachable() else "wordnet"
+        source = "local" if data_dir is not None else "wordnet" if task.name == "wic" else None
+        if source is None:
+            raise PTPError(f"no embedded data set for {task.name}: pass --data-dir with the official SuperGLUE "
+                           f"files, or --source hub to download them")
     if source == "wordnet" and task.name != "wic":
         raise PTPError(f"no offline source for {task.name}: the WordNet source builds WiC only; "
                        "pass --data-dir with the official SuperGLUE files")
@@ -356,7 +361,7 @@ def cheap_fingerprint(task: Task, source: str, data_dir, seed: int) -> str | Non
 
 
 def load_task_data(task_name: str, source: str = "auto", data_dir=None, seed: int = 0, log=print):
-    """Load a task's splits from the chosen source; `auto` tries local, hub, then WordNet (WiC)."""
+    """Load a task's splits from the chosen source (`auto`: --data-dir, else the embedded default)."""
     task = get_task(task_name)
     source = pick_source(task, source, data_dir)
     if source == "local":

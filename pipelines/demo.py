@@ -16,8 +16,13 @@ import click
 
 
 def run_cli(group, name: str, args: list[str]) -> None:
+    """Run one step as the user would type it; stop the demo at the first step that fails."""
+    from augment.errors import PTPError
+
     click.echo("$ " + " ".join([name, *args]))
-    group.main(args=args, prog_name=name, standalone_mode=False)
+    code = group.main(args=args, prog_name=name, standalone_mode=False)
+    if code:  # the step has printed its own one-line error
+        raise PTPError(f"the demo stopped: `{name} {' '.join(args[:3])} ...` exited with code {code} (see above)")
 
 
 def cached_floor(model: str, data_dir, log) -> dict:
@@ -30,7 +35,7 @@ def cached_floor(model: str, data_dir, log) -> dict:
     task = get_task("wic")
     source = pick_source(task, "auto", data_dir)
     key = fingerprint_of({"model": model, "data": cheap_fingerprint(task, source, data_dir, 0) or source})
-    path = cache_dir() / "floors" / f"wic_{key}.json"
+    path = cache_dir() / "floors" / f"wic_{source}_{key}.json"
     if path.exists():
         return json.loads(path.read_text())
     result = cosine_floor(model=model, data_dir=data_dir, log=log)

@@ -1,12 +1,14 @@
 """TextAttack's stock Attacker + PWWSRen2019 against a model: accuracy under attack, success rate.
 
-Protected spans (WiC's target word) are masked as placeholder words carrying the row number, which
-the stock recipe is told not to touch (one extra pre-transformation constraint); the model wrapper
-puts the words back, with their offsets, before the victim sees the text.
+Every task with a fixed set of outputs (all but ReCoRD). TextAttack hands the model wrapper only the
+attacked texts, so each example carries one extra column holding a placeholder word with its row
+number, which the stock recipe is told not to touch (the protected-span constraint, which also
+keeps WiC's and WSC's masked spans intact); the wrapper reads the row from it, drops it, and puts
+the example back together (protected spans and their offsets, fields that are not attacked)
+before the victim sees it. The marker adds one word to MaxWordsPerturbed's count.
 """
 from __future__ import annotations
 
-import re
 import time
 
 from augment import adversarial as adv
@@ -42,9 +44,7 @@ def textattack_pwws(task, rows: list[dict], victim) -> dict:
     masked, infos = [], []
     for i, ex in enumerate(rows):
         attacked, ranges, meta = adv._attacked_text(task, ex)
-        fields = [re.sub(rf"{PLACEHOLDER}([A-Z]+)", lambda m, i=i: f"{PLACEHOLDER}{_letters(i)}Q{m.group(1)}", t)
-                  for t in attacked._text_input.values()]
-        masked.append((tuple(fields), ex["label"]))
+        masked.append((tuple(attacked._text_input.values()) + (f"{PLACEHOLDER}{_letters(i)}",), ex["label"]))
         infos.append((ex, ranges, meta))
 
     class Fields:
@@ -57,18 +57,15 @@ def textattack_pwws(task, rows: list[dict], victim) -> dict:
         def __call__(self, text_inputs):
             examples = []
             for texts in text_inputs:
-                texts = (texts,) if isinstance(texts, str) else texts
-                index = _number(re.search(rf"{PLACEHOLDER}([A-Z]+)Q", " ".join(texts)).group(1))
-                ex, ranges, meta = infos[index]
-                plain = [re.sub(rf"{PLACEHOLDER}[A-Z]+Q([A-Z]+)", rf"{PLACEHOLDER}\1", t) for t in texts]
-                examples.append(adv._restore(task, ex, Fields(plain), ranges, meta) or ex)
+                *fields, marker = texts
+                ex, ranges, meta = infos[_number(marker[len(PLACEHOLDER):])]
+                examples.append(adv._restore(task, ex, Fields(fields), ranges, meta) or ex)
             return np.stack(victim.predict_proba(examples))
 
-    attack = PWWSRen2019.build(Wrapper())
+    with adv.textattack_offline():  # the recipe builds WordSwapWordNet, which calls nltk.download
+        attack = PWWSRen2019.build(Wrapper())
     attack.pre_transformation_constraints.append(pre[-1])  # the protected-span constraint
-    columns = list(task.perturbable)
-    dataset = textattack.datasets.Dataset(masked if len(columns) > 1 else [(m[0][0], m[1]) for m in masked],
-                                          input_columns=columns)
+    dataset = textattack.datasets.Dataset(masked, input_columns=[*task.perturbable, "row"])
     args = textattack.AttackArgs(num_examples=len(rows), disable_stdout=True, silent=True)
     start = time.perf_counter()
     results = textattack.Attacker(attack, dataset, args).attack_dataset()

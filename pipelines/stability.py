@@ -33,7 +33,7 @@ def corpus_for(task: str, pairs: dict, rows: int | None, out: Path, data_dir, vi
         from augment.adversarial import AttackSpec, adversarial_splitter
         from training.victim import load_victim, resolve_victim
 
-        path, identity = resolve_victim(victim, task, log=log)
+        path, identity = resolve_victim(victim, task, log=log, data_dir=data_dir)
         spec = AttackSpec(victim=identity, **params)
         build_corpus(task, "adversarial", out=folder, data_dir=data_dir, spec=spec, limit=rows, log=log,
                      perturb_split=adversarial_splitter(spec, lambda: load_victim(path, task), log=log))

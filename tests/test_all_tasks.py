@@ -198,23 +198,32 @@ def test_every_task_trains_a_step_and_scores_with_its_metrics(tmp_path, tiny_ber
                                                                        if k not in NOT_METRICS}
 
 
-@pytest.mark.parametrize("task_name", ["copa", "multirc", "record"])
-def test_both_augmentation_modes_then_pairs_training(tmp_path, tiny_bert, fixtures, task_name):
-    """Random and adversarial corpora keep the task's structure, and train as --pairs."""
+@pytest.mark.slow
+@pytest.mark.parametrize("task_name", sorted(TASKS))
+def test_user_data_adversarial_build_without_victim_then_pairs_then_robustness(tmp_path, tiny_bert, fixtures,
+                                                                                task_name, capsys):
+    """From official-schema files alone: random and adversarial builds (the default victim is
+    trained on these files), PTP training on each corpus, and TextAttack's robustness probe."""
+    from augment import cli as augment_cli
     from augment.build import build_corpus
     from augment.corpus import load_corpus
     from augment.random_ops import RandomSpec
+    from pipelines.robustness import textattack_pwws
+    from training.loop import run_data
     from training.runs import run_seeds
+    from training.victim import RunVictim
 
     task = get_task(task_name)
-    spec = TrainSpec(task=task_name, model=str(tiny_bert), epochs=1, batch_size=2, prefix_len=2, device="cpu")
-    run_seeds(spec, [1], out=tmp_path / "victim", data_dir=fixtures, log=lambda *_: None)
-    build_corpus(task_name, "random", out=tmp_path / "rand", data_dir=fixtures, spec=RandomSpec(rate=0.3),
+    data_dir = fixtures / {"boolq": "BoolQ", "cb": "CB", "copa": "COPA", "multirc": "MultiRC", "record": "ReCoRD",
+                           "rte": "RTE", "wic": "WiC", "wsc": "WSC"}[task_name]
+    build_corpus(task_name, "random", out=tmp_path / "rand", data_dir=data_dir, spec=RandomSpec(rate=0.3),
                  log=lambda *_: None)
-    adv = subprocess.run([sys.executable, "-m", "augment.cli", "build", "--task", task_name, "--mode", "adversarial",
-                          "--data-dir", fixtures, "--victim", tmp_path / "victim" / "seed-1", "--out", tmp_path / "adv"],
-                         capture_output=True, text=True, cwd=ROOT, env=os.environ.copy())
-    assert adv.returncode == 0, adv.stderr[-2000:]
+    # In-process (TextAttack imports once per test session); a small query budget keeps it quick.
+    code = augment_cli.main(["build", "--task", task_name, "--mode", "adversarial", "--data-dir", str(data_dir),
+                             "--out", str(tmp_path / "adv"), "--query-budget", "8"], standalone_mode=False)
+    assert not code, capsys.readouterr().err[-2000:]
+    assert f"victims/{task_name}_local_" in capsys.readouterr().out  # trained (or cached) on these files, and says so
+    spec = TrainSpec(task=task_name, model=str(tiny_bert), epochs=1, batch_size=2, prefix_len=2, device="cpu")
     for corpus in ("rand", "adv"):
         data, manifest = load_corpus(tmp_path / corpus, task=task_name)
         for row in data["train"]:
@@ -230,8 +239,20 @@ def test_both_augmentation_modes_then_pairs_training(tmp_path, tiny_bert, fixtur
                 assert partner["question"] == row["question"] and partner["label"] == row["label"]
         if corpus == "adv":
             assert sum(manifest["summary"]["statuses"].values()) == len(data["train"])
+            assert manifest["params"]["victim"].startswith(f"default:{task_name}_local_")
         summary = run_seeds(spec, [1], out=tmp_path / f"ptp-{corpus}", pairs=tmp_path / corpus, log=lambda *_: None)
         assert set(task.metrics) <= set(summary["summary"]["last"])
+    victim = RunVictim(tmp_path / "ptp-adv" / "seed-1", "cpu")
+    rows = run_data(task_name, victim.provenance)["validation"].to_list()
+    if task_name == "record":
+        with pytest.raises(PTPError, match="fixed set of outputs"):
+            textattack_pwws(task, rows, victim)
+        return
+    report = textattack_pwws(task, rows, victim)
+    n = len(rows)
+    assert report["rows"] == n and sum(report["statuses"].values()) == n
+    assert report["original_accuracy"] == round(100 * (n - report["statuses"]["skipped"]) / n, 2)
+    assert report["accuracy_under_attack"] == round(100 * report["statuses"]["failed"] / n, 2)
 
 
 def test_record_rows_without_answers_are_refused_for_scoring(tmp_path, fixtures):

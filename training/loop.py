@@ -389,7 +389,8 @@ def load_run(run: Path):
     if not config_path.is_file() or not (run / "adapter").is_dir():
         raise PTPError(f"{run}: not a ptp-train run folder (needs config.json and adapter/)")
     config = json.loads(config_path.read_text())
-    spec = TrainSpec.from_dict(config["spec"])
+    # The device a run was trained on is history, not a requirement: reload on whatever is here.
+    spec = TrainSpec.from_dict({**config["spec"], "device": "auto"})
     task = get_task(spec.task)
     encoder, tokenizer = load_encoder(spec.model, spec.dropout, spec.trust_remote_code)
     base = PooledClassifier(encoder, head_size(task), spec.pooling, len(task.pooled_spans))

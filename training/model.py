@@ -33,7 +33,8 @@ def resolve_model_path(model: str) -> str:
     if looks_local and not (path.expanduser() / "config.json").is_file():
         raise PTPError(f"--model {model}: no such model folder (expected a config.json in it); "
                        "pass a local checkpoint folder or a hub name")
-    return str(path.expanduser()) if looks_local else model
+    # Absolute, so that the adapter's recorded base model resolves from any working directory.
+    return str(path.expanduser().resolve()) if looks_local else model
 
 
 class SpanPairHead(nn.Module):
@@ -104,6 +105,8 @@ class PooledClassifier(nn.Module):
             raise PTPError("--pooling span needs a two-label task with two protected spans (wic, wsc)")
         self.config = encoder.config
         self.encoder = encoder
+        # PEFT records this as the adapter's base_model_name_or_path (an absolute folder or a hub id).
+        self.name_or_path = encoder.name_or_path
         self.pooling = pooling
         hidden, dropout = encoder.config.hidden_size, encoder.config.hidden_dropout_prob
         if pooling == "span":

@@ -15,9 +15,27 @@ from .config import TrainSpec
 from .loop import load_training_data, train_one_seed
 
 
-def default_run_dir(spec: TrainSpec, pairs) -> Path:
-    label = Path(pairs).name if pairs else "vanilla"
-    key = fingerprint_of({k: v for k, v in spec.to_dict().items() if k not in ("seed", "device")})
+def data_identity(task_name: str, pairs=None, source="auto", data_dir=None, eval_dir=None) -> dict:
+    """Which data a run trains on, without loading it: the corpus, or the resolved source and a
+    fingerprint of its files (so run names, floor and victim caches differ when the data does)."""
+    from augment.sources import cheap_fingerprint, pick_source
+    from augment.tasks import get_task
+
+    if pairs is not None:
+        return {"pairs": str(Path(pairs).resolve())}
+    task = get_task(task_name)
+    name = pick_source(task, source, data_dir)
+    out = {"source": name, "data": cheap_fingerprint(task, name, data_dir, 0)}
+    if eval_dir is not None:
+        out["eval"] = cheap_fingerprint(task, "local", eval_dir, 0)
+    return out
+
+
+def default_run_dir(spec: TrainSpec, pairs, source="auto", data_dir=None, eval_dir=None) -> Path:
+    data = data_identity(spec.task, pairs, source, data_dir, eval_dir)
+    label = Path(pairs).name if pairs else f"vanilla-{data['source']}"
+    key = fingerprint_of({"spec": {k: v for k, v in spec.to_dict().items() if k not in ("seed", "device")},
+                          "data": data})
     return Path("runs") / f"{spec.task}_{label}_{spec.method}_{key[:8]}"
 
 
@@ -55,7 +73,7 @@ def report(results: list[dict], validation: dict) -> dict:
 def run_seeds(spec: TrainSpec, seeds: list[int], out=None, pairs=None, source="auto", data_dir=None,
               eval_dir=None, force: bool = False, log=print) -> dict:
     """Train every seed (reusing finished seed folders with the same spec) and write summary.json."""
-    out = Path(out) if out else default_run_dir(spec, pairs)
+    out = Path(out) if out else default_run_dir(spec, pairs, source, data_dir, eval_dir)
     if out.exists() and any(out.iterdir()) and not (out / "summary.json").exists() and not any(out.glob("seed-*")):
         raise PTPError(f"{out}: exists and is not a ptp-train run folder; choose another --out")
     train_rows, val_rows, test_rows, provenance = load_training_data(spec, pairs, source, data_dir, eval_dir, log=log)

@@ -30,7 +30,18 @@ def _device(device: str) -> torch.device:
     return torch.device("cuda" if device != "cpu" and torch.cuda.is_available() else "cpu")
 
 
-class RunVictim:
+class _TokenIds:
+    """`token_ids(word)`: the ids the victim's tokenizer gives a word (the search skips swaps that
+    leave them unchanged, e.g. a case variant under an uncased tokenizer)."""
+
+    def token_ids(self, word: str) -> tuple:
+        memo = self.__dict__.setdefault("_token_memo", {})
+        if word not in memo:
+            memo[word] = tuple(self.tokenizer(word, add_special_tokens=False)["input_ids"])
+        return memo[word]
+
+
+class RunVictim(_TokenIds):
     """A ptp-train run folder (seed-N, or a run folder: its first seed)."""
 
     def __init__(self, run: Path, device: str = "auto"):
@@ -56,7 +67,7 @@ class RunVictim:
         return [p[:len(it["names"])] if head_size(self.task) == 1 else p for p, it in zip(probs, items)]
 
 
-class HFVictim:
+class HFVictim(_TokenIds):
     """Any local Hugging Face sequence-classification checkpoint, fed the task's template."""
 
     def __init__(self, path: Path, task: str, device: str = "auto", max_length: int = 128):
@@ -96,26 +107,35 @@ def default_victim_spec(task: str) -> TrainSpec:
     return replace(TrainSpec(task=task), **DEFAULT_VICTIM)
 
 
-def default_victim_dir(task: str) -> Path:
+def default_victim_dir(task: str, source: str = "auto", data_dir=None, eval_dir=None) -> Path:
+    """Cached per task, spec and data: a victim trained on other data is never reused."""
     from augment.corpus import fingerprint_of
     from augment.resources import cache_dir
 
-    return cache_dir() / "victims" / f"{task}_{fingerprint_of(default_victim_spec(task).to_dict())[:12]}"
+    from .runs import data_identity
+
+    data = data_identity(task, None, source, data_dir, eval_dir)
+    key = fingerprint_of({"spec": default_victim_spec(task).to_dict(), "data": data})
+    return cache_dir() / "victims" / f"{task}_{data['source']}_{key[:12]}"
 
 
-def resolve_victim(victim: str | None, task: str, log=print) -> tuple[Path, str]:
-    """(folder, identity) of the victim; the default is trained here on first use."""
+def resolve_victim(victim: str | None, task: str, log=print, source: str = "auto", data_dir=None,
+                   eval_dir=None) -> tuple[Path, str]:
+    """(folder, identity) of the victim. The default is trained here on first use, on the data the
+    build attacks (its source, --data-dir and --eval-dir), and cached under that data's fingerprint."""
     if victim is None:
-        out = default_victim_dir(task)
+        out = default_victim_dir(task, source, data_dir, eval_dir)
         seed_dir = out / "seed-1"
         if not (seed_dir / "metrics.json").exists():
             from .runs import run_seeds
 
-            log(f"no --victim: training the default victim (vanilla prefix tuning, {task}) into {out}; "
-                "later builds reuse it")
-            run_seeds(default_victim_spec(task), [1], out=out, log=log)
+            where = f"--data-dir {data_dir}" if data_dir is not None else f"source {source}"
+            log(f"no --victim: training the default victim (vanilla prefix tuning on {task}, {where}) into {out}; "
+                "later builds on the same data reuse it")
+            run_seeds(default_victim_spec(task), [1], out=out, source=source, data_dir=data_dir, eval_dir=eval_dir,
+                      log=log)
         else:
-            log(f"victim: the default for {task}, cached at {seed_dir}")
+            log(f"victim: the default for {task} on this data, cached at {seed_dir}")
         return seed_dir, f"default:{out.name}:{_file_digest(seed_dir)}"
     path = Path(victim)
     if not path.exists():

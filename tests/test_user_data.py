@@ -1,0 +1,184 @@
+"""Defects a new user hits on their own data: deterministic sources, reloading anywhere, adapters
+that name their base model, victims the search cannot fool itself with, demos that stop."""
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from augment.errors import PTPError
+from tests.tiny_models import make_tiny_bert
+from training.config import TrainSpec
+
+
+@pytest.fixture(scope="module")
+def tiny_bert(tmp_path_factory):
+    return make_tiny_bert(tmp_path_factory.mktemp("models") / "bert")
+
+
+def _run(tmp_path, spec, data_dir, name="run", pairs=None):
+    from training.runs import run_seeds
+
+    return run_seeds(spec, [spec.seed], out=tmp_path / name, data_dir=data_dir, pairs=pairs, log=lambda *_: None)
+
+
+def test_auto_source_never_depends_on_the_network(monkeypatch, fixtures):
+    import augment.sources as sources
+    from augment.tasks import get_task
+
+    monkeypatch.setattr(sources, "_hub_reachable", lambda: True)  # even when the hub answers
+    assert sources.pick_source(get_task("wic"), "auto", None) == "wordnet"
+    assert sources.pick_source(get_task("rte"), "auto", fixtures / "RTE") == "local"
+    with pytest.raises(PTPError, match="--source hub"):
+        sources.pick_source(get_task("rte"), "auto", None)
+
+
+def test_run_names_and_victim_caches_carry_the_data(tmp_path, fixtures):
+    from training.runs import default_run_dir
+    from training.victim import default_victim_dir
+
+    spec = TrainSpec(task="wic")
+    copy = tmp_path / "wic"
+    shutil.copytree(fixtures / "WiC", copy)
+    (copy / "train.jsonl").write_text((copy / "train.jsonl").read_text().splitlines()[0] + "\n")
+    assert "vanilla-wordnet" in default_run_dir(spec, None).name
+    assert "vanilla-local" in default_run_dir(spec, None, data_dir=fixtures / "WiC").name
+    assert default_run_dir(spec, None, data_dir=fixtures / "WiC") != default_run_dir(spec, None, data_dir=copy)
+    assert default_victim_dir("wic").name.startswith("wic_wordnet_")
+    assert default_victim_dir("wic", data_dir=fixtures / "WiC") != default_victim_dir("wic", data_dir=copy)
+
+
+def test_a_cuda_run_reloads_on_cpu_and_its_adapter_names_its_base(tmp_path, tiny_bert, fixtures):
+    from training.loop import evaluate_run
+
+    spec = TrainSpec(task="rte", model=str(tiny_bert), epochs=1, batch_size=4, device="cpu", prefix_len=4)
+    _run(tmp_path, spec, fixtures / "RTE")
+    seed_dir = tmp_path / "run" / "seed-1"
+    adapter = json.loads((seed_dir / "adapter" / "adapter_config.json").read_text())
+    assert Path(adapter["base_model_name_or_path"]) == Path(tiny_bert).resolve()
+    config = json.loads((seed_dir / "config.json").read_text())
+    config["spec"]["device"] = "cuda"  # as written by a run on a GPU machine
+    (seed_dir / "config.json").write_text(json.dumps(config))
+    metrics = json.loads((seed_dir / "metrics.json").read_text())
+    assert evaluate_run(seed_dir, device="cpu")["accuracy"] == metrics["best"]["accuracy"]
+
+
+def test_swaps_the_victim_cannot_see_are_not_candidates():
+    from augment.adversarial import _candidates, textattack_parts
+
+    transformation, pre, post = textattack_parts(0.25)
+    from textattack.shared import AttackedText
+
+    text = AttackedText("He sat on the bank of the river.")
+    cased = [c.words[1] for c in _candidates(transformation, text, text, [1], pre, post)]
+    uncased = [c.words[1] for c in _candidates(transformation, text, text, [1], pre, post,
+                                               token_ids=lambda w: w.lower())]
+    assert "Sat" in cased and "Sat" not in uncased  # WordNet: sat -> Sat (Saturday), the same to an uncased model
+    assert set(cased) - set(uncased) == {"Sat"}
+
+
+class BatchSensitiveVictim:
+    """Scores that move with the batch a text is sent in, as padding to the batch's longest text
+    moves a real model's float sums; singletons are the reference."""
+
+    unk_token = "[UNK]"
+
+    def predict_proba(self, examples):
+        out = []
+        for ex in examples:
+            score = sum(ex["sentence1"].lower().count(w) for w in ("sat", "bank", "the"))
+            p = 1 / (1 + np.exp(-(score - 1.5))) + 1e-7 * (len(examples) - 1)
+            out.append([1 - p, p])
+        return np.array(out)
+
+
+def test_recorded_confidences_do_not_depend_on_batch_or_chunk(tmp_path, fixtures):
+    from augment.adversarial import AttackSpec, attack_split
+    from augment.sources import load_task_data
+    from augment.tasks import get_task
+
+    task = get_task("wic")
+    train = load_task_data("wic", data_dir=fixtures / "WiC", log=lambda *_: None)[0]["train"]
+    runs = []
+    for batch, chunk in ((64, 64), (3, 2)):
+        spec = AttackSpec(batch_size=batch, chunk_rows=chunk, max_change=0.5)
+        runs.append(attack_split(task, train, BatchSensitiveVictim(), spec, tmp_path / f"w{batch}", progress=False)[0])
+    assert runs[0] == runs[1]
+    alone = BatchSensitiveVictim()
+    for record in runs[0]:
+        p = alone.predict_proba([train[record["row"]]])[0]
+        assert record["attack"]["confidence_before"] == round(float(p[record["attack"]["label_before"]]), 5)
+
+
+def test_adversarial_builds_ignore_the_random_seed(tmp_path, fixtures):
+    from augment.build import build_corpus
+
+    calls = []
+
+    def splitter(task, train, seed, work):
+        from augment.build import pair_features
+        from datasets import Dataset
+
+        calls.append(seed)
+        rows = [{**r, "perturbed": {k: r[k] for k in task.input_fields},
+                 "perturbation": {"ops": ["x"], "words_changed": 0, "changed": False, "attempts": 1, "variant": 0,
+                                  "row": i}} for i, r in enumerate(train)]
+        return Dataset.from_list(rows, features=pair_features(task))
+
+    from augment.adversarial import AttackSpec
+
+    spec = AttackSpec(victim="toy")
+    _, first = build_corpus("wic", "adversarial", out=tmp_path / "a", data_dir=fixtures / "WiC", seed=0, spec=spec,
+                            perturb_split=splitter, log=lambda *_: None)
+    _, again = build_corpus("wic", "adversarial", out=tmp_path / "a", data_dir=fixtures / "WiC", seed=7, spec=spec,
+                            perturb_split=splitter, log=lambda *_: None)
+    assert again["fingerprint"] == first["fingerprint"] and len(calls) == 1  # a cache hit, not a rebuild
+    assert first["seed"] is None
+
+
+def test_the_demo_stops_at_the_first_failing_step(capsys):
+    from augment.cli import main as augment_cli
+    from pipelines.demo import run_cli
+
+    with pytest.raises(PTPError, match="the demo stopped: `ptp-augment build --task nope"):
+        run_cli(augment_cli, "ptp-augment", ["build", "--task", "nope", "--mode", "random"])
+    assert "unknown task" in capsys.readouterr().err
+
+
+def test_training_learns_a_separable_task_and_leaves_the_encoder_frozen(tmp_path, tiny_bert, monkeypatch):
+    """Label = whether the hypothesis says 'yes': a tiny random encoder's mean-pooled features
+    separate it, so the prefix and head must learn it; the encoder must not move."""
+    import training.loop as loop
+
+    data = tmp_path / "toy"
+    data.mkdir()
+    rng = np.random.default_rng(0)
+    words = ["cats", "dogs", "rain", "music", "trees", "bread", "rivers", "cars"]
+
+    def rows(n, offset):
+        out = []
+        for i in range(n):
+            label = i % 2
+            premise = " ".join(rng.choice(words, 5))
+            out.append({"premise": premise, "hypothesis": ("yes yes yes " if label else "no no no ") + premise,
+                        "label": "entailment" if label else "not_entailment", "idx": offset + i})
+        return out
+
+    for name, n, offset in (("train", 64, 0), ("val", 32, 1000)):
+        (data / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows(n, offset)))
+    built = []
+    real_build = loop.build_peft_model
+    monkeypatch.setattr(loop, "build_peft_model", lambda *a, **k: built.append(real_build(*a, **k)) or built[-1])
+    spec = TrainSpec(task="rte", model=str(tiny_bert), epochs=6, batch_size=8, lr=3e-2, device="cpu", prefix_len=4)
+    summary = _run(tmp_path, spec, data)
+    history = json.loads((tmp_path / "run" / "seed-1" / "metrics.json").read_text())["history"]
+    assert history[-1]["train_loss"] < 0.5 * history[0]["train_loss"]
+    assert summary["summary"]["best"]["accuracy"]["mean"] >= 90.0  # chance is 50
+    from transformers import AutoModel
+
+    fresh = AutoModel.from_pretrained(str(tiny_bert), add_pooling_layer=False).state_dict()
+    trained = built[0].base_model.encoder.state_dict()
+    assert fresh.keys() == trained.keys()
+    assert all(torch.equal(fresh[k], trained[k]) for k in fresh)
