@@ -1,20 +1,24 @@
-"""Adversarial perturbations: PWWS built from TextAttack's parts, batched across examples.
+"""Adversarial perturbations: TextAttack recipes built from TextAttack's parts, batched across examples.
 
 TextAttack's own `Attacker` runs one example at a time and sends the victim a few dozen texts per
 call; on a CPU most of its time goes to bookkeeping around those small calls. This module keeps
 TextAttack's four parts — goal (untargeted: the victim's prediction leaves the gold label),
-constraints (RepeatModification, StopwordModification, MaxWordsPerturbed, and protected spans as
-one more pre-transformation constraint), transformation (WordSwapWordNet) and search (PWWS's
-greedy order by weighted saliency, Ren et al. 2019, as in `GreedyWordSwapWIR("weighted-saliency")`)
-— but runs the search for many examples in lock step: every round's queries, from all examples,
-go to the victim as one batch, and repeated texts are answered from a cache.
+constraints (RepeatModification, StopwordModification, the recipe's own, MaxWordsPerturbed, and
+protected spans as one more pre-transformation constraint), transformation and search (greedy
+over word importance, as `GreedyWordSwapWIR`) — but runs the search for many examples in lock
+step: every round's queries, from all examples, go to the victim as one batch, and repeated
+texts are answered from a cache. Recipes (`RECIPES`): PWWS (Ren et al. 2019: WordNet synonyms,
+weighted-saliency order, `GreedyWordSwapWIR("weighted-saliency")`) and DeepWordBug (Gao et al.
+2018 as TextAttack's DeepWordBugGao2018: adjacent swap, substitution, deletion and insertion of a
+character, Levenshtein distance <= 30, leave-one-out "unk" order).
 
-Departures from TextAttack's PWWS, each for determinism (the same rows give a byte-identical
+Departures from TextAttack's recipes, each for determinism (the same rows give a byte-identical
 corpus whatever the batch size, chunk size or resume point): candidate words are sorted (WordNet
 synonyms come from a set) and ties keep the first candidate; a swap must lower the gold
 probability by at least MIN_GAIN (1e-4), not by any float amount; a swap the victim's tokenizer
 cannot see (a case variant under an uncased model) is no candidate; and the recorded confidences
-come from scoring each final text alone.
+come from scoring each final text alone; DeepWordBug's random character edits are seeded by row
+and word position.
 
 The victim is any object with `predict_proba(examples) -> probabilities` and `unk_token`; the trainer
 provides one (training.victim). Protected spans (WiC's word, WSC's spans) are masked as
@@ -40,14 +44,22 @@ from .random_ops import PLACEHOLDER, mask, unmask, words_changed
 from .spans import protected_ranges, rewrite_spans
 from .tasks import Task, gold
 
-RECIPES = ("pwws",)
-# Recipes TextAttack ships that need resources this project cannot provide offline.
+# Recipes built here from TextAttack's parts, each searched greedily over word importance, in
+# batches: PWWS (Ren et al. 2019: WordNet synonyms, weighted-saliency order) and DeepWordBug (Gao
+# et al. 2018, TextAttack's DeepWordBugGao2018: four character edits, leave-one-out "unk" order,
+# Levenshtein distance <= 30).
+RECIPES = ("pwws", "deepwordbug")
+# Recipes TextAttack ships that this project does not offer, and why.
 NEEDS = {"textfooler": "counter-fitted word embeddings and the Universal Sentence Encoder (TF-Hub)",
          "bae": "a BERT masked language model from the Hugging Face hub",
          "bert-attack": "a BERT masked language model from the Hugging Face hub",
+         "a2t": "counter-fitted word embeddings and a sentence-BERT model from the hub",
+         "textbugger": "GloVe embeddings and the Universal Sentence Encoder (TF-Hub)",
          "pso": "HowNet sememes (OpenHowNet download)",
          "alzantot": "the Google 1B language model and counter-fitted embeddings",
-         "deepwordbug": "nothing offline-impossible, but it edits characters, not words: not a word-level PTP perturbation"}
+         "checklist": "a flair NER model from the hub for its location and name swaps",
+         "pruthi": "no download, but a beam search over every position that is not batched here yet "
+                   "(its character edits are DeepWordBug's: try --recipe deepwordbug)"}
 STATUSES = ("successful", "failed", "skipped")
 # A swap counts only if it lowers the gold output's probability by at least this much. Smaller
 # changes are float noise: padding a text to its batch's longest moves the victim's sums in the
@@ -69,7 +81,7 @@ class AttackSpec:
         if self.recipe not in RECIPES:
             if self.recipe in NEEDS:
                 raise PTPError(f"--recipe {self.recipe}: needs {NEEDS[self.recipe]}, which is not available "
-                               "offline here; use --recipe pwws (WordNet only)")
+                               f"here; use one of {', '.join(RECIPES)}")
             raise PTPError(f"unknown recipe '{self.recipe}': choose one of {', '.join(RECIPES)}")
         if not 0 < self.max_change <= 1:
             raise PTPError(f"--max-change {self.max_change}: must be a fraction of words in (0, 1]")
@@ -109,15 +121,26 @@ def textattack_offline():
         os.environ.update(environ)
 
 
-def textattack_parts(max_change: float):
-    """TextAttack's PWWS transformation and constraints (+ ours)."""
+def textattack_parts(max_change: float, recipe: str = "pwws"):
+    """A recipe's transformation and constraints from TextAttack's parts (+ protected spans and
+    --max-change, which every recipe here obeys)."""
     with textattack_offline():
-        from textattack.constraints.overlap import MaxWordsPerturbed
+        from textattack.constraints.overlap import LevenshteinEditDistance, MaxWordsPerturbed
         from textattack.constraints.pre_transformation import RepeatModification, StopwordModification
         from textattack.constraints.pre_transformation_constraint import PreTransformationConstraint
-        from textattack.transformations import WordSwapWordNet
+        from textattack.transformations import (CompositeTransformation, WordSwapNeighboringCharacterSwap,
+                                                WordSwapRandomCharacterDeletion, WordSwapRandomCharacterInsertion,
+                                                WordSwapRandomCharacterSubstitution, WordSwapWordNet)
 
-        transformation = WordSwapWordNet()
+        if recipe == "pwws":
+            transformation, extra = WordSwapWordNet(), []
+        elif recipe == "deepwordbug":
+            transformation = CompositeTransformation([
+                WordSwapNeighboringCharacterSwap(), WordSwapRandomCharacterSubstitution(),
+                WordSwapRandomCharacterDeletion(), WordSwapRandomCharacterInsertion()])
+            extra = [LevenshteinEditDistance(30)]
+        else:
+            raise PTPError(f"unknown recipe '{recipe}': choose one of {', '.join(RECIPES)}")
 
     class ProtectedSpans(PreTransformationConstraint):
         """Placeholder words stand for protected spans: never modifiable."""
@@ -126,8 +149,26 @@ def textattack_parts(max_change: float):
             return {i for i, w in enumerate(current_text.words) if not w.startswith(PLACEHOLDER)}
 
     pre = [RepeatModification(), StopwordModification(), ProtectedSpans()]
-    post = [MaxWordsPerturbed(max_percent=max_change)]
+    post = extra + [MaxWordsPerturbed(max_percent=max_change)]
     return transformation, pre, post
+
+
+@contextlib.contextmanager
+def seeded(key: str):
+    """TextAttack's character edits draw from `random` and `np.random`: seed both from the row and
+    the word position, so an edit is a fixed function of them (resumes and batch sizes agree),
+    and put the global states back afterwards."""
+    import hashlib
+    import random
+
+    state, np_state = random.getstate(), np.random.get_state()
+    random.seed(key)
+    np.random.seed(int(hashlib.sha256(key.encode()).hexdigest()[:8], 16))
+    try:
+        yield
+    finally:
+        random.setstate(state)
+        np.random.set_state(np_state)
 
 
 class QueryCache:
@@ -196,7 +237,7 @@ def _key(attacked) -> tuple:
 
 def attack_batch(task: Task, examples: list[dict], rows: list[int], victim, spec: AttackSpec, parts,
                  cache: QueryCache) -> list[dict]:
-    """PWWS on a batch of examples in lock step; returns one result record per example."""
+    """The recipe's search on a batch of examples in lock step; one result record per example."""
     transformation, pre, post = parts
     token_ids = getattr(victim, "token_ids", None)
     states, restore_info = [], {}
@@ -227,12 +268,15 @@ def attack_batch(task: Task, examples: list[dict], rows: list[int], victim, spec
             st.status = "skipped"
     active = [st for st in states if st.status is None]
 
-    # 2. Word importance: saliency (leave-one-out with UNK) x best swap gain, softmaxed (PWWS).
+    # 2. Word importance: PWWS's saliency (leave-one-out with UNK, softmaxed) x best swap gain.
     # Queries past an example's budget are not sent; their scores count as no change.
+    # DeepWordBug orders by the leave-one-out term alone (TextAttack's "unk" ranking): no swap queries.
     requests, tags, plans = [], [], {}
     for st in active:
         indices = sorted(_modifiable(st.original, pre, transformation))
-        swaps = {i: _candidates(transformation, st.original, st.original, [i], pre, post, token_ids) for i in indices}
+        swaps = {i: [] if spec.recipe == "deepwordbug" else
+                 _candidates(transformation, st.original, st.original, [i], pre, post, token_ids, str(st.row))
+                 for i in indices}
         mine = [(("unk", i, 0), st.original.replace_word_at_index(i, victim.unk_token)) for i in indices]
         mine += [(("swap", i, k), c) for i in indices for k, c in enumerate(swaps[i])]
         if spec.query_budget is not None:
@@ -254,7 +298,10 @@ def attack_batch(task: Task, examples: list[dict], rows: list[int], victim, spec
         gains = np.array([max((score(("swap", i, k)) for k in range(len(swaps[i]))), default=base) - base
                           for i in indices])
         gains[gains < MIN_GAIN] = 0.0  # noise-level gains would order words by float noise
-        if indices:
+        if indices and spec.recipe == "deepwordbug":
+            unk_scores[unk_scores < MIN_GAIN] = 0.0
+            st.order = [indices[k] for k in np.argsort(-unk_scores, kind="stable")]
+        elif indices:
             saliency = np.exp(unk_scores - unk_scores.max())
             saliency /= saliency.sum()
             st.order = [indices[k] for k in np.argsort(-(saliency * gains), kind="stable")]
@@ -268,7 +315,7 @@ def attack_batch(task: Task, examples: list[dict], rows: list[int], victim, spec
             while st.pointer < len(st.order):
                 idx = st.order[st.pointer]
                 st.pointer += 1
-                cands = _candidates(transformation, st.current, st.original, [idx], pre, post, token_ids)
+                cands = _candidates(transformation, st.current, st.original, [idx], pre, post, token_ids, str(st.row))
                 if spec.query_budget is not None:
                     cands = cands[:max(spec.query_budget - st.queries, 0)]
                 if cands:
@@ -316,13 +363,14 @@ def _modifiable(text, pre, transformation) -> set:
     return indices
 
 
-def _candidates(transformation, current, original, indices, pre, post, token_ids=None) -> list:
+def _candidates(transformation, current, original, indices, pre, post, token_ids=None, key: str = "") -> list:
     """Transformed texts at `indices`, filtered by the constraints, in a fixed order.
 
     With the victim's `token_ids(word)`, a swap the victim cannot see (an uncased tokenizer maps
     "it" and "IT" to the same ids) is not a candidate: it would count as a changed word and change
     nothing, and its score would differ from the original's by float noise alone."""
-    cands = transformation(current, pre_transformation_constraints=pre, indices_to_modify=indices)
+    with seeded(f"{key}:{indices}"):
+        cands = transformation(current, pre_transformation_constraints=pre, indices_to_modify=indices)
     cands = sorted(cands, key=lambda t: t.text)
     if token_ids is not None and len(indices) == 1:
         own = token_ids(current.words[indices[0]])
@@ -336,7 +384,7 @@ def attack_split(task: Task, split, victim, spec: AttackSpec, work: Path, log=pr
     """Attack every row of `split`, checkpointing chunks in `work`; returns (rows, summary)."""
     from tqdm.auto import tqdm
 
-    parts = textattack_parts(spec.max_change)
+    parts = textattack_parts(spec.max_change, spec.recipe)
     cache = QueryCache(victim, spec.batch_size)
     work.mkdir(parents=True, exist_ok=True)
     n = len(split)
@@ -353,7 +401,7 @@ def attack_split(task: Task, split, victim, spec: AttackSpec, work: Path, log=pr
     counts = dict.fromkeys(STATUSES, 0)
     for record in done.values():
         counts[record["attack"]["status"]] += 1
-    bar = tqdm(total=n, initial=len(done), desc=f"attacking {task.name} (pwws)", disable=not progress,
+    bar = tqdm(total=n, initial=len(done), desc=f"attacking {task.name} ({spec.recipe})", disable=not progress,
                mininterval=0.1 if sys.stderr.isatty() else 30)
     for start in range(0, len(todo), chunk_rows):
         rows = todo[start:start + chunk_rows]

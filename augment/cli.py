@@ -67,7 +67,8 @@ def doctor():
               help="jsonl also writes <split>.jsonl beside the Arrow files")
 @click.option("--force", is_flag=True, help="rebuild even when the cached corpus matches")
 @click.option("--victim", default=None, help="adversarial: a ptp-train run folder or HF checkpoint")
-@click.option("--recipe", default="pwws", show_default=True, help="adversarial: TextAttack recipe")
+@click.option("--recipe", default="pwws", show_default=True,
+              help="adversarial: pwws (WordNet synonyms) | deepwordbug (character edits)")
 @click.option("--query-budget", type=int, default=None, help="adversarial: max victim queries per example")
 @click.option("--max-change", type=float, default=0.25, show_default=True,
               help="adversarial: max fraction of words changed")

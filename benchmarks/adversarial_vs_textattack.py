@@ -49,9 +49,9 @@ def main():
     bound_qps = len(sample) / (time.perf_counter() - start)
 
     # --- TextAttack's Attacker (stock PWWSRen2019 + the protected-span constraint)
-    from pipelines.robustness import textattack_pwws
+    from pipelines.robustness import textattack_attack
 
-    ta = textattack_pwws(task, rows, victim)
+    ta = textattack_attack(task, rows, victim)
     ta_seconds, ta_queries = ta["seconds"], ta["queries"]
     ta_success, ta_attacked = ta["statuses"]["successful"], ta["statuses"]["successful"] + ta["statuses"]["failed"]
 

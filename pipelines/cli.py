@@ -140,17 +140,18 @@ def landscape(run, rows, radius, points, out):
 @main.command()
 @click.argument("run", type=click.Path())
 @click.option("--rows", type=int, default=200, show_default=True, help="validation rows to attack")
+@click.option("--recipe", default="pwws", show_default=True, help="TextAttack's stock pwws | deepwordbug")
 @click.option("--device", default="auto", show_default=True)
 @debug_option
-def robustness(run, rows, device):
-    """TextAttack's stock Attacker with PWWS against a trained run, on the validation split."""
+def robustness(run, rows, recipe, device):
+    """TextAttack's stock Attacker with a stock recipe against a trained run, on the validation split."""
     import json
 
     from augment.errors import PTPError
     from training.loop import run_data
     from training.victim import RunVictim
 
-    from .robustness import textattack_pwws
+    from .robustness import textattack_attack
 
     if rows < 1:
         raise PTPError(f"--rows {rows}: must be at least 1")
@@ -158,8 +159,8 @@ def robustness(run, rows, device):
     task = victim.task
     data = run_data(task.name, victim.provenance, log=lambda *_: None)
     val = data["validation"].select(range(min(rows, len(data["validation"])))).to_list()
-    result = textattack_pwws(task, val, victim)
-    (Path(run) / "robustness.json").write_text(json.dumps(result, indent=2))
+    result = textattack_attack(task, val, victim, recipe)
+    (Path(run) / f"robustness{'' if recipe == 'pwws' else '-' + recipe}.json").write_text(json.dumps(result, indent=2))
     click.echo(json.dumps(result))
 
 

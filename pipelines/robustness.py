@@ -1,4 +1,5 @@
-"""TextAttack's stock Attacker + PWWSRen2019 against a model: accuracy under attack, success rate.
+"""TextAttack's stock Attacker with a stock recipe (PWWSRen2019 or DeepWordBugGao2018) against a
+model: accuracy under attack, success rate.
 
 Every task with a fixed set of outputs (all but ReCoRD). TextAttack hands the model wrapper only the
 attacked texts, so each example carries one extra column holding a placeholder word with its row
@@ -27,8 +28,11 @@ def _number(letters: str) -> int:
     return sum((ord(c) - 64) * 26 ** k for k, c in enumerate(reversed(letters))) - 1
 
 
-def textattack_pwws(task, rows: list[dict], victim) -> dict:
-    """Run TextAttack's Attacker with PWWS on `rows`; returns counts, rates, queries and time."""
+STOCK = {"pwws": "PWWSRen2019", "deepwordbug": "DeepWordBugGao2018"}
+
+
+def textattack_attack(task, rows: list[dict], victim, recipe: str = "pwws") -> dict:
+    """Run TextAttack's Attacker with a stock recipe on `rows`; counts, rates, queries and time."""
     if task.kind == "record":
         from augment.errors import PTPError
 
@@ -37,9 +41,13 @@ def textattack_pwws(task, rows: list[dict], victim) -> dict:
                        "reports the success rate)")
     import numpy as np
 
+    if recipe not in STOCK:
+        from augment.errors import PTPError
+
+        raise PTPError(f"--recipe {recipe}: choose one of {', '.join(STOCK)}")
     _, pre, _ = adv.textattack_parts(1.0)
     import textattack
-    from textattack.attack_recipes import PWWSRen2019
+    import textattack.attack_recipes as recipes
 
     masked, infos = [], []
     for i, ex in enumerate(rows):
@@ -62,8 +70,8 @@ def textattack_pwws(task, rows: list[dict], victim) -> dict:
                 examples.append(adv._restore(task, ex, Fields(fields), ranges, meta) or ex)
             return np.stack(victim.predict_proba(examples))
 
-    with adv.textattack_offline():  # the recipe builds WordSwapWordNet, which calls nltk.download
-        attack = PWWSRen2019.build(Wrapper())
+    with adv.textattack_offline():  # PWWS builds WordSwapWordNet, which calls nltk.download
+        attack = getattr(recipes, STOCK[recipe]).build(Wrapper())
     attack.pre_transformation_constraints.append(pre[-1])  # the protected-span constraint
     dataset = textattack.datasets.Dataset(masked, input_columns=[*task.perturbable, "row"])
     args = textattack.AttackArgs(num_examples=len(rows), disable_stdout=True, silent=True)
@@ -72,7 +80,7 @@ def textattack_pwws(task, rows: list[dict], victim) -> dict:
     seconds = time.perf_counter() - start
     kinds = [type(r).__name__.replace("AttackResult", "").lower() for r in results]
     n, ok, failed = len(kinds), kinds.count("successful"), kinds.count("failed")
-    return {"rows": n, "seconds": round(seconds, 1), "queries": sum(r.num_queries for r in results),
+    return {"recipe": STOCK[recipe], "rows": n, "seconds": round(seconds, 1), "queries": sum(r.num_queries for r in results),
             "statuses": {k: kinds.count(k) for k in ("successful", "failed", "skipped")},
             "original_accuracy": round(100 * (n - kinds.count("skipped")) / max(n, 1), 2),
             "accuracy_under_attack": round(100 * failed / max(n, 1), 2),

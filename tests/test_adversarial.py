@@ -81,7 +81,8 @@ def test_chunks_resume_without_loss_or_duplication(tmp_path, wic):
     assert resumed == full
 
 
-@pytest.mark.parametrize("recipe,message", [("textfooler", "Universal Sentence Encoder"), ("nope", "unknown recipe 'nope'")])
+@pytest.mark.parametrize("recipe,message", [("textfooler", "Universal Sentence Encoder"), ("nope", "unknown recipe 'nope'"),
+                                            ("pruthi", "not batched here yet")])
 def test_recipe_errors_name_the_missing_resource(recipe, message):
     with pytest.raises(PTPError, match=message):
         AttackSpec(recipe=recipe)
@@ -199,3 +200,27 @@ def test_landscape_and_robustness_commands(tmp_path, victim_run):
     assert report["rows"] == 4 and sum(statuses.values()) == 4
     assert report["original_accuracy"] == 100 * (4 - statuses["skipped"]) / 4
     assert report["accuracy_under_attack"] == 100 * statuses["failed"] / 4
+
+
+def test_deepwordbug_edits_characters_of_unprotected_words_deterministically(tmp_path, wic):
+    from Levenshtein import distance  # installed with TextAttack, whose LevenshteinEditDistance uses it
+
+    task, train = wic
+    runs = []
+    for batch, chunk in ((64, 64), (2, 1)):
+        spec = AttackSpec(recipe="deepwordbug", max_change=0.5, batch_size=batch, chunk_rows=chunk)
+        runs.append(attack_split(task, train, KeywordVictim(task), spec, tmp_path / f"w{batch}", progress=False)[0])
+    assert runs[0] == runs[1]  # seeded character edits: the same whatever the batching
+    changed = [r for r in runs[0] if r["attack"]["words_changed"]]
+    assert changed and any(r["attack"]["status"] == "successful" for r in runs[0])
+    for r in changed:
+        ex = train[r["row"]]
+        p = r["perturbed"]
+        assert p["sentence1"][p["start1"]:p["end1"]] == ex["sentence1"][ex["start1"]:ex["end1"]]
+        assert p["sentence2"][p["start2"]:p["end2"]] == ex["sentence2"][ex["start2"]:ex["end2"]]
+        for field in ("sentence1", "sentence2"):
+            old, new = ex[field].split(), p[field].split()
+            assert len(old) == len(new)  # character edits keep the words in place
+            for a, b in zip(old, new):
+                if a != b:  # one swap, substitution, deletion or insertion of a character
+                    assert 1 <= distance(a, b) <= 2  # (an adjacent swap is two edits)

@@ -208,7 +208,7 @@ def test_user_data_adversarial_build_without_victim_then_pairs_then_robustness(t
     from augment.build import build_corpus
     from augment.corpus import load_corpus
     from augment.random_ops import RandomSpec
-    from pipelines.robustness import textattack_pwws
+    from pipelines.robustness import textattack_attack
     from training.loop import run_data
     from training.runs import run_seeds
     from training.victim import RunVictim
@@ -219,8 +219,10 @@ def test_user_data_adversarial_build_without_victim_then_pairs_then_robustness(t
     build_corpus(task_name, "random", out=tmp_path / "rand", data_dir=data_dir, spec=RandomSpec(rate=0.3),
                  log=lambda *_: None)
     # In-process (TextAttack imports once per test session); a small query budget keeps it quick.
+    recipe = "deepwordbug" if task_name in ("cb", "rte", "wsc") else "pwws"  # both recipes, both probes
     code = augment_cli.main(["build", "--task", task_name, "--mode", "adversarial", "--data-dir", str(data_dir),
-                             "--out", str(tmp_path / "adv"), "--query-budget", "8"], standalone_mode=False)
+                             "--out", str(tmp_path / "adv"), "--query-budget", "8", "--recipe", recipe],
+                            standalone_mode=False)
     assert not code, capsys.readouterr().err[-2000:]
     assert f"victims/{task_name}_local_" in capsys.readouterr().out  # trained (or cached) on these files, and says so
     spec = TrainSpec(task=task_name, model=str(tiny_bert), epochs=1, batch_size=2, prefix_len=2, device="cpu")
@@ -246,10 +248,11 @@ def test_user_data_adversarial_build_without_victim_then_pairs_then_robustness(t
     rows = run_data(task_name, victim.provenance)["validation"].to_list()
     if task_name == "record":
         with pytest.raises(PTPError, match="fixed set of outputs"):
-            textattack_pwws(task, rows, victim)
+            textattack_attack(task, rows, victim)
         return
-    report = textattack_pwws(task, rows, victim)
+    report = textattack_attack(task, rows, victim, recipe)
     n = len(rows)
+    assert report["recipe"] == {"pwws": "PWWSRen2019", "deepwordbug": "DeepWordBugGao2018"}[recipe]
     assert report["rows"] == n and sum(report["statuses"].values()) == n
     assert report["original_accuracy"] == round(100 * (n - report["statuses"]["skipped"]) / n, 2)
     assert report["accuracy_under_attack"] == round(100 * report["statuses"]["failed"] / n, 2)

@@ -182,3 +182,40 @@ def test_training_learns_a_separable_task_and_leaves_the_encoder_frozen(tmp_path
     trained = built[0].base_model.encoder.state_dict()
     assert fresh.keys() == trained.keys()
     assert all(torch.equal(fresh[k], trained[k]) for k in fresh)
+
+
+def test_a_cls_prefix_adapter_loads_in_plain_transformers_and_peft(tmp_path, tiny_bert, fixtures):
+    from peft import PeftModel
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from augment.sources import load_task_data
+    from augment.tasks import get_task
+    from training.data import render
+
+    spec = TrainSpec(task="rte", model=str(tiny_bert), pooling="cls", epochs=2, batch_size=4, device="cpu",
+                     prefix_len=4, lr=5e-2)
+    _run(tmp_path, spec, fixtures / "RTE")
+    seed_dir = tmp_path / "run" / "seed-1"
+    metrics = json.loads((seed_dir / "metrics.json").read_text())
+    # What a user outside this project types: the base model named in the adapter, then the adapter.
+    base = json.loads((seed_dir / "adapter" / "adapter_config.json").read_text())["base_model_name_or_path"]
+    model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=2)
+    model = PeftModel.from_pretrained(model, str(seed_dir / "adapter")).eval()
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    task = get_task("rte")
+    rows = load_task_data("rte", data_dir=fixtures / "RTE", log=lambda *_: None)[0]["validation"].to_list()
+    segments = [render(task, r)[0] for r in rows]
+    enc = tokenizer(*zip(*segments), padding=True, truncation=True, max_length=128, return_tensors="pt")
+    with torch.no_grad():
+        logits = model(**enc).logits
+    ours = []
+    from training.loop import load_run, forward_scores
+    from training.data import Collator, encode_rows
+
+    _, _, reloaded, tok = load_run(seed_dir)
+    batch = Collator(tok.pad_token_id, 2)(encode_rows(tok, task, rows, 128))
+    with torch.no_grad():
+        ours = forward_scores(reloaded, batch["clean"])
+    assert torch.allclose(logits, ours, atol=1e-5)  # the same model, logit for logit
+    accuracy = 100 * sum(int(p == r["label"]) for p, r in zip(logits.argmax(-1).tolist(), rows)) / len(rows)
+    assert round(accuracy, 2) == metrics["best"]["accuracy"]

@@ -269,7 +269,7 @@ def train_one_seed(spec: TrainSpec, out: Path, train_rows, val_rows, provenance:
     accelerator = make_accelerator(spec.device)
     set_seed(spec.seed)
     task = get_task(spec.task)
-    encoder, tokenizer = load_encoder(spec.model, spec.dropout, spec.trust_remote_code)
+    encoder, tokenizer = load_encoder(spec.model, spec.dropout, spec.trust_remote_code, spec.pooling == "cls")
     model = build_peft_model(encoder, head_size(task), spec.pooling, len(task.pooled_spans),
                              spec.method, spec.prefix_len, spec.prefix_projection)
     with_pairs = provenance.get("pairs") is not None and spec.lam > 0 and spec.consistency != "none"
@@ -392,7 +392,7 @@ def load_run(run: Path):
     # The device a run was trained on is history, not a requirement: reload on whatever is here.
     spec = TrainSpec.from_dict({**config["spec"], "device": "auto"})
     task = get_task(spec.task)
-    encoder, tokenizer = load_encoder(spec.model, spec.dropout, spec.trust_remote_code)
+    encoder, tokenizer = load_encoder(spec.model, spec.dropout, spec.trust_remote_code, spec.pooling == "cls")
     base = PooledClassifier(encoder, head_size(task), spec.pooling, len(task.pooled_spans))
     try:
         model = PeftModel.from_pretrained(base, str(run / "adapter"))

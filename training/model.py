@@ -111,6 +111,13 @@ class PooledClassifier(nn.Module):
         hidden, dropout = encoder.config.hidden_size, encoder.config.hidden_dropout_prob
         if pooling == "span":
             self.classifier = SpanPairHead(hidden, dropout)
+        elif pooling == "cls":
+            # BertForSequenceClassification's own head: the checkpoint's pooler (dense + tanh over
+            # [CLS], frozen with the encoder), dropout, a linear `classifier`. So a prefix-tuned cls
+            # adapter also loads in plain transformers + peft onto
+            # AutoModelForSequenceClassification (BERT family; tested).
+            self.dropout = nn.Dropout(dropout)
+            self.classifier = nn.Linear(hidden, num_labels)
         else:
             self.classifier = nn.Sequential(nn.Dropout(dropout), nn.Linear(hidden, num_labels))
         self.num_labels = num_labels
@@ -138,7 +145,9 @@ class PooledClassifier(nn.Module):
         with torch.autocast(hidden.device.type, enabled=False):
             hidden = hidden.float()
             if self.pooling == "cls":
-                pooled = hidden[:, 0]
+                pooler = getattr(self.encoder, "pooler", None)
+                pooled = hidden[:, 0] if pooler is None else pooler(hidden)
+                return SequenceClassifierOutput(logits=self.classifier(self.dropout(pooled)))
             elif self.pooling == "mean":
                 mask = text_mask.unsqueeze(-1).float()
                 pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
@@ -148,7 +157,8 @@ class PooledClassifier(nn.Module):
             return SequenceClassifierOutput(logits=self.classifier(pooled))
 
 
-def load_encoder(model: str, dropout: float | None = None, trust_remote_code: bool = False):
+def load_encoder(model: str, dropout: float | None = None, trust_remote_code: bool = False, pooler: bool = False):
+    """(encoder, tokenizer); `pooler` keeps the checkpoint's [CLS] pooler (for --pooling cls)."""
     from transformers import AutoConfig, AutoModel, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
@@ -159,7 +169,7 @@ def load_encoder(model: str, dropout: float | None = None, trust_remote_code: bo
         if dropout is not None:
             config.hidden_dropout_prob = config.attention_probs_dropout_prob = dropout
         encoder = AutoModel.from_pretrained(path, config=config, trust_remote_code=trust_remote_code,
-                                            add_pooling_layer=False)
+                                            add_pooling_layer=pooler)
         tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
     except (OSError, ValueError) as err:
         raise PTPError(f"--model {model}: cannot load a sequence encoder from it ({str(err).splitlines()[0]})") from None
