@@ -211,14 +211,15 @@ def test_multi_seed_summary_has_mean_std_min_max(tmp_path, tiny_bert, fixtures):
 
 @pytest.mark.slow
 def test_two_processes_match_one(tmp_path, tiny_bert, fixtures):
-    """torchrun with 2 CPU processes over gloo vs 1 process: same global batches, same result."""
+    """torchrun with 2 CPU processes over gloo vs 1 process, with text pairs and PGD (random
+    starts drawn per row): same global batches, same result."""
     from augment.build import build_corpus
     from augment.random_ops import RandomSpec
 
     pairs = tmp_path / "rte_rand"  # with text pairs: the consistency term splits across processes too
     build_corpus("rte", "random", out=pairs, data_dir=fixtures, spec=RandomSpec(rate=0.3), log=lambda *_: None)
     common = ["--pairs", pairs, "--model", tiny_bert, "--epochs", "2", "--batch-size", "4",
-              "--device", "cpu", "--prefix-len", "4"]
+              "--device", "cpu", "--prefix-len", "4", "--embed-noise", "pgd", "--eps", "0.5", "--steps", "2"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     one = subprocess.run([sys.executable, "-m", "training.cli", *map(str, common), "--out", tmp_path / "one"],
                          capture_output=True, text=True, env=env, cwd=Path(__file__).parents[1])
@@ -236,3 +237,19 @@ def test_two_processes_match_one(tmp_path, tiny_bert, fixtures):
         assert abs(h1["train_loss"] - h2["train_loss"]) < 1e-3
     a, b = _adapter(tmp_path, "one"), _adapter(tmp_path, "two")
     assert all(torch.allclose(a[k], b[k], atol=1e-4) for k in a)
+
+
+def test_row_noise_is_the_same_however_the_batch_is_split():
+    from training.perturb import RowNoise
+
+    valid = torch.ones(4, 1, dtype=torch.bool)
+    whole = RowNoise(7, "cpu").at(3, valid, 0)
+    full = (whole.randn((4, 5, 2)), whole.rand((4,)))
+    halves = []
+    for first in (0, 2):
+        part = RowNoise(7, "cpu").at(3, valid[:2], first)
+        halves.append((part.randn((2, 5, 2)), part.rand((2,))))
+    assert torch.equal(full[0], torch.cat([h[0] for h in halves])) and torch.equal(full[1], torch.cat([h[1] for h in halves]))
+    again = RowNoise(7, "cpu").at(4, valid, 0).randn((4, 5, 2))
+    assert not torch.equal(full[0], again)  # another step, other numbers
+    assert not torch.equal(full[0][0], full[0][1])  # rows differ

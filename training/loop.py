@@ -25,7 +25,7 @@ from .data import Collator, check_rows, encode_rows, flatten, head_size, scores
 from .losses import consistency_loss, gold_cross_entropy, kl_from_target, smart_kl
 from .metrics import task_metrics
 from .model import build_peft_model, calibrate_span_heads, input_embeddings, load_encoder
-from .perturb import freelb, gaussian_noise, pgd, smart
+from .perturb import RowNoise, freelb, gaussian_noise, pgd, smart
 
 CALIBRATION_ROWS = 512
 
@@ -304,7 +304,8 @@ def train_one_seed(spec: TrainSpec, out: Path, train_rows, val_rows, provenance:
     if test_loader is not None:
         test_loader = accelerator.prepare(test_loader)
     embed = input_embeddings(accelerator.unwrap_model(model))
-    noise = torch.Generator(device=accelerator.device).manual_seed(spec.seed * 1000 + accelerator.process_index)
+    noise = RowNoise(spec.seed, accelerator.device)  # per-row draws: N processes match one
+    step = 0
 
     history, skipped, best, best_state, started = [], 0, None, None, time.time()
     tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
@@ -318,6 +319,9 @@ def train_one_seed(spec: TrainSpec, out: Path, train_rows, val_rows, provenance:
                    disable=not accelerator.is_local_main_process, leave=False,
                    mininterval=0.1 if sys.stderr.isatty() else 30)
         for batch in bar:
+            step += 1
+            valid = batch.get("perturbed", batch["clean"])["valid"]
+            noise.at(step, valid, accelerator.process_index * valid.shape[0])
             loss, finite = training_loss(model, embed, batch, spec, noise)
             accelerator.backward(loss)
             bad = not (finite and torch.isfinite(loss)) or any(

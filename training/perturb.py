@@ -17,13 +17,60 @@ Four named variants, each as its paper defines it (differences from the paper ar
   inf-norm, the paper's default; or l2); the regulariser is then the symmetric KL in which each
   side's target is detached (mt-dnn's SymKlCriterion), see `losses.smart_kl`.
 Written by hand because no maintained library offers these on a PEFT model's input embeddings.
-All randomness comes from an explicit torch.Generator.
+All randomness comes from an explicit torch.Generator, or a RowNoise (the trainer's).
 """
 from __future__ import annotations
 
 import torch
 
 NORMS = ("l2", "linf")
+
+
+class RowNoise:
+    """Random draws made row by row, each row from its own generator seeded by (seed, step, draw,
+    global row, candidate): the same numbers for a row whatever the number of processes its batch
+    is split over, so multi-process training with noise matches one process. (One generator for
+    a process's whole slice would hand out other numbers once the batch is split.)"""
+
+    def __init__(self, seed: int, device):
+        self.seed, self.device = seed, torch.device(device)
+        self.step, self.keys, self.draws = 0, [], 0
+
+    def at(self, step: int, valid: torch.Tensor, first_row: int) -> "RowNoise":
+        """Position at a training step; `valid` [rows, candidates] of this process's slice, whose
+        first row is `first_row` in the global batch (rows of flattened inputs, in flatten's order)."""
+        self.step, self.draws = step, 0
+        self.keys = [(first_row + r, c) for r, c in valid.nonzero().tolist()]
+        return self
+
+    def _draw(self, fn, shape) -> torch.Tensor:
+        if shape[0] != len(self.keys):
+            raise ValueError(f"RowNoise: {shape[0]} rows drawn, {len(self.keys)} positioned")
+        self.draws += 1
+        out = []
+        for row, cand in self.keys:
+            key = (((self.seed * 1_000_003 + self.step) * 1_000_003 + self.draws) * 1_000_003 + row) * 1_009 + cand
+            generator = torch.Generator(device=self.device).manual_seed(key % (2 ** 63))
+            out.append(fn(tuple(shape[1:]), generator=generator, device=self.device))
+        return torch.stack(out)
+
+    def randn(self, shape) -> torch.Tensor:
+        return self._draw(torch.randn, shape)
+
+    def rand(self, shape) -> torch.Tensor:
+        return self._draw(torch.rand, shape)
+
+
+def _randn(generator, shape) -> torch.Tensor:
+    if isinstance(generator, RowNoise):
+        return generator.randn(shape)
+    return torch.randn(shape, generator=generator, device=generator.device)
+
+
+def _rand(generator, shape) -> torch.Tensor:
+    if isinstance(generator, RowNoise):
+        return generator.rand(shape)
+    return torch.rand(shape, generator=generator, device=generator.device)
 
 
 def _per_example_norm(x: torch.Tensor) -> torch.Tensor:
@@ -47,17 +94,17 @@ def _finite(loss, grad) -> bool:
 
 
 def gaussian_noise(embeds: torch.Tensor, mask: torch.Tensor, sigma: float, generator: torch.Generator):
-    noise = torch.randn(embeds.shape, generator=generator, device=generator.device).to(embeds)
+    noise = _randn(generator, embeds.shape).to(embeds)
     return embeds + sigma * noise * mask.unsqueeze(-1).to(embeds.dtype)
 
 
 def random_start(embeds, mask, eps: float, norm: str, generator: torch.Generator) -> torch.Tensor:
     m = mask.unsqueeze(-1).to(embeds.dtype)
     if norm == "linf":
-        delta = (torch.rand(embeds.shape, generator=generator, device=generator.device).to(embeds) * 2 - 1) * eps
+        delta = (_rand(generator, embeds.shape).to(embeds) * 2 - 1) * eps
         return delta * m
-    direction = torch.randn(embeds.shape, generator=generator, device=generator.device).to(embeds) * m
-    radius = torch.rand((embeds.shape[0],), generator=generator, device=generator.device).to(embeds) * eps
+    direction = _randn(generator, embeds.shape).to(embeds) * m
+    radius = _rand(generator, (embeds.shape[0],)).to(embeds) * eps
     return direction / _per_example_norm(direction).clamp(min=1e-12) * radius.view(-1, 1, 1)
 
 
@@ -88,7 +135,7 @@ def freelb_start(embeds, mask, init_mag: float, norm: str, generator: torch.Gene
     """FreeLB's initial delta: uniform in [-1, 1] scaled by init_mag / sqrt(L * d) (l2), or
     uniform in [-init_mag, init_mag] (linf); zero on padding; zero when init_mag is 0."""
     m = mask.unsqueeze(-1).to(embeds.dtype)
-    uniform = torch.rand(embeds.shape, generator=generator, device=generator.device).to(embeds) * 2 - 1
+    uniform = _rand(generator, embeds.shape).to(embeds) * 2 - 1
     if norm == "linf":
         return uniform * init_mag * m
     dims = m.sum((1, 2)) * embeds.shape[-1]
@@ -138,7 +185,7 @@ def smart(embeds, mask, divergence_fn, clean_scores: torch.Tensor, sigma: float,
     m = mask.unsqueeze(-1).to(embeds.dtype)
     base = embeds.detach()
     target = clean_scores.detach()  # SMART: the clean prediction is a fixed target
-    noise = torch.randn(base.shape, generator=generator, device=generator.device).to(base)
+    noise = _randn(generator, base.shape).to(base)
     delta = sigma * noise * m
     finite = True
     for _ in range(steps):
