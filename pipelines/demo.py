@@ -28,14 +28,12 @@ def run_cli(group, name: str, args: list[str]) -> None:
 def cached_floor(model: str, data_dir, log) -> dict:
     from augment.corpus import fingerprint_of
     from augment.resources import cache_dir
-    from augment.sources import cheap_fingerprint, pick_source
-    from augment.tasks import get_task
     from training.floor import cosine_floor
+    from training.runs import data_identity
 
-    task = get_task("wic")
-    source = pick_source(task, "auto", data_dir)
-    key = fingerprint_of({"model": model, "data": cheap_fingerprint(task, source, data_dir, 0) or source})
-    path = cache_dir() / "floors" / f"wic_{source}_{key}.json"
+    data = data_identity("wic", data_dir=data_dir)  # the same data key as run names and victim caches
+    key = fingerprint_of({"model": model, "data": data})
+    path = cache_dir() / "floors" / f"wic_{data['source']}_{key}.json"
     if path.exists():
         return json.loads(path.read_text())
     result = cosine_floor(model=model, data_dir=data_dir, log=log)

@@ -78,11 +78,12 @@ def label(setting: dict) -> str:
 
 def sweep(task: str, method: str, preset: dict, grid: dict[str, list], seeds: list[int], out: Path,
           base: TrainSpec, data_dir=None, victim=None, log=print) -> dict:
+    candidates = [(setting, apply(preset, setting)) for setting in settings(grid)]
+    for _, candidate in candidates:  # reject a bad value in any grid point before training anything
+        replace(base, **candidate["train"])
     points = []
-    for setting in settings(grid):
+    for setting, candidate in candidates:
         log(f"== {method} {label(setting)}")
-        candidate = apply(preset, setting)
-        replace(base, **candidate["train"])  # reject a bad value before any training
         summary = run_method(task, candidate, seeds, out / "runs" / label(setting).replace("/", "_"), out, base,
                              data_dir, victim, log)
         values = summary["summary"]["best"][summary["metric"]]["values"]

@@ -185,14 +185,12 @@ def protocol_splits(task, data: dict, holdout: float | None, holdout_seed: int, 
                   "validation": f"{len(held)} rows held out of train", "test": "the data's validation split"}
     else:
         record = {"holdout": None, "validation": "the data's validation split", "test": "the data's test split"}
-        test = data.get("test")
-        if test is None or not labelled(task, test.to_list()):
-            out.pop("test", None)
-    reports = "test" if out.get("test") is not None and len(out["test"]) else "validation"
-    if reports == "validation":
+        if out.get("test") is not None and not labelled(task, out["test"].to_list()):
+            out.pop("test")
+    if out.get("test") is None or len(out["test"]) == 0:
         out.pop("test", None)
         record["test"] = None
-    record.update(selects="validation", reports=reports)
+    record.update(selects="validation", reports="test" if "test" in out else "validation")
     return out, record
 
 
@@ -356,11 +354,13 @@ def train_one_seed(spec: TrainSpec, out: Path, train_rows, val_rows, provenance:
     test = None
     if test_loader is not None:  # scored after training: it cannot influence any choice
         test = {"last": evaluate(model, test_loader, task, test_rows, test_items, accelerator)}
-        with torch.no_grad():
-            for n, p in model.named_parameters():
-                if n in best_state:
-                    p.copy_(best_state[n])
-        test["best"] = evaluate(model, test_loader, task, test_rows, test_items, accelerator)
+        test["best"] = test["last"]
+        if best is not history[-1]:  # put the selected epoch's weights back and score them too
+            with torch.no_grad():
+                for n, p in model.named_parameters():
+                    if n in best_state:
+                        p.copy_(best_state[n])
+            test["best"] = evaluate(model, test_loader, task, test_rows, test_items, accelerator)
         log(f"seed {spec.seed} test ({len(test_rows)} rows): epoch {best['epoch']} (selected on validation) "
             + ", ".join(f"{k} {v}" for k, v in test["best"].items()))
     result = {"task": task.name, "seed": spec.seed, "metric": task.metrics[0], "best": best, "last": history[-1],
