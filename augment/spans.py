@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from .tasks import CharSpan, EntitySpans, Literal, SpanSpec, Task, WordSpan
+from .tasks import CharSpan, EntitySpans, Literal, SpanSpec, Task, WordSpan, Words
 
 _WS = re.compile(r"\S+")
 
@@ -31,7 +31,14 @@ def spec_ranges(spec: SpanSpec, example: dict) -> list[tuple[int, int]]:
         return [(s["start"], s["end"]) for s in _span_list(example[spec.spans])]
     if isinstance(spec, Literal):
         return [(m.start(), m.end()) for m in re.finditer(re.escape(spec.text), text)]
+    if isinstance(spec, Words):
+        return [(m.start(), m.end()) for m in _words_pattern(spec.words).finditer(text)]
     raise TypeError(spec)
+
+
+def _words_pattern(words: tuple[str, ...]) -> re.Pattern:
+    alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
 
 
 def _span_list(spans) -> list[dict]:

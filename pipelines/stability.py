@@ -22,44 +22,59 @@ from training.runs import run_seeds
 from .stats import compare
 
 
-def corpus_for(task: str, pairs: dict, rows: int | None, out: Path, data_dir, victim, log) -> Path:
+def corpus_for(task: str, pairs: dict, rows: int | None, out: Path, source, data_dir, victim, log) -> Path:
     params = pairs.get("params", {})
     # Keyed by the corpus parameters: two presets with different edits never share a folder.
     suffix = f"_{fingerprint_of(params)[:8]}" if params else ""
     folder = out / "corpora" / f"{task}_{pairs['mode']}{suffix}"
     if pairs["mode"] == "random":
-        build_corpus(task, "random", out=folder, data_dir=data_dir, spec=RandomSpec(**params), limit=rows, log=log)
+        build_corpus(task, "random", out=folder, source=source, data_dir=data_dir, spec=RandomSpec(**params),
+                     limit=rows, log=log)
     else:
         from augment.adversarial import AttackSpec, adversarial_splitter
         from training.victim import load_victim, resolve_victim
 
-        path, identity = resolve_victim(victim, task, log=log, data_dir=data_dir)
+        path, identity = resolve_victim(victim, task, log=log, source=source, data_dir=data_dir)
         spec = AttackSpec(victim=identity, **params)
-        build_corpus(task, "adversarial", out=folder, data_dir=data_dir, spec=spec, limit=rows, log=log,
+        build_corpus(task, "adversarial", out=folder, source=source, data_dir=data_dir, spec=spec, limit=rows, log=log,
                      perturb_split=adversarial_splitter(spec, lambda: load_victim(path, task), log=log))
     return folder
 
 
 def run_method(task: str, preset: dict, seeds: list[int], folder: Path, corpora: Path, base: TrainSpec,
-               data_dir=None, victim=None, log=print) -> dict:
+               source="auto", data_dir=None, victim=None, log=print) -> dict:
     """One method (a preset) on every seed: its corpus if it has one, then the runs."""
     pairs = None
     if preset["pairs"]:
         # The corpus perturbs the same rows the trainer uses (--max-train N: the first N).
-        pairs = corpus_for(task, preset["pairs"], base.max_train, corpora, data_dir, victim, log)
+        pairs = corpus_for(task, preset["pairs"], base.max_train, corpora, source, data_dir, victim, log)
     spec = replace(base, **preset["train"])
-    return run_seeds(spec, seeds, out=folder, pairs=pairs, data_dir=data_dir, log=log)
+    return run_seeds(spec, seeds, out=folder, pairs=pairs, source=source, data_dir=data_dir, log=log)
 
 
 def stability(task: str, seeds: list[int], methods: dict[str, dict], out: Path, base: TrainSpec,
-              data_dir=None, victim=None, log=print) -> dict:
+              source="auto", data_dir=None, victim=None, log=print) -> dict:
     results = {}
     for name, preset in methods.items():
         log(f"== {name}")
-        results[name] = run_method(task, preset, seeds, out / "runs" / name, out, base, data_dir, victim, log)
-    report = write_report(results, out)
+        results[name] = run_method(task, preset, seeds, out / "runs" / name, out, base, source, data_dir, victim, log)
+    report = write_report(results, out, floor_of(base, source, data_dir))
     log(report)
     return results
+
+
+def floor_of(base: TrainSpec, source="auto", data_dir=None) -> dict | None:
+    """The majority-class floor on the reported split of the data the runs used."""
+    from augment.tasks import get_task
+    from training.floor import majority_floor
+    from training.loop import load_training_data
+
+    task = get_task(base.task)
+    if task.kind == "record":
+        return None
+    train, val, test, _ = load_training_data(base, None, source, data_dir, log=lambda *_: None)
+    return {**majority_floor(task, train, test if test is not None else val),
+            "split": "test" if test is not None else "validation"}
 
 
 def comparison(results: dict) -> dict:
@@ -84,8 +99,9 @@ def _interval(ci) -> str:
     return "—" if ci[0] is None else f"[{ci[0]:+.2f}, {ci[1]:+.2f}]"
 
 
-def write_report(results: dict, out: Path) -> str:
+def write_report(results: dict, out: Path, floor: dict | None = None) -> str:
     table = comparison(results)
+    table["floor"] = floor
     metric, base = table["metric"], table["baseline"]
     lines = [f"{table['split']} {metric} ({table['rows']} rows) at each seed's validation-selected epoch, "
              f"seeds {','.join(map(str, table['seeds']))}; paired statistics against {base}.",
@@ -101,6 +117,8 @@ def write_report(results: dict, out: Path) -> str:
             p = "—" if cmp["brown_forsythe_p"] is None else f"{cmp['brown_forsythe_p']:.3f}"
             extra = f"{cmp['gain']:+.2f} {_interval(cmp['gain_ci'])} | {cmp['gains_positive']}/{cmp['seeds']} | {ratio} | {p}"
         lines.append(f"| {name} | {row['mean']:.2f} +- {row['std']:.2f} | {row['min']} | {row['max']} | {extra} |")
+    if floor is not None:
+        lines.append(f"| zero-training floor: {floor['rule']} | {floor[metric]:.2f} | — | — | — | — | — | — |")
     if table["split"] != "test":
         lines.append("\nWarning: no labelled test split, so these figures were selected and reported on validation "
                      "(pass --holdout to report on a split nothing was selected on).")
@@ -128,6 +146,10 @@ def plot(table: dict, path: Path) -> None:
         row = table["methods"][name]
         ax.scatter([i + o for o in offsets], row["values"], s=22, zorder=3, color=f"C{i - 1}")
         ax.errorbar(i + 0.35, row["mean"], yerr=row["std"], fmt="_", markersize=14, color="black", capsize=4)
+    if table.get("floor"):
+        ax.axhline(table["floor"][table["metric"]], ls="--", color="grey", lw=1)
+        ax.annotate("zero-training floor", (0.55, table["floor"][table["metric"]]), fontsize=8, color="grey",
+                    va="bottom")
     ax.set_xticks(range(1, len(names) + 1), names)
     ax.set_ylabel(f"{table['split']} {table['metric']} (validation-selected epoch)")
     ax.set_title(f"{len(seeds)} seeds per method; bar: mean +- std")

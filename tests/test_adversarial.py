@@ -150,21 +150,6 @@ def test_killed_build_resumes_to_the_same_corpus(tmp_path, victim_run, fixtures)
 
 
 @pytest.mark.slow
-def test_demo_pipeline_end_to_end_at_tiny_size(tmp_path, victim_run, fixtures):
-    """`ptp-pipeline demo` chains floor -> adversarial build -> vanilla and PTP training -> table."""
-    from tests.tiny_models import make_tiny_bert
-
-    model = make_tiny_bert(tmp_path / "bert")
-    res = subprocess.run([sys.executable, "-m", "pipelines.cli", "demo", "--rows", "8", "--epochs", "1",
-                          "--out", tmp_path / "demo", "--data-dir", fixtures, "--model", model,
-                          "--victim", victim_run], capture_output=True, text=True, cwd=ROOT, env=os.environ.copy())
-    assert res.returncode == 0, res.stderr[-3000:]
-    assert "| zero-training floor |" in res.stdout and "| ptp-adv-text |" in res.stdout
-    assert (tmp_path / "demo" / "runs" / "vanilla" / "summary.json").exists()
-    assert json.loads((tmp_path / "demo" / "wic_adv" / "ptp_manifest.json").read_text())["counts"]["train"] == 8
-
-
-@pytest.mark.slow
 def test_stability_pipeline_at_tiny_size(tmp_path, victim_run, fixtures):
     from tests.tiny_models import make_tiny_bert
 

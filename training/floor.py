@@ -1,6 +1,7 @@
-"""The zero-training floor on WiC: every trained method must beat it.
+"""Zero-training floors: every trained method must beat them.
 
-Each sentence is encoded alone by the frozen encoder; the target word's vector is the mean of
+- Any labelled task: the majority class of train, scored with the task's metrics (`majority_floor`).
+- WiC: each sentence is encoded alone by the frozen encoder; the target word's vector is the mean of
 its word pieces' last-layer vectors; the score is the cosine of the two vectors, and the one
 threshold that maximises train accuracy is applied to validation.
 """
@@ -9,6 +10,20 @@ from __future__ import annotations
 import torch
 
 from augment.errors import PTPError
+
+
+def majority_floor(task, train_rows: list[dict], rows: list[dict]) -> dict:
+    """Always predict train's most frequent label (ties: the lower index), scored on `rows`."""
+    from collections import Counter
+
+    from .metrics import task_metrics
+
+    if task.kind == "record":
+        raise PTPError("ReCoRD has no majority class (its answers are entities)")
+    counts = Counter(r["label"] for r in train_rows)
+    label = max(sorted(counts), key=counts.get)
+    return {"rule": f"always {task.labels[label]!r} (train's majority class)",
+            **task_metrics(task, rows, [label] * len(rows))}
 
 
 @torch.no_grad()

@@ -417,8 +417,9 @@ def run_data(task_name: str, provenance: dict, data_dir=None, log=print):
         data = load_corpus(provenance["pairs"], task=task_name)[0]
     else:
         source = provenance["source"]
-        data = load_task_data(task_name, source["name"], source["location"] if source["name"] == "local" else None,
-                              log=log)[0]
+        # A task file's own files are found again through the task (its location is the file).
+        local = source["name"] == "local" and Path(source["location"]).is_dir()
+        data = load_task_data(task_name, source["name"], source["location"] if local else None, log=log)[0]
     if provenance.get("evaluation"):  # trained with --eval-dir: its validation split
         evaluation = load_task_data(task_name, "local", provenance["evaluation"]["location"], log=log)[0]
         data = {**data, "validation": evaluation["validation"]}

@@ -1,6 +1,7 @@
 """Metrics as the SuperGLUE leaderboard computes them.
 
-- accuracy (BoolQ, COPA, RTE, WiC, WSC), CB's macro-F1 over its three classes;
+- accuracy (BoolQ, COPA, RTE, WiC, WSC), CB's macro-F1 over its three classes, and for task
+  files binary F1 of the second label;
 - MultiRC: F1a, binary F1 over every answer option, and EM, the share of questions whose answer
   options are all labelled right (the official `evaluate.py` of MultiRC, as the leaderboard uses it);
 - ReCoRD: token F1 and exact match of the predicted entity against the best of the gold answers,
@@ -79,6 +80,8 @@ def task_metrics(task, rows: list[dict], preds: list[int], candidates: list[list
         out = {"accuracy": accuracy(preds, labels)}
         if "f1_macro" in task.metrics:
             out["f1_macro"] = f1_macro(preds, labels, task.num_labels)
+        if "f1_binary" in task.metrics:  # task files: F1 of the second label (e.g. positive)
+            out["f1_binary"] = binary_f1(preds, labels, positive=1)
         if task.kind == "multirc":
             out = {"f1a": binary_f1(preds, labels), "em": multirc_em(preds, labels, [r["question_id"] for r in rows]),
                    **out}

