@@ -16,7 +16,7 @@ def main():
 
 @main.command()
 @click.option("--train-size", type=int, default=64, show_default=True, help="few-shot training examples")
-@click.option("--epochs", type=int, default=8, show_default=True)
+@click.option("--epochs", type=int, default=6, show_default=True)
 @click.option("--seeds", default="1,2,3,4,5", show_default=True)
 @click.option("--method", default="rn-embed", show_default=True, help="the PTP preset compared with vanilla")
 @click.option("--out", type=click.Path(), default="data/demo", show_default=True)

@@ -49,16 +49,19 @@ def verdict(table: dict) -> list[str]:
             mean = f"lowers the mean by {cmp['gain']:+.2f} (95% CI [{lo:+.2f}, {hi:+.2f}])"
         else:
             mean = f"no detectable change in the mean: {cmp['gain']:+.2f}, 95% CI [{lo:+.2f}, {hi:+.2f}] includes 0"
-        r, (r_lo, r_hi) = cmp["std_ratio"], cmp["std_ratio_ci"]
+        r, (r_lo, r_hi), p = cmp["std_ratio"], cmp["std_ratio_ci"], cmp["brown_forsythe_p"]
+        # A change in spread is claimed only when the bootstrap interval of the std ratio excludes 1
+        # and the Brown-Forsythe test agrees: with a handful of seeds the bootstrap alone is overconfident.
+        firm = r is not None and r_lo is not None and p is not None and (r_hi < 1 or r_lo > 1) and p < 0.05
         if r is None or r_lo is None:
-            spread = "spread: not measurable"
-        elif r_hi < 1:
-            spread = f"lower seed spread (std ratio {r:.2f} [{r_lo:.2f}, {r_hi:.2f}])"
-        elif r_lo > 1:
-            spread = f"higher seed spread (std ratio {r:.2f} [{r_lo:.2f}, {r_hi:.2f}])"
+            spread = "seed spread: not measurable"
+        elif firm:
+            spread = (f"{'lower' if r_hi < 1 else 'higher'} seed spread (std ratio {r:.2f} [{r_lo:.2f}, {r_hi:.2f}], "
+                      f"Brown-Forsythe p {p:.3f})")
         else:
-            spread = f"no detectable change in seed spread (std ratio {r:.2f} [{r_lo:.2f}, {r_hi:.2f}])"
-        null = lo <= 0 <= hi and (r is None or r_lo is None or r_lo <= 1 <= r_hi)
+            spread = (f"no firm change in seed spread (std ratio {r:.2f} [{r_lo:.2f}, {r_hi:.2f}], "
+                      f"Brown-Forsythe p {'—' if p is None else f'{p:.3f}'})")
+        null = lo <= 0 <= hi and not firm
         lines.append(f"{name} vs {base}: {mean}; {spread}." +
                      (" A null result at this size: more seeds, draws and tuned settings are the claim "
                       "experiment's job (README: Results)." if null else ""))

@@ -148,8 +148,8 @@ def plot(table: dict, path: Path) -> None:
         ax.errorbar(i + 0.35, row["mean"], yerr=row["std"], fmt="_", markersize=14, color="black", capsize=4)
     if table.get("floor"):
         ax.axhline(table["floor"][table["metric"]], ls="--", color="grey", lw=1)
-        ax.annotate("zero-training floor", (0.55, table["floor"][table["metric"]]), fontsize=8, color="grey",
-                    va="bottom")
+        ax.text(0.01, table["floor"][table["metric"]], " zero-training floor", transform=ax.get_yaxis_transform(),
+                fontsize=8, color="grey", va="bottom")
     ax.set_xticks(range(1, len(names) + 1), names)
     ax.set_ylabel(f"{table['split']} {table['metric']} (validation-selected epoch)")
     ax.set_title(f"{len(seeds)} seeds per method; bar: mean +- std")

@@ -21,7 +21,7 @@ from augment.errors import PTPError
 from augment.tasks import get_task, gold as gold_outputs
 
 from .config import TrainSpec
-from .data import Collator, check_rows, encode_rows, flatten, head_size, scores
+from .data import Collator, by_length, check_rows, encode_rows, flatten, head_size, scores
 from .losses import consistency_loss, gold_cross_entropy, kl_from_target, smart_kl
 from .metrics import task_metrics
 from .model import build_peft_model, calibrate_span_heads, input_embeddings, load_encoder
@@ -272,7 +272,7 @@ def train_one_seed(spec: TrainSpec, out: Path, train_rows, val_rows, provenance:
                              spec.method, spec.prefix_len, spec.prefix_projection)
     with_pairs = provenance.get("pairs") is not None and spec.lam > 0 and spec.consistency != "none"
     train_items = encode_rows(tokenizer, task, train_rows, spec.max_length, perturbed=with_pairs)
-    val_items = encode_rows(tokenizer, task, val_rows, spec.max_length)
+    val_rows, val_items = by_length(val_rows, encode_rows(tokenizer, task, val_rows, spec.max_length))
     collate = Collator(tokenizer.pad_token_id, head_size(task))
     calibration = calibrate_span_heads(model, [
         {"input_ids": flat["input_ids"], **_inputs(flat)}
@@ -285,7 +285,9 @@ def train_one_seed(spec: TrainSpec, out: Path, train_rows, val_rows, provenance:
     train_loader = DataLoader(train_items, batch_size=spec.batch_size, shuffle=True, collate_fn=collate,
                               generator=shuffle)
     eval_loader = DataLoader(val_items, batch_size=64, collate_fn=collate)
-    test_items = encode_rows(tokenizer, task, test_rows, spec.max_length) if test_rows else None
+    test_items = None
+    if test_rows:
+        test_rows, test_items = by_length(test_rows, encode_rows(tokenizer, task, test_rows, spec.max_length))
     test_loader = DataLoader(test_items, batch_size=64, collate_fn=collate) if test_rows else None
     params = [p for p in model.parameters() if p.requires_grad]
     # The span head's calibrated threshold and scale: their own group without weight decay (a decay
@@ -438,7 +440,7 @@ def evaluate_run(run: Path, split: str = "validation", data_dir=None, device: st
     rows = data[split].to_list()
     check_rows(task, rows, split)
     accelerator = make_accelerator(device)
-    items = encode_rows(tokenizer, task, rows, spec.max_length)
+    rows, items = by_length(rows, encode_rows(tokenizer, task, rows, spec.max_length))
     loader = DataLoader(items, batch_size=64, collate_fn=Collator(tokenizer.pad_token_id, head_size(task)))
     model, loader = accelerator.prepare(model, loader)
     return evaluate(model, loader, task, rows, items, accelerator)
