@@ -34,6 +34,7 @@ setup(
         "filelock>=3.12",
         "matplotlib>=3.8",
         "scipy>=1.11",  # bootstrap intervals and the Brown-Forsythe test in stability reports
+        "tensorboard>=2.15",  # accelerate's default tracker here: offline, `tensorboard --logdir runs/`
     ],
     extras_require={"test": ["pytest>=8"]},
     entry_points={
@@ -41,6 +42,8 @@ setup(
             "ptp-augment=augment.cli:main",
             "ptp-train=training.cli:main",
             "ptp-pipeline=pipelines.cli:main",
-        ]
+        ],
+        # Stage 1 finds the trainer's victims here, not by import (augment/victims.py).
+        "ptp.victims": ["ptp-train=training.victim"],
     },
 )

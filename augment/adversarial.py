@@ -29,6 +29,7 @@ where it stopped, with no row lost or repeated.
 """
 from __future__ import annotations
 
+import dataclasses
 import contextlib
 import json
 import os
@@ -69,12 +70,14 @@ MIN_GAIN = 1e-4
 
 @dataclass(frozen=True)
 class AttackSpec:
-    recipe: str = "pwws"
-    query_budget: int | None = None
-    max_change: float = 0.25
-    keep_failed: bool = True
+    recipe: str = dataclasses.field(default="pwws", metadata={
+        "help": "adversarial: pwws (WordNet synonyms) | deepwordbug (character edits)"})
+    query_budget: int | None = dataclasses.field(default=None, metadata={"help": "adversarial: max victim queries per example"})
+    max_change: float = dataclasses.field(default=0.25, metadata={"help": "adversarial: max fraction of words changed"})
+    keep_failed: bool = dataclasses.field(default=True, metadata={
+        "off_flag": "drop-failed", "help": "adversarial: keep a failed attack's best perturbation, or drop the row"})
     victim: str = ""  # the victim's identity (path + weights digest): part of the fingerprint
-    batch_size: int = 64
+    batch_size: int = dataclasses.field(default=64, metadata={"help": "adversarial: victim batch size"})
     chunk_rows: int = 64  # checkpoint every N rows
 
     def __post_init__(self):
@@ -102,14 +105,14 @@ def textattack_offline():
     """Run TextAttack code after NLTK's resources resolve: its nltk.download calls (at import and
     in WordSwapWordNet()) are skipped when offline, where they could only fail noisily, and the
     environment variables its import rewrites are put back."""
-    from .resources import _host_reachable, cache_dir, ensure_resources
+    from .resources import host_reachable, cache_dir, ensure_resources
 
     ensure_resources()
     os.environ.setdefault("TA_CACHE_DIR", str(cache_dir() / "textattack"))
     import nltk
 
     real_download, environ = nltk.download, dict(os.environ)
-    if not _host_reachable():
+    if not host_reachable():
         nltk.download = lambda *args, **kwargs: False
     try:
         yield
@@ -205,7 +208,7 @@ class _State:
         self.p_now = None
 
 
-def _attacked_text(task: Task, example: dict):
+def attacked_text(task: Task, example: dict):
     from textattack.shared import AttackedText
 
     ranges = protected_ranges(task, example)
@@ -217,7 +220,7 @@ def _attacked_text(task: Task, example: dict):
     return AttackedText(fields), ranges, meta
 
 
-def _restore(task: Task, example: dict, attacked, ranges, meta) -> dict | None:
+def restore_example(task: Task, example: dict, attacked, ranges, meta) -> dict | None:
     """The example with the attacked fields put back (protected spans restored), or None."""
     out = dict(example)
     for field, text in attacked._text_input.items():
@@ -242,7 +245,7 @@ def attack_batch(task: Task, examples: list[dict], rows: list[int], victim, spec
     token_ids = getattr(victim, "token_ids", None)
     states, restore_info = [], {}
     for row, ex in zip(rows, examples):
-        attacked, ranges, meta = _attacked_text(task, ex)
+        attacked, ranges, meta = attacked_text(task, ex)
         st = _State(row, ex, attacked)
         right = gold(task, ex)
         st.target = right[0] if right else None
@@ -252,7 +255,7 @@ def attack_batch(task: Task, examples: list[dict], rows: list[int], victim, spec
     def query(pairs):  # [(state, attacked_text)] -> probabilities, counting queries per example
         exs, keys = [], []
         for st, at in pairs:
-            restored = _restore(task, st.example, at, *restore_info[st.row])
+            restored = restore_example(task, st.example, at, *restore_info[st.row])
             exs.append(restored if restored is not None else st.example)
             keys.append((st.row, _key(at)))
             st.queries += 1
@@ -339,7 +342,7 @@ def attack_batch(task: Task, examples: list[dict], rows: list[int], victim, spec
     results = []
     for st in states:
         status = st.status or "failed"
-        final = _restore(task, st.example, st.current, *restore_info[st.row]) or st.example
+        final = restore_example(task, st.example, st.current, *restore_info[st.row]) or st.example
         changed = sum(words_changed(st.example[f], final[f]) for f in task.perturbable)
         # The recorded confidences come from scoring each text alone: in a batch, padding to the
         # batch's longest text changes the float sums in the last digits, so the same row would

@@ -18,7 +18,8 @@ from pathlib import Path
 from .corpus import (SCHEMA_VERSION, atomic_save, ensure_writable, fingerprint_of, read_manifest,
                      write_lock)
 from .errors import PTPError
-from .sources import cheap_fingerprint, features_for, load_task_data, pick_source
+from .schema import features_for
+from .sources import cheap_fingerprint, load_task_data, pick_source
 from .tasks import Task, get_task
 
 MODES = ("random", "adversarial")
@@ -73,10 +74,10 @@ def _perturb_batch(batch: dict, indices: list[int], task: Task, spec, seed: int)
 
 def perturb_split_random(task: Task, split, spec, seed: int, num_proc: int = 1):
     """Every row of `split` -> `spec.variants` pair rows, identical for any `num_proc`."""
-    from .random_ops import _augmenter
+    from .random_ops import augmenter
 
     for op in spec.ops:  # built before the workers fork, so they share the loaded WordNet
-        _augmenter(op, spec.rate)
+        augmenter(op, spec.rate)
     return split.map(
         _perturb_batch, batched=True, batch_size=64, with_indices=True,
         fn_kwargs={"task": task, "spec": spec, "seed": seed},

@@ -8,14 +8,10 @@ import json
 
 import click
 
+from .adversarial import AttackSpec
 from .errors import FriendlyGroup, debug_option
-
-OPS_HELP = "comma list of synonym,delete, applied in that order to each variant"
-
-
-def _parse_ops(value: str) -> tuple[str, ...]:
-    return tuple(op.strip() for op in value.split(",") if op.strip())
-
+from .options import config_option, spec_options
+from .random_ops import RandomSpec
 
 @click.group(cls=FriendlyGroup)
 @debug_option
@@ -51,6 +47,7 @@ def doctor():
 
 
 @main.command()
+@config_option()
 @click.option("--task", default=None, help="boolq cb copa multirc record rte wic wsc, or sentiment")
 @click.option("--task-file", type=click.Path(), default=None, help="your own task: a YAML/JSON task file")
 @click.option("--mode", default="random", show_default=True, help="random | adversarial")
@@ -60,27 +57,18 @@ def doctor():
 @click.option("--eval-dir", type=click.Path(), default=None,
               help="adversarial, default victim: validation from this folder's val.jsonl (FewGLUE)")
 @click.option("--seed", type=int, default=0, show_default=True, help="random mode: seed of the edits")
-@click.option("--ops", default="synonym,delete", show_default=True, help=OPS_HELP)
-@click.option("--rate", type=float, default=0.1, show_default=True, help="fraction of words each op edits")
-@click.option("--variants", type=int, default=1, show_default=True, help="perturbed variants per example")
 @click.option("--num-proc", type=int, default=1, show_default=True, help="worker processes")
 @click.option("--format", "fmt", type=click.Choice(["arrow", "jsonl"]), default="arrow", show_default=True,
               help="jsonl also writes <split>.jsonl beside the Arrow files")
 @click.option("--force", is_flag=True, help="rebuild even when the cached corpus matches")
-@click.option("--victim", default=None, help="adversarial: a ptp-train run folder or HF checkpoint")
-@click.option("--recipe", default="pwws", show_default=True,
-              help="adversarial: pwws (WordNet synonyms) | deepwordbug (character edits)")
-@click.option("--query-budget", type=int, default=None, help="adversarial: max victim queries per example")
-@click.option("--max-change", type=float, default=0.25, show_default=True,
-              help="adversarial: max fraction of words changed")
-@click.option("--keep-failed/--drop-failed", default=True, show_default=True,
-              help="adversarial: keep a failed attack's best perturbation, or drop the row")
-@click.option("--device", default="auto", show_default=True, help="adversarial victim: auto | cpu | cuda")
-@click.option("--batch-size", type=int, default=64, show_default=True, help="adversarial: victim batch size")
 @click.option("--limit", type=int, default=None, help="perturb only the first N train rows")
+@spec_options(RandomSpec, exclude=("retries",))
+@click.option("--victim", default=None, help="adversarial: a ptp-train run folder or HF checkpoint")
+@click.option("--device", default="auto", show_default=True, help="adversarial victim: auto | cpu | cuda")
+@spec_options(AttackSpec, exclude=("victim", "chunk_rows"))
 @debug_option
-def build(task, task_file, mode, out, source, data_dir, eval_dir, seed, ops, rate, variants, num_proc, fmt, force,
-          victim, recipe, query_budget, max_change, keep_failed, device, batch_size, limit):
+def build(task, task_file, mode, out, source, data_dir, eval_dir, seed, num_proc, fmt, force, limit, victim, device,
+          **knobs):
     """Build a corpus of original/perturbed pairs for TASK."""
     from .build import build_corpus
     from .errors import PTPError
@@ -89,26 +77,25 @@ def build(task, task_file, mode, out, source, data_dir, eval_dir, seed, ops, rat
     task = resolve_task(task, task_file)
     if task is None:
         raise PTPError("pass --task NAME or --task-file FILE")
+    random_knobs = {k: knobs.pop(k) for k in ("ops", "rate", "variants")}
     perturb_split = None
     if mode == "adversarial":
-        from .adversarial import AttackSpec, adversarial_splitter
+        from .adversarial import adversarial_splitter
         from .tasks import get_task
 
-        AttackSpec(recipe=recipe, query_budget=query_budget, max_change=max_change, batch_size=batch_size)
-        # The library takes any victim; the CLI wires in the trainer's (a run folder, an HF
-        # checkpoint, or the default victim trained once with ptp-train's code).
-        from training.victim import load_victim, resolve_victim
+        AttackSpec(**knobs)  # a bad value fails before a victim is trained
+        # The library takes any victim; the CLI asks the installed provider (the trainer's: a run
+        # folder, an HF checkpoint, or the default victim trained once with ptp-train's code).
+        from .victims import provider
 
+        victims = provider()
         task_name = get_task(task).name
-        folder, identity = resolve_victim(victim, task_name, log=click.echo, source=source, data_dir=data_dir,
-                                          eval_dir=eval_dir)
-        spec = AttackSpec(recipe=recipe, query_budget=query_budget, max_change=max_change,
-                          keep_failed=keep_failed, batch_size=batch_size, victim=identity)
-        perturb_split = adversarial_splitter(spec, lambda: load_victim(folder, task_name, device), log=click.echo)
+        folder, identity = victims.resolve(victim, task_name, log=click.echo, source=source, data_dir=data_dir,
+                                           eval_dir=eval_dir)
+        spec = AttackSpec(**knobs, victim=identity)
+        perturb_split = adversarial_splitter(spec, lambda: victims.load(folder, task_name, device), log=click.echo)
     else:
-        from .random_ops import RandomSpec
-
-        spec = RandomSpec(ops=_parse_ops(ops), rate=rate, variants=variants)
+        spec = RandomSpec(**random_knobs)
     folder, manifest = build_corpus(task, mode, out=out, source=source, data_dir=data_dir, seed=seed,
                                     spec=spec, num_proc=num_proc, force=force, jsonl=fmt == "jsonl",
                                     perturb_split=perturb_split, limit=limit, log=click.echo)

@@ -14,10 +14,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
-import shutil
 from pathlib import Path
 
+from .atomic import atomic_folder
 from .errors import PTPError
 
 SCHEMA_VERSION = 1
@@ -30,44 +29,26 @@ def fingerprint_of(parts: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _tmp_sibling(folder: Path) -> Path:
-    return folder.parent / f".{folder.name}.tmp-{os.getpid()}"
-
-
 def atomic_save(data, folder: Path, extra: dict[str, str] | None = None,
                 manifest: dict | None = None, jsonl: bool = False) -> Path:
     """Write a DatasetDict (+ extra text files, + manifest last) and rename it into place."""
-    folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _tmp_sibling(folder)
-    shutil.rmtree(tmp, ignore_errors=True)
     from datasets.utils import disable_progress_bars, enable_progress_bars
 
-    disable_progress_bars()  # a save of a few MB needs no bar; ours show the long steps
-    try:
-        data.save_to_disk(str(tmp))
-    finally:
-        enable_progress_bars()
-    if jsonl:
-        for split, ds in data.items():
-            ds.to_json(str(tmp / f"{split}.jsonl"), lines=True, force_ascii=False)
-    for name, text in (extra or {}).items():
-        (tmp / name).write_text(text, encoding="utf-8")
-    if manifest is not None:
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-    replace_dir(tmp, folder)
+    folder = Path(folder)
+    with atomic_folder(folder) as tmp:
+        disable_progress_bars()  # a save of a few MB needs no bar; ours show the long steps
+        try:
+            data.save_to_disk(str(tmp))
+        finally:
+            enable_progress_bars()
+        if jsonl:
+            for split, ds in data.items():
+                ds.to_json(str(tmp / f"{split}.jsonl"), lines=True, force_ascii=False)
+        for name, text in (extra or {}).items():
+            (tmp / name).write_text(text, encoding="utf-8")
+        if manifest is not None:
+            (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return folder
-
-
-def replace_dir(tmp: Path, folder: Path) -> None:
-    """Move `tmp` to `folder`, replacing an older `folder` with one rename each way."""
-    old = None
-    if folder.exists():
-        old = folder.parent / f".{folder.name}.old-{os.getpid()}"
-        os.replace(folder, old)
-    os.replace(tmp, folder)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 @contextlib.contextmanager

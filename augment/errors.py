@@ -30,6 +30,16 @@ def where(path, line: int | None = None, field: str | None = None) -> str:
 class FriendlyGroup(click.Group):
     """A click group that turns PTPError (and a few well-known OS errors) into one line, exit 2."""
 
+    def make_context(self, info_name, args, parent=None, **extra):
+        # The group's own options are parsed here, before invoke: a bad --config file too.
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except PTPError as err:
+            if "--debug" in sys.argv[1:]:
+                raise
+            click.echo(f"error: {err}", err=True)
+            raise SystemExit(EXIT_USAGE) from None
+
     def invoke(self, ctx: click.Context):
         debug = "--debug" in sys.argv[1:]
         try:

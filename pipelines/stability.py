@@ -42,22 +42,23 @@ def corpus_for(task: str, pairs: dict, rows: int | None, out: Path, source, data
 
 
 def run_method(task: str, preset: dict, seeds: list[int], folder: Path, corpora: Path, base: TrainSpec,
-               source="auto", data_dir=None, victim=None, log=print) -> dict:
+               source="auto", data_dir=None, victim=None, log=print, track="auto") -> dict:
     """One method (a preset) on every seed: its corpus if it has one, then the runs."""
     pairs = None
     if preset["pairs"]:
         # The corpus perturbs the same rows the trainer uses (--max-train N: the first N).
         pairs = corpus_for(task, preset["pairs"], base.max_train, corpora, source, data_dir, victim, log)
     spec = replace(base, **preset["train"])
-    return run_seeds(spec, seeds, out=folder, pairs=pairs, source=source, data_dir=data_dir, log=log)
+    return run_seeds(spec, seeds, out=folder, pairs=pairs, source=source, data_dir=data_dir, log=log, track=track)
 
 
 def stability(task: str, seeds: list[int], methods: dict[str, dict], out: Path, base: TrainSpec,
-              source="auto", data_dir=None, victim=None, log=print) -> dict:
+              source="auto", data_dir=None, victim=None, log=print, track="auto") -> dict:
     results = {}
     for name, preset in methods.items():
         log(f"== {name}")
-        results[name] = run_method(task, preset, seeds, out / "runs" / name, out, base, source, data_dir, victim, log)
+        results[name] = run_method(task, preset, seeds, out / "runs" / name, out, base, source, data_dir, victim, log,
+                                   track)
     report = write_report(results, out, floor_of(base, source, data_dir))
     log(report)
     return results
@@ -106,7 +107,7 @@ def write_report(results: dict, out: Path, floor: dict | None = None) -> str:
     lines = [f"{table['split']} {metric} ({table['rows']} rows) at each seed's validation-selected epoch, "
              f"seeds {','.join(map(str, table['seeds']))}; paired statistics against {base}.",
              "",
-             f"| method | mean +- std | min | max | paired gain [95% CI] | better on | std ratio [95% CI] | Brown-Forsythe p |",
+             "| method | mean +- std | min | max | paired gain [95% CI] | better on | std ratio [95% CI] | Brown-Forsythe p |",
              "|---|---|---|---|---|---|---|---|"]
     for name, row in table["methods"].items():
         cmp = row["vs_baseline"]

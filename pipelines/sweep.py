@@ -77,7 +77,7 @@ def label(setting: dict) -> str:
 
 
 def sweep(task: str, method: str, preset: dict, grid: dict[str, list], seeds: list[int], out: Path,
-          base: TrainSpec, source="auto", data_dir=None, victim=None, log=print) -> dict:
+          base: TrainSpec, source="auto", data_dir=None, victim=None, log=print, track="auto") -> dict:
     candidates = [(setting, apply(preset, setting)) for setting in settings(grid)]
     for _, candidate in candidates:  # reject a bad value in any grid point before training anything
         replace(base, **candidate["train"])
@@ -85,7 +85,7 @@ def sweep(task: str, method: str, preset: dict, grid: dict[str, list], seeds: li
     for setting, candidate in candidates:
         log(f"== {method} {label(setting)}")
         summary = run_method(task, candidate, seeds, out / "runs" / label(setting).replace("/", "_"), out, base,
-                             source, data_dir, victim, log)
+                             source, data_dir, victim, log, track)
         values = summary["summary"]["best"][summary["metric"]]["values"]
         points.append({"setting": setting, "preset": candidate, "metric": summary["metric"],
                        "validation_mean": round(sum(values) / len(values), 4), "validation_values": values})

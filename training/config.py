@@ -20,48 +20,58 @@ def default_pooling(task_name: str) -> str:
     return "span" if get_task(task_name).pooled_spans else "mean"
 
 
+# Fields added after runs were first cached, with the value that means "not set".
+LATER_FIELDS = {"task_definition": "", "grad_accum": 1}
+
+
 @dataclass(frozen=True)
 class TrainSpec:
     task: str
-    model: str = field(default=DEFAULT_MODEL, metadata={"help": "HF name, local folder, or 'minilm'"})
-    method: str = field(default="prefix", metadata={"help": "prefix (P-tuning v2) | prompt"})
-    prefix_len: int = 20
-    prefix_projection: bool = False
-    pooling: str = ""  # "" -> default_pooling(task)
+    model: str = field(default=DEFAULT_MODEL, metadata={"help": "HF name or local folder; 'minilm' is the packaged encoder"})
+    method: str = field(default="prefix", metadata={"help": "prefix (P-tuning v2 deep prefix) | prompt"})
+    prefix_len: int = field(default=20, metadata={"help": "virtual tokens"})
+    prefix_projection: bool = field(default=False, metadata={"help": "MLP reparameterisation of the prefix"})
+    pooling: str = field(default="", metadata={"help": "cls | mean | span [default: span for wic/wsc, else mean]"})
     lr: float = 1e-2
-    batch_size: int = 32
+    batch_size: int = field(default=32, metadata={"help": "global batch size"})
     epochs: int = 3
     max_length: int = 128
     weight_decay: float = 0.0
-    warmup: float = 0.0
-    consistency: str = "ce"
-    lam: float = 1.0
+    warmup: float = field(default=0.0, metadata={"help": "fraction of steps"})
+    consistency: str = field(default="ce", metadata={"help": "ce | kl | none"})
+    lam: float = field(default=1.0, metadata={"flag": "lambda", "help": "weight of the perturbed term"})
     embed_noise: str = field(default="none", metadata={"help": "none | gaussian | pgd | freelb | smart"})
     sigma: float = field(default=0.01, metadata={"help": "gaussian: noise std; smart: std of the start"})
     eps: float = field(default=0.05, metadata={"help": "pgd: radius; freelb: max norm (0: none)"})
     step_size: float = field(default=0.02, metadata={"help": "pgd/freelb/smart: ascent step"})
     steps: int = field(default=1, metadata={"help": "pgd/freelb/smart: ascent steps (K)"})
-    norm: str = "l2"
+    norm: str = field(default="l2", metadata={"help": "pgd/freelb/smart: l2 | linf"})
     init_mag: float = field(default=0.0, metadata={"help": "freelb: initial magnitude"})
     # Gradient clipping, as P-tuning v2 (HF Trainer's max_grad_norm 1.0) does; 0 turns it off.
-    max_grad_norm: float = 1.0
+    max_grad_norm: float = field(default=1.0, metadata={"help": "gradient clipping (0: off)"})
+    # Split each batch into N chunks, one forward/backward each, for models whose batch does not
+    # fit in memory; the gradient (so the run) is the same as with N = 1 up to rounding.
+    grad_accum: int = field(default=1, metadata={"help": "chunks per batch (gradient accumulation)"})
     seed: int = 1
-    device: str = "auto"
+    device: str = field(default="auto", metadata={"help": "auto | cpu | cuda"})
     # Encoder dropout. 0 by default, a departure from P-tuning v2 (which keeps BERT's 0.1): with a
     # frozen encoder, dropout noise swamps the similarity a span head reads (WordNet-WiC, MiniLM:
     # 55% with 0.1 vs 68% with 0 after one epoch on 2,048 rows). None keeps the model's own.
-    dropout: float | None = 0.0
-    max_train: int | None = None
+    dropout: float | None = field(default=0.0, metadata={"help": "encoder dropout (0: off; P-tuning v2 kept the model's 0.1)"})
+    max_train: int | None = field(default=None, metadata={"help": "use the first N train rows"})
     # Few-shot protocol (FewGLUE): draw `train_size` train rows, stratified by label, with
     # `sample_seed` (fixed across training seeds, as FewGLUE's one 32-example set is).
-    train_size: int | None = None
-    sample_seed: int = 0
+    train_size: int | None = field(default=None, metadata={
+        "help": "few-shot: train on N rows drawn stratified by label (FewGLUE uses 32)"})
+    sample_seed: int = field(default=0, metadata={"help": "seed of the --train-size draw"})
     # Claim protocol: hold out a label-stratified fraction of train as the validation split (it
     # selects epochs and settings) and report on the official validation split, for data whose
     # test labels are hidden (official SuperGLUE/FewGLUE files).
-    holdout: float | None = None
-    holdout_seed: int = 0
-    trust_remote_code: bool = False
+    holdout: float | None = field(default=None, metadata={
+        "help": "select on this label-stratified fraction of train, report on the data's validation split "
+                "(for official files, whose test labels are hidden)"})
+    holdout_seed: int = field(default=0, metadata={"help": "seed of the --holdout draw"})
+    trust_remote_code: bool = field(default=False, metadata={"help": "allow the model's own code (off by default)"})
     # A task file's record (its canonical JSON), filled in from the registry: a saved config then
     # rebuilds the task in any later process (evaluate, victims, landscape, torchrun workers).
     task_definition: str = ""
@@ -83,7 +93,7 @@ class TrainSpec:
                 raise PTPError(f"--{name.replace('_', '-')} {getattr(self, name)}: choose one of {', '.join(allowed)}")
         positive = {"prefix_len": self.prefix_len, "lr": self.lr, "batch_size": self.batch_size,
                     "epochs": self.epochs, "max_length": self.max_length, "sigma": self.sigma,
-                    "step_size": self.step_size, "steps": self.steps}
+                    "step_size": self.step_size, "steps": self.steps, "grad_accum": self.grad_accum}
         for name, value in positive.items():
             if not value > 0:
                 raise PTPError(f"--{name.replace('_', '-')} {value}: must be positive")
@@ -114,8 +124,10 @@ class TrainSpec:
 
     def to_dict(self) -> dict:
         out = asdict(self)
-        if not out["task_definition"]:  # built-in tasks: configs and run hashes as before task files
-            del out["task_definition"]
+        # Knobs added later are written only when set, so earlier configs and run hashes hold.
+        for name, unset in LATER_FIELDS.items():
+            if out[name] == unset:
+                del out[name]
         return out
 
     @classmethod
@@ -132,3 +144,31 @@ def parse_seeds(text: str) -> list[int]:
     if not seeds or len(set(seeds)) != len(seeds):
         raise PTPError(f"--seeds {text!r}: expected distinct integers, e.g. 1,2,3")
     return seeds
+
+
+def replay_values(config: dict) -> dict:
+    """ptp-train options from a file: a plain mapping of options as is, or a run's saved
+    seed-N/config.json ({"spec", "provenance"}) as the options that trained it."""
+    if set(config) != {"spec", "provenance"}:
+        return config
+    spec, provenance = dict(config["spec"]), config["provenance"]
+    if spec.get("task_definition"):  # a task file's task: rebuilt from the record
+        from augment.task_file import register_definition
+
+        register_definition(spec["task_definition"], origin=f"the run config of task {spec['task']}")
+    values = {k: v for k, v in spec.items() if k not in ("seed", "task_definition")}
+    # The device a run was trained on is history, not a requirement (as for evaluate).
+    values.update(seeds=str(spec["seed"]), device="auto")
+    if provenance.get("pairs"):
+        values["pairs"] = provenance["pairs"]
+    else:
+        source = provenance["source"]
+        from pathlib import Path
+
+        local_dir = source["name"] == "local" and Path(source["location"]).is_dir()
+        values["source"] = source["name"]
+        if local_dir:
+            values["data_dir"] = source["location"]
+    if provenance.get("evaluation"):
+        values["eval_dir"] = provenance["evaluation"]["location"]
+    return values

@@ -7,16 +7,18 @@ are not finite is skipped (and counted), never applied.
 """
 from __future__ import annotations
 
+import contextlib
 import json
-import os
 import shutil
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 from torch.utils.data import DataLoader
 
+from augment.atomic import replace_folder
 from augment.errors import PTPError
 from augment.tasks import get_task, gold as gold_outputs
 
@@ -30,7 +32,25 @@ from .perturb import RowNoise, freelb, gaussian_noise, pgd, smart
 CALIBRATION_ROWS = 512
 
 
-def make_accelerator(device: str, split_batches: bool = True):
+TRACKERS = ("auto", "tensorboard", "wandb", "none")
+
+
+def tracker(track: str) -> str | None:
+    """accelerate's tracker for --track: auto is TensorBoard when installed (offline), else none."""
+    from accelerate.utils import is_tensorboard_available, is_wandb_available
+
+    if track not in TRACKERS:
+        raise PTPError(f"--track {track}: choose one of {', '.join(TRACKERS)}")
+    if track == "auto":
+        return "tensorboard" if is_tensorboard_available() else None
+    if track == "tensorboard" and not is_tensorboard_available():
+        raise PTPError("--track tensorboard: TensorBoard is not installed; pip install tensorboard")
+    if track == "wandb" and not is_wandb_available():
+        raise PTPError("--track wandb: W&B is not installed; pip install wandb (and wandb login, or WANDB_MODE=offline)")
+    return None if track == "none" else track
+
+
+def make_accelerator(device: str, split_batches: bool = True, track: str = "none", project_dir=None):
     from accelerate import Accelerator
     from accelerate.utils import DataLoaderConfiguration
 
@@ -39,11 +59,12 @@ def make_accelerator(device: str, split_batches: bool = True):
     mixed = "bf16" if device != "cpu" and torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "no"
     # split_batches: the global batch is --batch-size whatever the number of processes, so N
     # processes follow the same optimisation path as one.
-    return Accelerator(cpu=device == "cpu", mixed_precision=mixed,
+    return Accelerator(cpu=device == "cpu", mixed_precision=mixed, log_with=tracker(track),
+                       project_dir=None if project_dir is None else str(project_dir),
                        dataloader_config=DataLoaderConfiguration(split_batches=split_batches))
 
 
-def _inputs(view: dict) -> dict:
+def encoder_inputs(view: dict) -> dict:
     return {"attention_mask": view["attention_mask"], "token_type_ids": view.get("token_type_ids"),
             "span_masks": view["span_masks"], "text_mask": view["attention_mask"]}
 
@@ -59,7 +80,7 @@ def uses_perturbation(spec: TrainSpec, batch: dict) -> bool:
 def flat_scores(model, flat: dict, valid, embeds=None) -> torch.Tensor:
     """[rows, outputs] scores of flattened candidates, from their ids or from given embeddings."""
     source = {"input_ids": flat["input_ids"]} if embeds is None else {"inputs_embeds": embeds}
-    return scores(model(**source, **_inputs(flat)).logits, valid)
+    return scores(model(**source, **encoder_inputs(flat)).logits, valid)
 
 
 def forward_scores(model, view: dict) -> torch.Tensor:
@@ -67,11 +88,19 @@ def forward_scores(model, view: dict) -> torch.Tensor:
     return flat_scores(model, flatten(view), view["valid"])
 
 
-def training_loss(model, embed, batch: dict, spec: TrainSpec, generator) -> tuple[torch.Tensor, bool]:
-    """(loss, every ascent step finite) for one batch: CE(clean) + lambda * perturbed term."""
+class Loss(NamedTuple):
+    total: torch.Tensor
+    clean: torch.Tensor
+    perturbed: torch.Tensor | None  # the unweighted perturbed term; None without one
+    finite: bool  # every ascent step of an adversarial term stayed finite
+
+
+def training_loss(model, embed, batch: dict, spec: TrainSpec, generator) -> Loss:
+    """CE(clean) + lambda * perturbed term, for one batch."""
     clean, gold = batch["clean"], batch["gold"]
     if not uses_perturbation(spec, batch):
-        return gold_cross_entropy(forward_scores(model, clean), gold), True
+        ce = gold_cross_entropy(forward_scores(model, clean), gold)
+        return Loss(ce, ce, None, True)
     view = batch.get("perturbed", clean)
     flat_clean, flat_view = flatten(clean), flatten(view)
     emb, mask = embed(flat_view["input_ids"]), flat_view["attention_mask"]
@@ -79,13 +108,16 @@ def training_loss(model, embed, batch: dict, spec: TrainSpec, generator) -> tupl
     def view_scores(e):
         return flat_scores(model, flat_view, view["valid"], e)
 
+    def loss(ce, term, finite=True):
+        return Loss(ce + spec.lam * term, ce, term, finite)
+
     finite = True
     if spec.embed_noise == "freelb":
         # The K ascent points' losses keep their graphs; one backward accumulates all of them.
         clean_scores = forward_scores(model, clean)
         term, _, finite = freelb(emb, mask, lambda e: consistency_loss(spec.consistency, clean_scores, view_scores(e), gold),
                                  spec.init_mag, spec.step_size, spec.steps, spec.eps, spec.norm, generator)
-        return gold_cross_entropy(clean_scores, gold) + spec.lam * term, finite
+        return loss(gold_cross_entropy(clean_scores, gold), term, finite)
     if spec.embed_noise == "gaussian":
         emb = gaussian_noise(emb, mask, spec.sigma, generator)
     elif spec.embed_noise in ("pgd", "smart"):
@@ -100,13 +132,43 @@ def training_loss(model, embed, batch: dict, spec: TrainSpec, generator) -> tupl
             emb, finite = smart(emb, mask, lambda e, t: kl_from_target(view_scores(e), t), target,
                                 spec.sigma, spec.step_size, spec.steps, spec.norm, generator)
     both = torch.cat([embed(flat_clean["input_ids"]), emb])
-    logits = model(inputs_embeds=both, **_cat(_inputs(flat_clean), _inputs(flat_view))).logits
+    logits = model(inputs_embeds=both, **_cat(encoder_inputs(flat_clean), encoder_inputs(flat_view))).logits
     clean_logits, perturbed_logits = logits.split(flat_clean["input_ids"].shape[0])
     clean_scores, perturbed_scores = scores(clean_logits, clean["valid"]), scores(perturbed_logits, view["valid"])
-    loss = gold_cross_entropy(clean_scores, gold)
+    ce = gold_cross_entropy(clean_scores, gold)
     if spec.embed_noise == "smart":
-        return loss + spec.lam * smart_kl(clean_scores, perturbed_scores), finite
-    return loss + spec.lam * consistency_loss(spec.consistency, clean_scores, perturbed_scores, gold), finite
+        return loss(ce, smart_kl(clean_scores, perturbed_scores), finite)
+    return loss(ce, consistency_loss(spec.consistency, clean_scores, perturbed_scores, gold), finite)
+
+
+def rows_of(batch: dict, start: int, end: int) -> dict:
+    """Rows [start, end) of a collated batch (every tensor is row-major)."""
+    return {k: rows_of(v, start, end) if isinstance(v, dict) else v[start:end] for k, v in batch.items()}
+
+
+def backward_in_chunks(model, embed, batch: dict, spec: TrainSpec, noise: RowNoise, step: int, accelerator) -> Loss:
+    """Forward and backward of this process's share of one global batch, in `spec.grad_accum`
+    chunks of rows, each loss weighted by its share of the rows: the gradient of the whole batch
+    whatever the chunking, with less memory. By hand rather than `accelerator.accumulate`, which
+    treats each loader batch as a micro-batch; here --batch-size stays the optimiser's batch."""
+    rows = batch["gold"].shape[0]
+    bounds = [(int(c[0]), int(c[-1]) + 1) for c in torch.arange(rows).tensor_split(min(spec.grad_accum, rows))]
+    parts = []
+    for i, (start, end) in enumerate(bounds):
+        chunk = rows_of(batch, start, end)
+        valid = chunk.get("perturbed", chunk["clean"])["valid"]
+        noise.at(step, valid, accelerator.process_index * rows + start)  # the rows' own draws
+        # Gradients are synchronised across processes once, on the last chunk.
+        with accelerator.no_sync(model) if i < len(bounds) - 1 else contextlib.nullcontext():
+            loss = training_loss(model, embed, chunk, spec, noise)
+            accelerator.backward(loss.total * ((end - start) / rows))
+        parts.append((loss, (end - start) / rows))
+
+    def weighted(name):
+        terms = [(getattr(p, name), w) for p, w in parts]
+        return None if terms[0][0] is None else sum(t.detach().float() * w for t, w in terms)
+
+    return Loss(weighted("total"), weighted("clean"), weighted("perturbed"), all(p.finite for p, _ in parts))
 
 
 @torch.no_grad()
@@ -254,41 +316,49 @@ def load_training_data(spec: TrainSpec, pairs=None, source="auto", data_dir=None
     return train, validation, test, provenance
 
 
-def train_one_seed(spec: TrainSpec, out: Path, train_rows, val_rows, provenance: dict, test_rows=None,
-                   log=print) -> dict:
-    """Train one seed; write adapter/, config.json, metrics.json, log.txt into `out`.
+class Progress:
+    """The loop's own state, checkpointed with the model after every epoch (accelerate saves
+    objects registered for checkpointing through their state_dict)."""
 
-    Validation selects the epoch whose adapter is kept ("best"); the test rows, when given, are
-    scored once at that epoch and once at the last, never used to choose anything."""
-    from accelerate.utils import set_seed
-    from tqdm.auto import tqdm
-    from transformers import get_linear_schedule_with_warmup
+    def __init__(self, shuffle: torch.Generator):
+        self.shuffle, self.epoch, self.step, self.skipped = shuffle, 0, 0, 0
+        self.history, self.best, self.best_state = [], None, None
 
-    accelerator = make_accelerator(spec.device)
-    set_seed(spec.seed)
-    task = get_task(spec.task)
+    def state_dict(self) -> dict:
+        return {"shuffle": self.shuffle.get_state(), "epoch": self.epoch, "step": self.step, "skipped": self.skipped,
+                "history": self.history, "best": self.best, "best_state": self.best_state}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.shuffle.set_state(state["shuffle"])
+        for key in ("epoch", "step", "skipped", "history", "best", "best_state"):
+            setattr(self, key, state[key])
+
+
+def work_folder(out: Path) -> Path:
+    """Where a seed trains: a hidden sibling of its folder, renamed into place when done."""
+    return out.parent / f".{out.name}.partial"
+
+
+def prepare_run(spec: TrainSpec, task, train_rows, val_rows, test_rows, with_pairs: bool, log):
+    """Model, tokenizer, encoded rows, calibrated heads: everything the loop needs before step 1."""
     encoder, tokenizer = load_encoder(spec.model, spec.dropout, spec.trust_remote_code, spec.pooling == "cls")
     model = build_peft_model(encoder, head_size(task), spec.pooling, len(task.pooled_spans),
                              spec.method, spec.prefix_len, spec.prefix_projection)
-    with_pairs = provenance.get("pairs") is not None and spec.lam > 0 and spec.consistency != "none"
-    train_items = encode_rows(tokenizer, task, train_rows, spec.max_length, perturbed=with_pairs)
-    val_rows, val_items = by_length(val_rows, encode_rows(tokenizer, task, val_rows, spec.max_length))
     collate = Collator(tokenizer.pad_token_id, head_size(task))
+    train_items = encode_rows(tokenizer, task, train_rows, spec.max_length, perturbed=with_pairs)
+    val = by_length(val_rows, encode_rows(tokenizer, task, val_rows, spec.max_length))
+    test = by_length(test_rows, encode_rows(tokenizer, task, test_rows, spec.max_length)) if test_rows else None
     calibration = calibrate_span_heads(model, [
-        {"input_ids": flat["input_ids"], **_inputs(flat)}
+        {"input_ids": flat["input_ids"], **encoder_inputs(flat)}
         for flat in (flatten(collate(train_items[i:i + 64])["clean"])
                      for i in range(0, min(len(train_items), CALIBRATION_ROWS), 64))],
         torch.tensor([it["gold"][0] for it in train_items[:CALIBRATION_ROWS]]))
     if calibration:
         log(f"seed {spec.seed}: span head calibrated on {min(len(train_items), CALIBRATION_ROWS)} train rows: {calibration}")
-    shuffle = torch.Generator().manual_seed(spec.seed)
-    train_loader = DataLoader(train_items, batch_size=spec.batch_size, shuffle=True, collate_fn=collate,
-                              generator=shuffle)
-    eval_loader = DataLoader(val_items, batch_size=64, collate_fn=collate)
-    test_items = None
-    if test_rows:
-        test_rows, test_items = by_length(test_rows, encode_rows(tokenizer, task, test_rows, spec.max_length))
-    test_loader = DataLoader(test_items, batch_size=64, collate_fn=collate) if test_rows else None
+    return model, collate, train_items, val, test, calibration
+
+
+def make_optimizer(model, spec: TrainSpec, steps: int):
     params = [p for p in model.parameters() if p.requires_grad]
     # The span head's calibrated threshold and scale: their own group without weight decay (a decay
     # would pull them toward 0, away from the calibrated rule). Trained, not frozen: on WordNet-WiC
@@ -297,91 +367,164 @@ def train_one_seed(spec: TrainSpec, out: Path, train_rows, val_rows, provenance:
     rest = [p for p in params if all(p is not c for c in calibrated)]
     optimizer = torch.optim.AdamW([{"params": rest, "weight_decay": spec.weight_decay},
                                    {"params": calibrated, "weight_decay": 0.0}], lr=spec.lr)
-    total = spec.epochs * len(train_loader)  # split_batches: every process takes every step
-    scheduler = get_linear_schedule_with_warmup(optimizer, int(spec.warmup * total), total)
+    from transformers import get_linear_schedule_with_warmup
+
+    return params, optimizer, get_linear_schedule_with_warmup(optimizer, int(spec.warmup * steps), steps)
+
+
+def resume_or_start(accelerator, work: Path, config: dict, resume: bool, log) -> bool:
+    """Resume from `work`'s last epoch checkpoint when it was made with this very config; else
+    start `work` afresh."""
+    saved = work / "config.json"
+    if resume and (work / "checkpoint").is_dir() and saved.is_file() and json.loads(saved.read_text()) == config:
+        accelerator.load_state(str(work / "checkpoint"), strict=False)  # only trainable weights are saved
+        return True
+    if accelerator.is_main_process:
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        saved.write_text(json.dumps(config, indent=2))
+    accelerator.wait_for_everyone()
+    return False
+
+
+def save_checkpoint(accelerator, work: Path) -> None:
+    """The model's trainable weights, optimiser, scheduler, RNG states and Progress, written
+    whole or not at all (a kill mid-save leaves the previous epoch's checkpoint)."""
+    accelerator.save_state(str(work / "checkpoint-next"))
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        replace_folder(work / "checkpoint-next", work / "checkpoint")
+    accelerator.wait_for_everyone()
+
+
+def train_one_seed(spec: TrainSpec, out: Path, train_rows, val_rows, provenance: dict, test_rows=None,
+                   log=print, track: str = "auto", resume: bool = True) -> dict:
+    """Train one seed; write adapter/, config.json, metrics.json, log.txt (and logs/, the tracker's)
+    into `out`.
+
+    Validation selects the epoch whose adapter is kept ("best"); the test rows, when given, are
+    scored once at that epoch and once at the last, never used to choose anything. The work is
+    done in a hidden sibling folder with a checkpoint after every epoch: run again with the same
+    settings, a killed seed resumes after its last completed epoch, with the same result."""
+    from accelerate.utils import set_seed
+    from tqdm.auto import tqdm
+
+    task = get_task(spec.task)
+    work = work_folder(out)
+    config = {"spec": spec.to_dict(), "provenance": provenance}
+    accelerator = make_accelerator(spec.device, track=track, project_dir=work)
+    set_seed(spec.seed)
+    with_pairs = provenance.get("pairs") is not None and spec.lam > 0 and spec.consistency != "none"
+    model, collate, train_items, (val_rows, val_items), test, calibration = prepare_run(
+        spec, task, train_rows, val_rows, test_rows, with_pairs, log)
+    progress = Progress(torch.Generator().manual_seed(spec.seed))
+    train_loader = DataLoader(train_items, batch_size=spec.batch_size, shuffle=True, collate_fn=collate,
+                              generator=progress.shuffle)
+    eval_loader = DataLoader(val_items, batch_size=64, collate_fn=collate)
+    test_loader = DataLoader(test[1], batch_size=64, collate_fn=collate) if test else None
+    params, optimizer, scheduler = make_optimizer(model, spec, spec.epochs * len(train_loader))  # split_batches: every process takes every step
     model, optimizer, train_loader, eval_loader, scheduler = accelerator.prepare(
         model, optimizer, train_loader, eval_loader, scheduler)
-    if test_loader is not None:
-        test_loader = accelerator.prepare(test_loader)
+    test_loader = accelerator.prepare(test_loader) if test else None
+    trainable = {n for n, p in accelerator.unwrap_model(model).named_parameters() if p.requires_grad}
+
+    def trainable_only(models, weights, output_dir):  # the frozen encoder is never checkpointed
+        for i, w in enumerate(weights):
+            weights[i] = {k: v for k, v in w.items() if k.removeprefix("module.") in trainable}
+
+    accelerator.register_save_state_pre_hook(trainable_only)
+    accelerator.register_for_checkpointing(progress)
+    if resume_or_start(accelerator, work, config, resume, log):
+        log(f"seed {spec.seed}: resuming after epoch {progress.epoch} from the checkpoint in {work}")
+    accelerator.init_trackers("logs", config=tracker_config(spec))
     embed = input_embeddings(accelerator.unwrap_model(model))
     noise = RowNoise(spec.seed, accelerator.device)  # per-row draws: N processes match one
-    step = 0
+    started = time.time() - (progress.history[-1]["seconds"] if progress.history else 0)
 
-    history, skipped, best, best_state, started = [], 0, None, None, time.time()
-    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
-    if accelerator.is_main_process:
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-    for epoch in range(1, spec.epochs + 1):
+    for epoch in range(progress.epoch + 1, spec.epochs + 1):
         model.train()
         losses, grad_norms = [], []
         bar = tqdm(train_loader, desc=f"seed {spec.seed} epoch {epoch}/{spec.epochs}",
                    disable=not accelerator.is_local_main_process, leave=False,
                    mininterval=0.1 if sys.stderr.isatty() else 30)
         for batch in bar:
-            step += 1
-            valid = batch.get("perturbed", batch["clean"])["valid"]
-            noise.at(step, valid, accelerator.process_index * valid.shape[0])
-            loss, finite = training_loss(model, embed, batch, spec, noise)
-            accelerator.backward(loss)
-            bad = not (finite and torch.isfinite(loss)) or any(
+            progress.step += 1
+            loss = backward_in_chunks(model, embed, batch, spec, noise, progress.step, accelerator)
+            bad = not (loss.finite and torch.isfinite(loss.total)) or any(
                 p.grad is not None and not torch.isfinite(p.grad).all() for p in params)
             # Every process takes the same decision, and logs the loss of the whole global batch.
-            stats = accelerator.reduce(torch.stack([torch.tensor(float(bad)), loss.detach().float().cpu()])
-                                       .to(accelerator.device), "mean")
+            terms = [loss.total, loss.clean, loss.perturbed if loss.perturbed is not None else loss.clean * 0]
+            stats = accelerator.reduce(torch.stack([torch.tensor(float(bad))] + [t.detach().float().cpu() for t in terms])
+                                       .to(accelerator.device), "mean").tolist()
+            logged = {"train/lr": scheduler.get_last_lr()[0]}
             if stats[0] > 0:
-                skipped += 1
+                progress.skipped += 1
             else:
                 if spec.max_grad_norm > 0:
                     grad_norms.append(float(accelerator.clip_grad_norm_(params, spec.max_grad_norm)))
+                    logged["train/grad_norm"] = grad_norms[-1]
                 optimizer.step()
                 scheduler.step()
-                losses.append(stats[1].item())
+                losses.append(stats[1])
+                logged.update({"train/loss": stats[1], "train/loss_clean": stats[2]})
+                if loss.perturbed is not None:
+                    logged["train/loss_perturbed"] = stats[3]
             optimizer.zero_grad()
-            bar.set_postfix(loss=f"{losses[-1]:.4f}" if losses else "n/a", skipped=skipped, refresh=False)
+            accelerator.log({**logged, "train/skipped_steps": progress.skipped}, step=progress.step)
+            bar.set_postfix(loss=f"{losses[-1]:.4f}" if losses else "n/a", skipped=progress.skipped, refresh=False)
         metrics = evaluate(model, eval_loader, task, val_rows, val_items, accelerator)
         record = {"epoch": epoch, "train_loss": round(sum(losses) / max(len(losses), 1), 5), **metrics,
                   "seconds": round(time.time() - started, 1)}
         if grad_norms:  # before clipping: how often --max-grad-norm bites
             record["grad_norm"] = round(sum(grad_norms) / len(grad_norms), 4)
             record["clipped_steps"] = sum(g > spec.max_grad_norm for g in grad_norms)
-        history.append(record)
+        progress.history.append(record)
+        accelerator.log({f"validation/{k}": v for k, v in metrics.items()}, step=progress.step)
         log(f"seed {spec.seed} epoch {epoch}: " + ", ".join(f"{k} {v}" for k, v in record.items() if k != "epoch"))
-        if best is None or metrics[task.metrics[0]] > best[task.metrics[0]]:
-            best = record
-            best_state = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
-            accelerator.wait_for_everyone()
-            if accelerator.is_main_process:
-                accelerator.unwrap_model(model).save_pretrained(str(tmp / "adapter"))
-    test = None
-    if test_loader is not None:  # scored after training: it cannot influence any choice
-        test = {"last": evaluate(model, test_loader, task, test_rows, test_items, accelerator)}
-        test["best"] = test["last"]
-        if best is not history[-1]:  # put the selected epoch's weights back and score them too
-            with torch.no_grad():
-                for n, p in model.named_parameters():
-                    if n in best_state:
-                        p.copy_(best_state[n])
-            test["best"] = evaluate(model, test_loader, task, test_rows, test_items, accelerator)
-        log(f"seed {spec.seed} test ({len(test_rows)} rows): epoch {best['epoch']} (selected on validation) "
-            + ", ".join(f"{k} {v}" for k, v in test["best"].items()))
+        if progress.best is None or metrics[task.metrics[0]] > progress.best[task.metrics[0]]:
+            progress.best = record
+            progress.best_state = {n: p.detach().cpu().clone() for n, p in model.named_parameters() if p.requires_grad}
+        progress.epoch = epoch
+        save_checkpoint(accelerator, work)
+
+    best, history = progress.best, progress.history
+    selected_last = best["epoch"] == history[-1]["epoch"]
+    test_scores = None
+    if test:  # scored after training: it cannot influence any choice
+        test_scores = {"last": evaluate(model, test_loader, task, *test, accelerator)}
+    if not selected_last:  # put the selected epoch's weights back: the adapter and "best" are its
+        with torch.no_grad():
+            for n, p in model.named_parameters():
+                if n in progress.best_state:
+                    p.copy_(progress.best_state[n].to(p.device))
+    if test:
+        test_scores["best"] = test_scores["last"] if selected_last else evaluate(model, test_loader, task, *test, accelerator)
+        log(f"seed {spec.seed} test ({len(test[0])} rows): epoch {best['epoch']} (selected on validation) "
+            + ", ".join(f"{k} {v}" for k, v in test_scores["best"].items()))
     result = {"task": task.name, "seed": spec.seed, "metric": task.metrics[0], "best": best, "last": history[-1],
-              "protocol": provenance.get("protocol"), "test": test, "test_rows": len(test_rows or []),
-              "history": history, "skipped_steps": skipped, "train_rows": len(train_rows),
+              "protocol": provenance.get("protocol"), "test": test_scores, "test_rows": len(test_rows or []),
+              "history": history, "skipped_steps": progress.skipped, "train_rows": len(train_rows),
               "validation_rows": len(val_rows), "processes": accelerator.num_processes,
               "device": str(accelerator.device), "mixed_precision": accelerator.mixed_precision,
               "seconds": round(time.time() - started, 1), "adapter_epoch": best["epoch"],
               "calibration": calibration}
+    for logger in accelerator.trackers:  # not end_training(): it ends the process group, and more seeds follow
+        logger.finish()
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
-        (tmp / "config.json").write_text(json.dumps({"spec": spec.to_dict(), "provenance": provenance}, indent=2))
-        (tmp / "metrics.json").write_text(json.dumps(result, indent=2))
-        (tmp / "log.txt").write_text("\n".join(json.dumps(h) for h in history) + "\n")
-        from augment.corpus import replace_dir
-
-        replace_dir(tmp, out)
+        accelerator.unwrap_model(model).save_pretrained(str(work / "adapter"))
+        (work / "metrics.json").write_text(json.dumps(result, indent=2))
+        (work / "log.txt").write_text("\n".join(json.dumps(h) for h in history) + "\n")
+        shutil.rmtree(work / "checkpoint")
+        replace_folder(work, out)
     accelerator.wait_for_everyone()
     return result
+
+
+def tracker_config(spec: TrainSpec) -> dict:
+    """The run's settings as trackers take them (TensorBoard's hparams want plain scalars)."""
+    return {k: v if isinstance(v, (int, float, str, bool)) else str(v)
+            for k, v in spec.to_dict().items() if k != "task_definition"}
 
 
 def load_run(run: Path):

@@ -71,10 +71,12 @@ def report(results: list[dict], validation: dict) -> dict:
 
 
 def run_seeds(spec: TrainSpec, seeds: list[int], out=None, pairs=None, source="auto", data_dir=None,
-              eval_dir=None, force: bool = False, log=print) -> dict:
-    """Train every seed (reusing finished seed folders with the same spec) and write summary.json."""
+              eval_dir=None, force: bool = False, log=print, track: str = "auto") -> dict:
+    """Train every seed (reusing finished seed folders with the same spec, resuming interrupted
+    ones) and write summary.json. `force` retrains from scratch."""
     out = Path(out) if out else default_run_dir(spec, pairs, source, data_dir, eval_dir)
-    if out.exists() and any(out.iterdir()) and not (out / "summary.json").exists() and not any(out.glob("seed-*")):
+    if out.exists() and any(out.iterdir()) and not (out / "summary.json").exists() and not any(out.glob("seed-*")) \
+            and not any(out.glob(".seed-*.partial")):
         raise PTPError(f"{out}: exists and is not a ptp-train run folder; choose another --out")
     train_rows, val_rows, test_rows, provenance = load_training_data(spec, pairs, source, data_dir, eval_dir, log=log)
     log(f"run folder: {out} ({len(train_rows)} train rows, {len(val_rows)} validation rows (selects), "
@@ -94,7 +96,8 @@ def run_seeds(spec: TrainSpec, seeds: list[int], out=None, pairs=None, source="a
                     results.append(json.loads(done.read_text()))
                     continue
                 raise PTPError(f"{folder}: holds a run with other settings; pass --force or another --out")
-            results.append(train_one_seed(seed_spec, folder, train_rows, val_rows, provenance, test_rows, log=log))
+            results.append(train_one_seed(seed_spec, folder, train_rows, val_rows, provenance, test_rows, log=log,
+                                          track=track, resume=not force))
         validation = summarise(results)
         summary = {"task": spec.task, "metric": results[0]["metric"], "seeds": seeds,
                    "spec": {k: v for k, v in spec.to_dict().items() if k != "seed"},

@@ -157,3 +157,9 @@ def load_victim(path: Path, task: str, device: str = "auto"):
     if (path / "config.json").is_file():
         return HFVictim(path, task, device)
     raise PTPError(f"--victim {path}: neither a ptp-train run (adapter/) nor an HF checkpoint (config.json)")
+
+
+# The victim-provider interface stage 1 finds through the `ptp.victims` entry point
+# (augment/victims.py), so that augment never imports this package.
+resolve = resolve_victim
+load = load_victim

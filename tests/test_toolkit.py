@@ -1,0 +1,204 @@
+"""The researcher's toolkit: config files, resumed runs, gradient accumulation, tracking,
+leaderboard predictions, and the import graph."""
+import ast
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from tests.tiny_models import make_tiny_bert
+from training.config import TrainSpec
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def tiny_bert(tmp_path_factory):
+    return make_tiny_bert(tmp_path_factory.mktemp("models") / "bert")
+
+
+def _spec(tiny_bert, **knobs):
+    return TrainSpec(**{"task": "wic", "model": str(tiny_bert), "epochs": 3, "batch_size": 4, "device": "cpu",
+                        "prefix_len": 4, "embed_noise": "gaussian", "sigma": 0.05, **knobs})
+
+
+def _train(spec, out, fixtures, **kw):
+    from training.runs import run_seeds
+
+    return run_seeds(spec, [spec.seed], out=out, data_dir=fixtures, log=lambda *_: None, **kw)
+
+
+def _adapter(run):
+    from safetensors.torch import load_file
+
+    return load_file(str(run / "seed-1" / "adapter" / "adapter_model.safetensors"))
+
+
+def _history(run):
+    return [{k: v for k, v in h.items() if k != "seconds"}
+            for h in json.loads((run / "seed-1" / "metrics.json").read_text())["history"]]
+
+
+def test_a_killed_seed_resumes_after_its_last_epoch_with_the_same_result(tmp_path, tiny_bert, fixtures, monkeypatch):
+    import training.loop as loop
+
+    spec = _spec(tiny_bert)
+    _train(spec, tmp_path / "whole", fixtures, track="none")
+
+    real, calls = loop.evaluate, {"n": 0}
+
+    def killed_in_epoch_2(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(loop, "evaluate", killed_in_epoch_2)
+    with pytest.raises(KeyboardInterrupt):
+        _train(spec, tmp_path / "killed", fixtures, track="none")
+    work = tmp_path / "killed" / ".seed-1.partial"
+    assert (work / "checkpoint").is_dir() and not (tmp_path / "killed" / "seed-1").exists()
+    # Only the trainable weights are checkpointed, not the frozen encoder.
+    saved = sum(f.stat().st_size for f in (work / "checkpoint").glob("model*"))
+    encoder = sum(f.stat().st_size for f in Path(tiny_bert).glob("*.safetensors"))
+    assert saved < encoder / 2
+
+    monkeypatch.setattr(loop, "evaluate", real)
+    logs = []
+    from training.runs import run_seeds
+
+    run_seeds(spec, [1], out=tmp_path / "killed", data_dir=fixtures, log=logs.append, track="none")
+    assert any("resuming after epoch 1" in line for line in logs)
+    assert sum("epoch" in line and "train_loss" in line for line in logs) == 2  # epochs 2 and 3 only
+    assert _history(tmp_path / "killed") == _history(tmp_path / "whole")
+    a, b = _adapter(tmp_path / "whole"), _adapter(tmp_path / "killed")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not work.exists()
+
+
+def test_a_changed_setting_starts_over_instead_of_resuming(tmp_path, tiny_bert, fixtures, monkeypatch):
+    import training.loop as loop
+
+    real = loop.evaluate
+    monkeypatch.setattr(loop, "evaluate", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt))
+    with pytest.raises(KeyboardInterrupt):
+        _train(_spec(tiny_bert, epochs=2), tmp_path / "run", fixtures, track="none")
+    monkeypatch.setattr(loop, "evaluate", real)
+    logs = []
+    from training.runs import run_seeds
+
+    run_seeds(_spec(tiny_bert, epochs=2, lr=5e-3), [1], out=tmp_path / "run", data_dir=fixtures, log=logs.append,
+              track="none")
+    assert not any("resuming" in line for line in logs)
+
+
+def test_grad_accum_gives_the_gradient_of_the_whole_batch(tmp_path, tiny_bert, fixtures):
+    one = _spec(tiny_bert, epochs=2)
+    _train(one, tmp_path / "one", fixtures, track="none")
+    _train(TrainSpec(**{**one.to_dict(), "grad_accum": 3}), tmp_path / "three", fixtures, track="none")
+    for h1, h3 in zip(_history(tmp_path / "one"), _history(tmp_path / "three")):
+        assert abs(h1["train_loss"] - h3["train_loss"]) < 1e-4
+    a, b = _adapter(tmp_path / "one"), _adapter(tmp_path / "three")
+    assert all(torch.allclose(a[k], b[k], atol=1e-5) for k in a)
+    assert "grad_accum" not in one.to_dict()  # unset knobs keep earlier run hashes
+
+
+def test_tensorboard_log_has_both_loss_terms_and_validation(tmp_path, tiny_bert, fixtures):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    _train(_spec(tiny_bert, epochs=2), tmp_path / "run", fixtures, track="tensorboard")
+    logs = tmp_path / "run" / "seed-1" / "logs"
+    events = EventAccumulator(str(logs))
+    events.Reload()
+    tags = set(events.Tags()["scalars"])
+    assert {"train/loss", "train/loss_clean", "train/loss_perturbed", "train/lr", "train/grad_norm",
+            "train/skipped_steps", "validation/accuracy"} <= tags
+    steps = [e.step for e in events.Scalars("train/loss")]
+    assert steps == sorted(steps) and len(steps) > 2
+    assert len(events.Scalars("validation/accuracy")) == 2  # one per epoch
+
+
+def test_run_from_a_config_file_flags_win_and_a_saved_config_replays(tmp_path, tiny_bert, fixtures, cli):
+    config = tmp_path / "run.yaml"
+    config.write_text(f"task: wic\ndata-dir: {fixtures}\nmodel: {tiny_bert}\nepochs: 3\nbatch_size: 4\n"
+                      "prefix-len: 4\ndevice: cpu\nlambda: 0.5\nembed-noise: gaussian\nseeds: [1]\ntrack: none\n")
+    first = cli("training.cli", "--config", config, "--epochs", "2", "--out", tmp_path / "a")
+    assert first.returncode == 0, first.stderr[-2000:]
+    saved = json.loads((tmp_path / "a" / "seed-1" / "config.json").read_text())
+    assert saved["spec"]["epochs"] == 2 and saved["spec"]["lam"] == 0.5 and saved["spec"]["batch_size"] == 4
+    replay = cli("training.cli", "--config", tmp_path / "a" / "seed-1" / "config.json", "--out", tmp_path / "b",
+                 "--track", "none")
+    assert replay.returncode == 0, replay.stderr[-2000:]
+    replayed = json.loads((tmp_path / "b" / "seed-1" / "config.json").read_text())
+    assert replayed["spec"].pop("device") == "auto"  # where it ran is history; everything else is the same
+    assert replayed == {**saved, "spec": {k: v for k, v in saved["spec"].items() if k != "device"}}
+    assert _history(tmp_path / "b") == _history(tmp_path / "a")
+
+    config.write_text("task: wic\nlearning_rate: 0.1\n")
+    bad = cli("training.cli", "--config", config, "--out", tmp_path / "c")
+    assert bad.returncode == 2 and "unknown key 'learning_rate'" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1 and not (tmp_path / "c").exists()
+
+
+def test_augment_and_pipeline_commands_read_config_files(tmp_path, fixtures, cli):
+    config = tmp_path / "build.json"
+    config.write_text(json.dumps({"task": "rte", "data-dir": str(fixtures), "ops": ["delete"], "rate": 0.5,
+                                  "seed": 3}))
+    out = cli("augment.cli", "build", "--config", config, "--out", tmp_path / "rte_rand")
+    assert out.returncode == 0, out.stderr[-2000:]
+    manifest = json.loads((tmp_path / "rte_rand" / "ptp_manifest.json").read_text())
+    assert manifest["params"]["ops"] == ["delete"] and manifest["params"]["rate"] == 0.5 and manifest["seed"] == 3
+    config.write_text(json.dumps({"task": "rte", "rates": 0.5}))
+    bad = cli("augment.cli", "build", "--config", config)
+    assert bad.returncode == 2 and "unknown key 'rates'" in bad.stderr
+    config.write_text(json.dumps({"seeds": "1,2", "methodz": "vanilla"}))
+    bad = cli("pipelines.cli", "stability", "--config", config)
+    assert bad.returncode == 2 and "unknown key 'methodz'" in bad.stderr
+
+
+def test_predict_writes_the_superglue_submission_format(tmp_path, tiny_bert, fixtures, cli):
+    from training.predict import submission
+    from augment.tasks import get_task
+
+    for task, folder in (("wic", "WiC"), ("multirc", "MultiRC")):
+        spec = TrainSpec(task=task, model=str(tiny_bert), epochs=1, batch_size=4, device="cpu", prefix_len=4)
+        from training.runs import run_seeds
+
+        run_seeds(spec, [1, 2], out=tmp_path / task, data_dir=fixtures, log=lambda *_: None, track="none")
+        result = cli("training.cli", "predict", tmp_path / task, "--data-dir", fixtures, "--out", tmp_path / "sub")
+        assert result.returncode == 0, result.stderr[-2000:]
+        lines = [json.loads(x) for x in (tmp_path / "sub" / f"{folder}.jsonl").read_text().splitlines()]
+        official = [json.loads(x) for x in (fixtures / folder / "test.jsonl").read_text().splitlines()]
+        assert [line["idx"] for line in lines] == [row["idx"] for row in official]
+        if task == "wic":
+            assert {line["label"] for line in lines} <= {"true", "false"}
+        else:
+            answers = [a["idx"] for row in official for q in row["passage"]["questions"] for a in q["answers"]]
+            got = [a["idx"] for line in lines for q in line["passage"]["questions"] for a in q["answers"]]
+            assert got == answers and all(a["label"] in (0, 1) for line in lines
+                                          for q in line["passage"]["questions"] for a in q["answers"])
+    assert sorted(p.name for p in (tmp_path / "sub").iterdir()) == ["MultiRC.jsonl", "WiC.jsonl"]
+    record = submission(get_task("record"), [{"query_id": "7"}], [1], [["Paris", "London"]])
+    assert record == [{"idx": 7, "label": "London"}]
+
+
+def test_stage_one_never_imports_stage_two():
+    """augment <- training <- pipelines: no module imports a package above its own."""
+    above = {"augment": ("training", "pipelines"), "training": ("pipelines",)}
+    for package, forbidden in above.items():
+        for path in (ROOT / package).glob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                    [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else []
+                for name in names:
+                    assert name.split(".")[0] not in forbidden, f"{path.name} imports {name}"
+
+
+def test_no_private_names_cross_modules():
+    for package in ("augment", "training", "pipelines"):
+        for path in (ROOT / package).glob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ImportFrom):
+                    private = [a.name for a in node.names if a.name.startswith("_")]
+                    assert not private, f"{path.name} imports {private} from {node.module}"

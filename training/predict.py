@@ -1,0 +1,87 @@
+"""Leaderboard output: a trained run's predictions in the SuperGLUE submission format.
+
+One JSONL file per task, named as the leaderboard expects (BoolQ.jsonl, CB.jsonl, ...), one line
+per example: {"idx": ..., "label": ...}. MultiRC nests answers under their question and passage;
+ReCoRD's label is the entity text; COPA's is the choice index. A task file's task writes its
+label names.
+"""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+
+from torch.utils.data import DataLoader
+
+from augment.atomic import atomic_folder
+from augment.errors import PTPError
+from augment.sources import OFFICIAL_DIRS
+from augment.tasks import Task, get_task
+
+from .data import Collator, encode_rows, head_size
+from .loop import load_run, make_accelerator, predict, run_data
+
+# The leaderboard's spelling of the labels where it differs from the task record's.
+SUBMISSION_LABELS = {"boolq": ("false", "true"), "wic": ("false", "true")}
+
+
+def pick_seed(run: Path, log=print) -> Path:
+    """A seed folder as is; in a multi-seed folder, the seed with the best validation score."""
+    run = Path(run)
+    if (run / "adapter").is_dir() or not (run / "summary.json").is_file():
+        return run
+    scored = []
+    for folder in sorted(run.glob("seed-*")):
+        metrics = json.loads((folder / "metrics.json").read_text())
+        scored.append((metrics["best"][metrics["metric"]], folder))
+    if not scored:
+        raise PTPError(f"{run}: no finished seed-* folders to predict with")
+    best = max(scored, key=lambda s: s[0])
+    log(f"{run}: predicting with {best[1].name}, the seed with the best validation score ({best[0]})")
+    return best[1]
+
+
+def submission(task: Task, rows: list[dict], preds: list[int], names: list[list[str]]) -> list[dict]:
+    if task.kind == "record":
+        return [{"idx": int(r["query_id"]) if r["query_id"].isdigit() else r["query_id"], "label": n[p]}
+                for r, p, n in zip(rows, preds, names)]
+    if task.kind == "multirc":  # passage -> question -> answers, in file order
+        passages = defaultdict(lambda: defaultdict(list))
+        for r, p in zip(rows, preds):
+            paragraph, question = r["question_id"].split("-", 1)
+            passages[paragraph][question].append({"idx": r["idx"], "label": p})
+        return [{"idx": int(pi), "passage": {"questions": [{"idx": int(qi), "answers": sorted(a, key=lambda x: x["idx"])}
+                                                            for qi, a in questions.items()]}}
+                for pi, questions in passages.items()]
+    if task.kind == "multiple_choice":
+        return [{"idx": r["idx"], "label": p} for r, p in zip(rows, preds)]
+    labels = SUBMISSION_LABELS.get(task.name, task.labels)
+    return [{"idx": r["idx"], "label": labels[p]} for r, p in zip(rows, preds)]
+
+
+def predict_run(run: Path, split: str = "test", data_dir=None, out=None, device: str = "auto", log=print) -> Path:
+    """Write RUN's predictions on `split` (labels not needed) to OUT/<Task>.jsonl."""
+    run = pick_seed(run, log)
+    spec, provenance, model, tokenizer = load_run(run)
+    task = get_task(spec.task)
+    data = run_data(task.name, provenance, data_dir, log=log)
+    if split not in data or len(data[split]) == 0:
+        raise PTPError(f"{run}: no {split} split to predict (available: {', '.join(data)}); "
+                       "pass --data-dir with the official files")
+    rows = data[split].to_list()
+    accelerator = make_accelerator(device)
+    items = encode_rows(tokenizer, task, rows, spec.max_length)
+    loader = DataLoader(items, batch_size=64, collate_fn=Collator(tokenizer.pad_token_id, head_size(task)))
+    model, loader = accelerator.prepare(model, loader)
+    preds = predict(model, loader, accelerator)
+    lines = submission(task, rows, preds, [it["names"] for it in items])
+    folder = Path(out) if out else run / "predictions"
+    name = f"{OFFICIAL_DIRS.get(task.name, task.name)}.jsonl"
+    # The folder is written whole: other tasks' files already there are kept.
+    with atomic_folder(folder) as tmp:
+        if folder.is_dir():
+            for old in folder.glob("*.jsonl"):
+                (tmp / old.name).write_bytes(old.read_bytes())
+        (tmp / name).write_text("".join(json.dumps(line) + "\n" for line in lines))
+    log(f"wrote {len(lines)} {split} predictions to {folder / name}")
+    return folder / name
