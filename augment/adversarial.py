@@ -34,6 +34,7 @@ import contextlib
 import json
 import os
 import sys
+import time
 from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -41,6 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import PTPError
+from .shards import Shard
 from .random_ops import PLACEHOLDER, mask, unmask, words_changed
 from .spans import protected_ranges, rewrite_spans
 from .tasks import Task, gold
@@ -238,96 +240,106 @@ def _key(attacked) -> tuple:
     return tuple(attacked._text_input.values())
 
 
-def attack_batch(task: Task, examples: list[dict], rows: list[int], victim, spec: AttackSpec, parts,
-                 cache: QueryCache) -> list[dict]:
-    """The recipe's search on a batch of examples in lock step; one result record per example."""
-    transformation, pre, post = parts
-    token_ids = getattr(victim, "token_ids", None)
-    states, restore_info = [], {}
-    for row, ex in zip(rows, examples):
-        attacked, ranges, meta = attacked_text(task, ex)
-        st = _State(row, ex, attacked)
-        right = gold(task, ex)
-        st.target = right[0] if right else None
-        restore_info[row] = (ranges, meta)
-        states.append(st)
+class Search:
+    """One recipe's search over a batch of examples in lock step, in its parts: the victim on the
+    originals (`start`), word importance (`rank_words`, the scoring step), one greedy swap per
+    example per round (`step`, the search step), and each example's record (`record`)."""
 
-    def query(pairs):  # [(state, attacked_text)] -> probabilities, counting queries per example
+    def __init__(self, task: Task, victim, spec: AttackSpec, parts, cache: QueryCache):
+        self.task, self.victim, self.spec, self.cache = task, victim, spec, cache
+        self.transformation, self.pre, self.post = parts
+        self.token_ids = getattr(victim, "token_ids", None)
+        self.restore_info = {}
+
+    def query(self, pairs):  # [(state, attacked_text)] -> probabilities, counting queries per example
         exs, keys = [], []
         for st, at in pairs:
-            restored = restore_example(task, st.example, at, *restore_info[st.row])
+            restored = restore_example(self.task, st.example, at, *self.restore_info[st.row])
             exs.append(restored if restored is not None else st.example)
             keys.append((st.row, _key(at)))
             st.queries += 1
-        return cache(exs, keys)
+        return self.cache(exs, keys)
 
-    def budget_left(st):
-        return spec.query_budget is None or st.queries < spec.query_budget
+    def budget_left(self, st) -> bool:
+        return self.spec.query_budget is None or st.queries < self.spec.query_budget
 
-    # 1. The victim on the originals; already-wrong examples are skipped.
-    for st, p in zip(states, query([(st, st.original) for st in states])):
-        st.p_before = st.p_now = p
-        if st.target is None or int(np.argmax(p)) != st.target:
-            st.status = "skipped"
-    active = [st for st in states if st.status is None]
+    def within_budget(self, st, items: list) -> list:
+        return items if self.spec.query_budget is None else items[:max(self.spec.query_budget - st.queries, 0)]
 
-    # 2. Word importance: PWWS's saliency (leave-one-out with UNK, softmaxed) x best swap gain.
-    # Queries past an example's budget are not sent; their scores count as no change.
-    # DeepWordBug orders by the leave-one-out term alone (TextAttack's "unk" ranking): no swap queries.
-    requests, tags, plans = [], [], {}
-    for st in active:
-        indices = sorted(_modifiable(st.original, pre, transformation))
-        swaps = {i: [] if spec.recipe == "deepwordbug" else
-                 _candidates(transformation, st.original, st.original, [i], pre, post, token_ids, str(st.row))
-                 for i in indices}
-        mine = [(("unk", i, 0), st.original.replace_word_at_index(i, victim.unk_token)) for i in indices]
-        mine += [(("swap", i, k), c) for i in indices for k, c in enumerate(swaps[i])]
-        if spec.query_budget is not None:
-            mine = mine[:max(spec.query_budget - st.queries, 0)]
-        plans[st.row] = (indices, swaps)
-        requests += [(st, text) for _, text in mine]
-        tags += [(st.row, tag) for tag, _ in mine]
-    answer = dict(zip(tags, query(requests))) if requests else {}
-    for st in active:
-        indices, swaps = plans[st.row]
-        y = st.target
-        base = 1 - st.p_before[y]
+    def candidates(self, st, index: int) -> list:
+        return _candidates(self.transformation, st.current, st.original, [index], self.pre, self.post,
+                           self.token_ids, str(st.row))
 
-        def score(tag):
-            p = answer.get((st.row, tag))
-            return base if p is None else 1 - p[y]
+    def start(self, rows: list[int], examples: list[dict]) -> list[_State]:
+        """States for the examples, the victim's view of each original; already-wrong ones skipped."""
+        states = []
+        for row, ex in zip(rows, examples):
+            attacked, ranges, meta = attacked_text(self.task, ex)
+            st = _State(row, ex, attacked)
+            right = gold(self.task, ex)
+            st.target = right[0] if right else None
+            self.restore_info[row] = (ranges, meta)
+            states.append(st)
+        for st, p in zip(states, self.query([(st, st.original) for st in states])):
+            st.p_before = st.p_now = p
+            if st.target is None or int(np.argmax(p)) != st.target:
+                st.status = "skipped"
+        return states
 
-        unk_scores = np.array([score(("unk", i, 0)) for i in indices]) - base
-        gains = np.array([max((score(("swap", i, k)) for k in range(len(swaps[i]))), default=base) - base
-                          for i in indices])
-        gains[gains < MIN_GAIN] = 0.0  # noise-level gains would order words by float noise
-        if indices and spec.recipe == "deepwordbug":
-            unk_scores[unk_scores < MIN_GAIN] = 0.0
-            st.order = [indices[k] for k in np.argsort(-unk_scores, kind="stable")]
-        elif indices:
-            saliency = np.exp(unk_scores - unk_scores.max())
-            saliency /= saliency.sum()
-            st.order = [indices[k] for k in np.argsort(-(saliency * gains), kind="stable")]
-        if not budget_left(st):
-            st.order = []
+    def rank_words(self, active: list[_State]) -> None:
+        """Each example's word order: PWWS's saliency (leave-one-out with UNK, softmaxed) x best swap
+        gain. Queries past an example's budget are not sent; their scores count as no change.
+        DeepWordBug orders by the leave-one-out term alone (TextAttack's "unk" ranking)."""
+        requests, tags, plans = [], [], {}
+        for st in active:
+            indices = sorted(_modifiable(st.original, self.pre, self.transformation))
+            swaps = {i: [] if self.spec.recipe == "deepwordbug" else self.candidates(st, i) for i in indices}
+            mine = [(("unk", i, 0), st.original.replace_word_at_index(i, self.victim.unk_token)) for i in indices]
+            mine += [(("swap", i, k), c) for i in indices for k, c in enumerate(swaps[i])]
+            mine = self.within_budget(st, mine)
+            plans[st.row] = (indices, swaps)
+            requests += [(st, text) for _, text in mine]
+            tags += [(st.row, tag) for tag, _ in mine]
+        answer = dict(zip(tags, self.query(requests))) if requests else {}
+        for st in active:
+            indices, swaps = plans[st.row]
+            y = st.target
+            base = 1 - st.p_before[y]
 
-    # 3. Greedy swaps in that order, one index per round for every active example at once.
-    while active:
+            def score(tag):
+                p = answer.get((st.row, tag))
+                return base if p is None else 1 - p[y]
+
+            unk_scores = np.array([score(("unk", i, 0)) for i in indices]) - base
+            gains = np.array([max((score(("swap", i, k)) for k in range(len(swaps[i]))), default=base) - base
+                              for i in indices])
+            gains[gains < MIN_GAIN] = 0.0  # noise-level gains would order words by float noise
+            if indices and self.spec.recipe == "deepwordbug":
+                unk_scores[unk_scores < MIN_GAIN] = 0.0
+                st.order = [indices[k] for k in np.argsort(-unk_scores, kind="stable")]
+            elif indices:
+                saliency = np.exp(unk_scores - unk_scores.max())
+                saliency /= saliency.sum()
+                st.order = [indices[k] for k in np.argsort(-(saliency * gains), kind="stable")]
+            if not self.budget_left(st):
+                st.order = []
+
+    def step(self, active: list[_State]) -> list[_State]:
+        """One greedy round: every active example tries its next word's swaps (all examples' in one
+        batch of queries) and keeps the best if it lowers the gold probability. The still active."""
         round_pairs, owners = [], []
         for st in active:
             while st.pointer < len(st.order):
                 idx = st.order[st.pointer]
                 st.pointer += 1
-                cands = _candidates(transformation, st.current, st.original, [idx], pre, post, token_ids, str(st.row))
-                if spec.query_budget is not None:
-                    cands = cands[:max(spec.query_budget - st.queries, 0)]
+                cands = self.within_budget(st, self.candidates(st, idx))
                 if cands:
                     round_pairs += [(st, c) for c in cands]
                     owners.append((st, len(cands)))
                     break
         if not round_pairs:
-            break
-        probs = query(round_pairs)
+            return []
+        probs = self.query(round_pairs)
         cursor = 0
         for st, n in owners:
             y = st.target
@@ -337,26 +349,35 @@ def attack_batch(task: Task, examples: list[dict], rows: list[int], victim, spec
                 if int(np.argmax(st.p_now)) != y:
                     st.status = "successful"
             cursor += n
-        active = [st for st in active if st.status is None and st.pointer < len(st.order) and budget_left(st)]
+        return [st for st in active if st.status is None and st.pointer < len(st.order) and self.budget_left(st)]
 
-    results = []
-    for st in states:
-        status = st.status or "failed"
-        final = restore_example(task, st.example, st.current, *restore_info[st.row]) or st.example
-        changed = sum(words_changed(st.example[f], final[f]) for f in task.perturbable)
+    def record(self, st: _State) -> dict:
+        final = restore_example(self.task, st.example, st.current, *self.restore_info[st.row]) or st.example
+        changed = sum(words_changed(st.example[f], final[f]) for f in self.task.perturbable)
         # The recorded confidences come from scoring each text alone: in a batch, padding to the
         # batch's longest text changes the float sums in the last digits, so the same row would
         # record other digits in another batch (another chunk size, batch size or resume point).
-        p_before = victim.predict_proba([st.example])[0]
-        p_after = p_before if st.current is st.original else victim.predict_proba([final])[0]
+        p_before = self.victim.predict_proba([st.example])[0]
+        p_after = p_before if st.current is st.original else self.victim.predict_proba([final])[0]
         y_before, y_after = int(np.argmax(p_before)), int(np.argmax(p_after))
-        results.append({
-            "row": st.row, "perturbed": {k: final[k] for k in task.input_fields},
-            "attack": {"status": status, "queries": st.queries, "words_changed": changed,
+        return {
+            "row": st.row, "perturbed": {k: final[k] for k in self.task.input_fields},
+            "attack": {"status": st.status or "failed", "queries": st.queries, "words_changed": changed,
                        "label_before": y_before, "confidence_before": round(float(p_before[y_before]), 5),
                        "label_after": y_after, "confidence_after": round(float(p_after[y_after]), 5)},
-        })
-    return results
+        }
+
+
+def attack_batch(task: Task, examples: list[dict], rows: list[int], victim, spec: AttackSpec, parts,
+                 cache: QueryCache) -> list[dict]:
+    """The recipe's search on a batch of examples in lock step; one result record per example."""
+    search = Search(task, victim, spec, parts, cache)
+    states = search.start(rows, examples)
+    active = [st for st in states if st.status is None]
+    search.rank_words(active)
+    while active:
+        active = search.step(active)
+    return [search.record(st) for st in states]
 
 
 def _modifiable(text, pre, transformation) -> set:
@@ -383,31 +404,47 @@ def _candidates(transformation, current, original, indices, pre, post, token_ids
     return cands
 
 
-def attack_split(task: Task, split, victim, spec: AttackSpec, work: Path, log=print, progress=True):
-    """Attack every row of `split`, checkpointing chunks in `work`; returns (rows, summary)."""
+def read_chunks(work: Path) -> dict[int, dict]:
+    """Every attacked row checkpointed in `work` (chunks of any chunk size, from any shard)."""
+    done = {}
+    for path in sorted(work.glob("chunk-*.jsonl")):
+        for line in path.read_text().splitlines():
+            record = json.loads(line)
+            done[record["row"]] = record
+    return done
+
+
+def attack_split(task: Task, split, victim, spec: AttackSpec, work: Path, log=print, progress=True,
+                 shard: Shard | None = None):
+    """Attack every row of `split`, checkpointing chunks in `work`; returns (rows, summary).
+
+    Sharded (torchrun / accelerate launch: RANK, WORLD_SIZE), the rows are cut into a fixed grid
+    of chunks and shard r attacks chunks r, r + N, r + 2N, ...; shard 0 then waits for every row
+    in `work` (a shared folder across machines) and returns them all, the others return
+    (None, None). A row's result does not depend on its chunk, batch or shard, so the corpus is
+    byte-identical to a one-process build."""
     from tqdm.auto import tqdm
 
+    shard = shard or Shard.from_env()
     parts = textattack_parts(spec.max_change, spec.recipe)
     cache = QueryCache(victim, spec.batch_size)
     work.mkdir(parents=True, exist_ok=True)
     n = len(split)
     # PTP_CHUNK_ROWS overrides the checkpoint granularity (it never changes the output).
     chunk_rows = int(os.environ.get("PTP_CHUNK_ROWS", spec.chunk_rows))
-    done: dict[int, dict] = {}
-    for path in sorted(work.glob("chunk-*.jsonl")):  # chunks of any earlier chunk size
-        for line in path.read_text().splitlines():
-            record = json.loads(line)
-            done[record["row"]] = record
+    done = read_chunks(work)
     if done:
         log(f"resuming: {len(done)} of {n} rows already attacked ({work})")
-    todo = [i for i in range(n) if i not in done]
+    grid = [range(k, min(k + chunk_rows, n)) for k in range(0, n, chunk_rows)]
+    chunks = [[i for i in cell if i not in done] for cell in grid[shard.rank::shard.world]]
     counts = dict.fromkeys(STATUSES, 0)
     for record in done.values():
         counts[record["attack"]["status"]] += 1
-    bar = tqdm(total=n, initial=len(done), desc=f"attacking {task.name} ({spec.recipe})", disable=not progress,
+    mine = sum(map(len, chunks))
+    bar = tqdm(total=len(done) + mine if shard.world > 1 else n, initial=len(done),
+               desc=f"attacking {task.name} ({spec.recipe}){shard.label}", disable=not progress,
                mininterval=0.1 if sys.stderr.isatty() else 30)
-    for start in range(0, len(todo), chunk_rows):
-        rows = todo[start:start + chunk_rows]
+    for rows in filter(None, chunks):
         results = attack_batch(task, [split[i] for i in rows], rows, victim, spec, parts, cache)
         name = f"chunk-{rows[0]:08d}-{rows[-1]:08d}.jsonl"
         tmp = work / f".{name}.tmp"
@@ -419,6 +456,14 @@ def attack_split(task: Task, split, victim, spec: AttackSpec, work: Path, log=pr
         bar.update(len(rows))
         bar.set_postfix(counts, refresh=False)
     bar.close()
+    if shard.world > 1:
+        if not shard.main:
+            log(f"shard {shard.rank}: attacked its {mine} rows; shard 0 writes the corpus")
+            return None, None
+        done = wait_for_rows(work, n, log)
+        counts = dict.fromkeys(STATUSES, 0)
+        for record in done.values():
+            counts[record["attack"]["status"]] += 1
     results = [done[i] for i in range(n)]
     attacked = [r for r in results if r["attack"]["status"] != "skipped"]
     summary = {
@@ -430,6 +475,19 @@ def attack_split(task: Task, split, victim, spec: AttackSpec, work: Path, log=pr
         "victim_calls": cache.model_calls,
     }
     return results, summary
+
+
+def wait_for_rows(work: Path, n: int, log, poll: float = 2.0) -> dict[int, dict]:
+    """Shard 0: every row, once the other shards have checkpointed theirs. (A shard that fails
+    takes the whole torchrun job down with it, so this does not wait for ever.)"""
+    done, said = read_chunks(work), False
+    while len(done) < n:
+        if not said:
+            log(f"waiting for {n - len(done)} rows from the other shards ({work})")
+            said = True
+        time.sleep(poll)
+        done = read_chunks(work)
+    return done
 
 
 def attack_features(task: Task):
@@ -456,6 +514,8 @@ def adversarial_splitter(spec: AttackSpec, load_victim, log=print):
 
         victim = load_victim()
         results, summary = attack_split(task, train, victim, spec, work, log=log)
+        if results is None:  # another shard writes the corpus
+            return None
         rows = []
         for r in results:
             if not spec.keep_failed and r["attack"]["status"] != "successful":

@@ -10,6 +10,7 @@ Layout of the saved DatasetDict (schema version 1):
 """
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 import shutil
 import time
@@ -19,6 +20,7 @@ from .corpus import (SCHEMA_VERSION, atomic_save, ensure_writable, fingerprint_o
                      write_lock)
 from .errors import PTPError
 from .schema import features_for
+from .shards import Shard
 from .sources import cheap_fingerprint, load_task_data, pick_source
 from .tasks import Task, get_task
 
@@ -148,7 +150,13 @@ def build_corpus(task_name: str, mode: str = "random", out=None, source: str = "
     if (hit := cached()) is not None:
         return out, hit
     ensure_writable(out)
-    with write_lock(out):
+    shard = Shard.from_env()
+    if not shard.main and mode == "random":
+        # Random edits of even 10,000 rows take under a minute in one process (--num-proc for more).
+        log(f"shard {shard.rank}: random builds run in shard 0 only")
+        return out, None
+    # Sharded adversarial builds: every shard attacks its rows; shard 0 alone locks and writes.
+    with write_lock(out) if shard.main else contextlib.nullcontext():
         started = time.time()
         data, info = load_task_data(task.name, source, data_dir, log=log)
         key["source_fingerprint"] = info.fingerprint
@@ -164,6 +172,8 @@ def build_corpus(task_name: str, mode: str = "random", out=None, source: str = "
         # Checkpoints of long builds live here, keyed by the fingerprint, until the corpus is saved.
         work = out.parent / f".{out.name}.work-{fp}"
         result = perturb_split(task, train, seed, work)
+        if result is None:  # a shard other than 0: its rows are checkpointed in `work`
+            return out, None
         pairs, extra_summary = result if isinstance(result, tuple) else (result, {})
         from datasets import DatasetDict
 

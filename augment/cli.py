@@ -99,6 +99,8 @@ def build(task, task_file, mode, out, source, data_dir, eval_dir, seed, num_proc
     folder, manifest = build_corpus(task, mode, out=out, source=source, data_dir=data_dir, seed=seed,
                                     spec=spec, num_proc=num_proc, force=force, jsonl=fmt == "jsonl",
                                     perturb_split=perturb_split, limit=limit, log=click.echo)
+    if manifest is None:  # a shard other than 0 under torchrun: shard 0 reports
+        return
     click.echo(json.dumps({"out": str(folder), "fingerprint": manifest["fingerprint"],
                            "counts": manifest["counts"], "summary": manifest["summary"]}))
 

@@ -1,5 +1,6 @@
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -213,3 +214,25 @@ def test_deepwordbug_edits_characters_of_unprotected_words_deterministically(tmp
             for a, b in zip(old, new):
                 if a != b:  # one swap, substitution, deletion or insertion of a character
                     assert 1 <= distance(a, b) <= 2  # (an adjacent swap is two edits)
+
+
+@pytest.mark.slow
+def test_two_shards_build_the_same_corpus_as_one_process(tmp_path, victim_run, fixtures):
+    """torchrun with 2 CPU processes: each attacks every other chunk, shard 0 merges and writes;
+    the Arrow files are byte-identical to a one-process build."""
+    one = _build(tmp_path / "one", victim_run, fixtures)
+    assert one.returncode == 0, one.stderr[-2000:]
+    torchrun = shutil.which("torchrun", path=str(Path(sys.executable).parent)) or "torchrun"
+    two = subprocess.run([torchrun, "--nproc_per_node", "2", "--master_port", "29541", "-m", "augment.cli", "build",
+                          "--task", "wic", "--mode", "adversarial", "--data-dir", fixtures, "--victim", victim_run,
+                          "--out", tmp_path / "two" / "adv"],
+                         capture_output=True, text=True, cwd=ROOT,
+                         env={**os.environ, "PTP_CHUNK_ROWS": "2", "OMP_NUM_THREADS": "1"})
+    assert two.returncode == 0, two.stderr[-3000:]
+    assert "shard 1: attacked its" in two.stdout + two.stderr
+    chunks = json.loads((tmp_path / "two" / "adv" / "ptp_manifest.json").read_text())
+    assert chunks["counts"] == json.loads((tmp_path / "one" / "adv" / "ptp_manifest.json").read_text())["counts"]
+    files = sorted(p.relative_to(tmp_path / "one" / "adv") for p in (tmp_path / "one" / "adv").rglob("*.arrow"))
+    assert files and all((tmp_path / "two" / "adv" / f).read_bytes() == (tmp_path / "one" / "adv" / f).read_bytes()
+                         for f in files)
+    assert not list((tmp_path / "two").glob(".adv.work-*"))

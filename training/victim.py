@@ -7,6 +7,7 @@ through the task's template, the same text the trainer saw.
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -27,7 +28,10 @@ DEFAULT_VICTIM = {"epochs": 2}
 def _device(device: str) -> torch.device:
     if device == "cuda" and not torch.cuda.is_available():
         raise PTPError("--device cuda: no CUDA device is available here; use --device auto or cpu")
-    return torch.device("cuda" if device != "cpu" and torch.cuda.is_available() else "cpu")
+    if device == "cpu" or not torch.cuda.is_available():
+        return torch.device("cpu")
+    # Sharded builds (torchrun): each process attacks with its own GPU.
+    return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")) % torch.cuda.device_count())
 
 
 class _TokenIds:
