@@ -117,7 +117,8 @@ unperturbed. `ptp_manifest.json` records how the corpus was made.
 
 def build_corpus(task_name: str, mode: str = "random", out=None, source: str = "auto", data_dir=None,
                  seed: int = 0, spec=None, num_proc: int = 1, force: bool = False,
-                 jsonl: bool = False, perturb_split=None, limit: int | None = None, log=print):
+                 jsonl: bool = False, perturb_split=None, limit: int | None = None, rows: list[int] | None = None,
+                 log=print):
     """Build (or reuse) the corpus; returns (folder, manifest).
 
     `perturb_split(task, train, seed, work) -> Dataset | (Dataset, summary)` does the perturbing;
@@ -134,10 +135,14 @@ def build_corpus(task_name: str, mode: str = "random", out=None, source: str = "
         raise PTPError(f"--limit {limit}: must be at least 1")
     if mode == "adversarial":
         seed = None  # the search is deterministic: a seed would change the fingerprint and nothing else
+    if rows is not None and limit is not None:
+        raise PTPError("pass --limit or a row selection, not both")
     key = {"task": task.name, "mode": mode, "params": spec.to_dict(), "seed": seed, "source": source,
            "limit": limit,
            "source_fingerprint": cheap_fingerprint(task, source, data_dir, 0),
            "schema": SCHEMA_VERSION, "code": CODE_VERSION}
+    if rows is not None:  # a few-shot draw: only its rows are perturbed (keyed, so draws never share a corpus)
+        key["rows"] = fingerprint_of({"rows": list(rows)})
 
     def cached():
         manifest = read_manifest(out)
@@ -169,6 +174,10 @@ def build_corpus(task_name: str, mode: str = "random", out=None, source: str = "
                 return perturb_split_random(task, train, spec, seed, num_proc)
         fp = fingerprint_of(key)
         train = data["train"] if limit is None else data["train"].select(range(min(limit, len(data["train"]))))
+        if rows is not None:
+            if rows and max(rows) >= len(train):
+                raise PTPError(f"row {max(rows)} is outside the train split ({len(train)} rows)")
+            train = train.select(rows)
         # Checkpoints of long builds live here, keyed by the fingerprint, until the corpus is saved.
         work = out.parent / f".{out.name}.work-{fp}"
         result = perturb_split(task, train, seed, work)

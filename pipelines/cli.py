@@ -69,9 +69,12 @@ def _base(task, task_file, **knobs):
 @click.option("--seeds", default="1,2,3,4,5", show_default=True)
 @click.option("--methods", default="vanilla,rn-embed,adv-embed,rn-text,adv-text", show_default=True,
               help="comma list of presets; the first is the baseline of the paired statistics")
+@click.option("--sample-seeds", default=None,
+              help="few-shot grid: comma list of draws (--sample-seed values) of --train-size rows; each "
+                   "draw in OUT/draw-S, and a report pooled over draws and seeds in OUT")
 @click.option("--out", type=click.Path(), default="data/stability", show_default=True)
 @debug_option
-def stability_cmd(seeds, methods, presets_file, source, data_dir, victim, out, track, **base):
+def stability_cmd(seeds, methods, presets_file, source, data_dir, victim, out, track, sample_seeds, **base):
     """Train each method on each seed; report test figures (validation selects) with paired
     statistics against the first method: report.md, results.json, stability.png."""
     from training.config import parse_seeds
@@ -81,6 +84,13 @@ def stability_cmd(seeds, methods, presets_file, source, data_dir, victim, out, t
 
     chosen = pick([m.strip() for m in methods.split(",") if m.strip()], load_presets(presets_file))
     spec = _base(**base)
+    if sample_seeds:
+        from .stability import stability_draws
+
+        stability_draws(spec.task, parse_seeds(seeds), chosen, Path(out), spec,
+                        [int(s) for s in parse_seeds(sample_seeds)], source=source, data_dir=data_dir,
+                        victim=victim, log=click.echo, track=track)
+        return
     stability(spec.task, parse_seeds(seeds), chosen, Path(out), spec, source=source, data_dir=data_dir,
               victim=victim, log=click.echo, track=track)
 

@@ -17,26 +17,31 @@ from augment.build import build_corpus
 from augment.corpus import fingerprint_of
 from augment.random_ops import RandomSpec
 from training.config import TrainSpec
-from training.runs import run_seeds
+from training.runs import describe, run_seeds
 
 from .stats import compare
 
 
-def corpus_for(task: str, pairs: dict, rows: int | None, out: Path, source, data_dir, victim, log) -> Path:
+def corpus_for(task: str, pairs: dict, rows: list[int] | None, limit: int | None, out: Path, source, data_dir,
+               victim, log) -> Path:
+    """The preset's text corpus over the train rows the runs use: `rows` (a few-shot draw's
+    positions), else the first `limit` rows (--max-train), else all."""
     params = pairs.get("params", {})
-    # Keyed by the corpus parameters: two presets with different edits never share a folder.
-    suffix = f"_{fingerprint_of(params)[:8]}" if params else ""
+    # Keyed by the corpus parameters and rows: two presets or draws never share a folder.
+    key = {**params, **({"rows": rows} if rows is not None else {}), **({"limit": limit} if limit else {})}
+    suffix = f"_{fingerprint_of(key)[:8]}" if key else ""
     folder = out / "corpora" / f"{task}_{pairs['mode']}{suffix}"
     if pairs["mode"] == "random":
         build_corpus(task, "random", out=folder, source=source, data_dir=data_dir, spec=RandomSpec(**params),
-                     limit=rows, log=log)
+                     rows=rows, limit=None if rows else limit, log=log)
     else:
         from augment.adversarial import AttackSpec, adversarial_splitter
         from training.victim import load_victim, resolve_victim
 
         path, identity = resolve_victim(victim, task, log=log, source=source, data_dir=data_dir)
         spec = AttackSpec(victim=identity, **params)
-        build_corpus(task, "adversarial", out=folder, source=source, data_dir=data_dir, spec=spec, limit=rows, log=log,
+        build_corpus(task, "adversarial", out=folder, source=source, data_dir=data_dir, spec=spec, rows=rows,
+                     limit=None if rows else limit, log=log,
                      perturb_split=adversarial_splitter(spec, lambda: load_victim(path, task), log=log))
     return folder
 
@@ -46,8 +51,11 @@ def run_method(task: str, preset: dict, seeds: list[int], folder: Path, corpora:
     """One method (a preset) on every seed: its corpus if it has one, then the runs."""
     pairs = None
     if preset["pairs"]:
-        # The corpus perturbs the same rows the trainer uses (--max-train N: the first N).
-        pairs = corpus_for(task, preset["pairs"], base.max_train, corpora, source, data_dir, victim, log)
+        # The corpus perturbs the rows the trainer uses: the few-shot draw, or the first --max-train.
+        from training.loop import train_positions
+
+        pairs = corpus_for(task, preset["pairs"], train_positions(base, source, data_dir), base.max_train, corpora,
+                           source, data_dir, victim, log)
     spec = replace(base, **preset["train"])
     return run_seeds(spec, seeds, out=folder, pairs=pairs, source=source, data_dir=data_dir, log=log, track=track)
 
@@ -62,6 +70,48 @@ def stability(task: str, seeds: list[int], methods: dict[str, dict], out: Path, 
     report = write_report(results, out, floor_of(base, source, data_dir))
     log(report)
     return results
+
+
+def stability_draws(task: str, seeds: list[int], methods: dict[str, dict], out: Path, base: TrainSpec,
+                    sample_seeds: list[int], source="auto", data_dir=None, victim=None, log=print,
+                    track="auto") -> dict:
+    """The few-shot grid at one size: the stability experiment on each label-stratified draw
+    (`out/draw-S`, every method on every seed), then one report over all (draw, seed) pairs in
+    `out`, with a per-draw table below it. Pairs are resampled as independent in the pooled
+    intervals (draws are few; the per-draw rows show how much the draw itself moves the scores)."""
+    if base.train_size is None:
+        from augment.errors import PTPError
+
+        raise PTPError("--sample-seeds draws few-shot training sets: pass --train-size N too")
+    per_draw = {}
+    for draw in sample_seeds:
+        log(f"=== draw {draw} ({base.train_size} examples, sample seed {draw})")
+        per_draw[draw] = stability(task, seeds, methods, out / f"draw-{draw}", replace(base, sample_seed=draw),
+                                   source, data_dir, victim, log, track)
+    pooled = {}
+    for name in methods:
+        first = per_draw[sample_seeds[0]][name]
+        metric, report = first["metric"], first["report"]
+        values = [v for draw in sample_seeds for v in per_draw[draw][name]["report"]["selected"][metric]["values"]]
+        pooled[name] = {"metric": metric, "seeds": [f"{d}:{s}" for d in sample_seeds for s in seeds],
+                        "report": {"split": report["split"], "rows": report["rows"],
+                                   "selected": {metric: describe(values)}}}
+    text = write_report(pooled, out, floor_of(replace(base, sample_seed=sample_seeds[0]), source, data_dir))
+    names, base_name = list(methods), next(iter(methods))
+    lines = ["", f"Per draw ({base.train_size} examples each; the draw is its sample seed):", "",
+             "| draw | " + " | ".join(f"{n} mean +- std" for n in names)
+             + "".join(f" | {n} gain vs {base_name} [95% CI]" for n in names[1:]) + " |",
+             "|---" * (1 + len(names) + len(names[1:])) + "|"]
+    for draw in sample_seeds:
+        rows = comparison(per_draw[draw])["methods"]
+        cells = [f"{rows[n]['mean']:.2f} +- {rows[n]['std']:.2f}" for n in names]
+        cells += [f"{rows[n]['vs_baseline']['gain']:+.2f} {_interval(rows[n]['vs_baseline']['gain_ci'])}"
+                  for n in names[1:]]
+        lines.append(f"| {draw} | " + " | ".join(cells) + " |")
+    text += "\n" + "\n".join(lines)
+    (out / "report.md").write_text(text + "\n")
+    log(text)
+    return {"draws": per_draw, "pooled": comparison(pooled)}
 
 
 def floor_of(base: TrainSpec, source="auto", data_dir=None) -> dict | None:

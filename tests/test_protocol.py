@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import datasets
 import pytest
 import torch
 import torch.nn.functional as F
@@ -281,3 +282,32 @@ def test_span_head_calibration_has_its_own_group_without_weight_decay(tmp_path, 
     (n_rest, wd_rest, _), (n_cal, wd_cal, shapes) = groups[0]
     assert wd_rest == 0.1 and n_rest > 0
     assert wd_cal == 0.0 and n_cal == 2 and shapes == [(), ()]  # threshold and scale, trained
+
+
+@pytest.mark.slow
+def test_few_shot_grid_perturbs_only_each_draws_rows_and_pools_draws(tmp_path, tiny_bert, fixtures):
+    """stability --train-size N --sample-seeds A,B: one folder per draw, each draw's text corpus
+    holding exactly that draw's rows, and a report pooled over (draw, seed) pairs."""
+    from training.config import TrainSpec
+    from training.loop import load_training_data
+
+    res = subprocess.run([sys.executable, "-m", "pipelines.cli", "stability", "--task", "rte", "--data-dir",
+                          fixtures / "RTE", "--model", tiny_bert, "--epochs", "1", "--batch-size", "2",
+                          "--train-size", "4", "--sample-seeds", "0,1", "--seeds", "1,2", "--methods",
+                          "vanilla,rn-text", "--track", "none", "--out", tmp_path / "grid"],
+                         capture_output=True, text=True, cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert res.returncode == 0, res.stderr[-3000:]
+    for draw in (0, 1):
+        spec = TrainSpec(task="rte", train_size=4, sample_seed=draw)
+        drawn = load_training_data(spec, data_dir=fixtures / "RTE", log=lambda *_: None)[0]
+        corpora = list((tmp_path / "grid" / f"draw-{draw}" / "corpora").glob("rte_random_*"))
+        assert len(corpora) == 1
+        pairs = datasets.load_from_disk(str(corpora[0]))["train"]
+        assert [r["idx"] for r in pairs] == [r["idx"] for r in drawn]
+    table = json.loads((tmp_path / "grid" / "results.json").read_text())["comparison"]
+    assert table["seeds"] == ["0:1", "0:2", "1:1", "1:2"]
+    per_draw = [json.loads((tmp_path / "grid" / f"draw-{d}" / "results.json").read_text())["comparison"]
+                for d in (0, 1)]
+    assert table["methods"]["rn-text"]["values"] == sum((t["methods"]["rn-text"]["values"] for t in per_draw), [])
+    report = (tmp_path / "grid" / "report.md").read_text()
+    assert "Per draw" in report and "| 1 |" in report

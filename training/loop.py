@@ -190,15 +190,20 @@ def few_shot_sample(task, rows: list[dict], size: int, seed: int) -> list[dict]:
     """A `size`-row few-shot train set, as FewGLUE's 32 examples: label-stratified (classes in
     proportion) for labelled tasks; whole questions for
     MultiRC (all answer options of `size` questions); plain random queries for ReCoRD."""
+    return [rows[i] for i in few_shot_positions(task, rows, size, seed)]
+
+
+def few_shot_positions(task, rows: list[dict], size: int, seed: int) -> list[int]:
+    """The positions of few_shot_sample's rows, in order."""
     import random
 
     rng = random.Random(seed)
     if task.kind == "multirc":
         questions = sorted({r["question_id"] for r in rows})
         keep = set(rng.sample(questions, min(size, len(questions))))
-        return [r for r in rows if r["question_id"] in keep]
+        return [i for i, r in enumerate(rows) if r["question_id"] in keep]
     if task.kind == "record":
-        return [rows[i] for i in sorted(rng.sample(range(len(rows)), min(size, len(rows))))]
+        return sorted(rng.sample(range(len(rows)), min(size, len(rows))))
     by_label: dict[int, list[int]] = {}
     for i, r in enumerate(rows):
         by_label.setdefault(r["label"], []).append(i)
@@ -208,8 +213,23 @@ def few_shot_sample(task, rows: list[dict], size: int, seed: int) -> list[dict]:
     quota = {y: int(v) for y, v in exact.items()}
     for y in sorted(exact, key=lambda y: (quota[y] - exact[y], y))[:size - sum(quota.values())]:
         quota[y] += 1
-    picked = sorted(i for y in sorted(by_label) for i in rng.sample(by_label[y], quota[y]))
-    return [rows[i] for i in picked]
+    return sorted(i for y in sorted(by_label) for i in rng.sample(by_label[y], quota[y]))
+
+
+def train_positions(spec: TrainSpec, source="auto", data_dir=None) -> list[int] | None:
+    """Positions in the data's train split of the rows a few-shot run with `spec` trains on (its
+    draw, then --max-train), so that a text corpus perturbs those rows only; None without a draw."""
+    from augment.sources import load_task_data
+
+    if spec.train_size is None:
+        return None  # every row, or the first --max-train (a corpus's --limit)
+    if spec.holdout is not None:
+        raise PTPError("--train-size with --holdout and a text corpus: the corpus would be drawn before the "
+                       "holdout carve; pass one of them (few-shot sets report on the data's own test split)")
+    task = get_task(spec.task)
+    train = load_task_data(task.name, source, data_dir, log=lambda *_: None)[0]["train"].to_list()
+    positions = few_shot_positions(task, train, spec.train_size, spec.sample_seed)
+    return positions if spec.max_train is None else positions[:spec.max_train]
 
 
 def labelled(task, rows: list[dict]) -> bool:
