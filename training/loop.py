@@ -417,6 +417,41 @@ def save_checkpoint(accelerator, work: Path) -> None:
     accelerator.wait_for_everyone()
 
 
+def train_epoch(model, embed, batches, spec: TrainSpec, noise: RowNoise, params, optimizer, scheduler, accelerator,
+                progress: Progress) -> tuple[list[float], list[float]]:
+    """One pass over the batches: each step's loss and gradient norm (before clipping), and the
+    tracker's per-step log. A step whose loss or gradients are not finite is skipped and counted."""
+    model.train()
+    losses, grad_norms = [], []
+    for batch in batches:
+        progress.step += 1
+        loss = backward_in_chunks(model, embed, batch, spec, noise, progress.step, accelerator)
+        bad = not (loss.finite and torch.isfinite(loss.total)) or any(
+            p.grad is not None and not torch.isfinite(p.grad).all() for p in params)
+        # Every process takes the same decision, and logs the loss of the whole global batch.
+        terms = [loss.total, loss.clean, loss.perturbed if loss.perturbed is not None else loss.clean * 0]
+        stats = accelerator.reduce(torch.stack([torch.tensor(float(bad))] + [t.detach().float().cpu() for t in terms])
+                                   .to(accelerator.device), "mean").tolist()
+        logged = {"train/lr": scheduler.get_last_lr()[0]}
+        if stats[0] > 0:
+            progress.skipped += 1
+        else:
+            if spec.max_grad_norm > 0:
+                grad_norms.append(float(accelerator.clip_grad_norm_(params, spec.max_grad_norm)))
+                logged["train/grad_norm"] = grad_norms[-1]
+            optimizer.step()
+            scheduler.step()
+            losses.append(stats[1])
+            logged.update({"train/loss": stats[1], "train/loss_clean": stats[2]})
+            if loss.perturbed is not None:
+                logged["train/loss_perturbed"] = stats[3]
+        optimizer.zero_grad()
+        accelerator.log({**logged, "train/skipped_steps": progress.skipped}, step=progress.step)
+        if hasattr(batches, "set_postfix"):
+            batches.set_postfix(loss=f"{losses[-1]:.4f}" if losses else "n/a", skipped=progress.skipped, refresh=False)
+    return losses, grad_norms
+
+
 def train_one_seed(spec: TrainSpec, out: Path, train_rows, val_rows, provenance: dict, test_rows=None,
                    log=print, track: str = "auto", resume: bool = True) -> dict:
     """Train one seed; write adapter/, config.json, metrics.json, log.txt (and logs/, the tracker's)
@@ -462,36 +497,11 @@ def train_one_seed(spec: TrainSpec, out: Path, train_rows, val_rows, provenance:
     started = time.time() - (progress.history[-1]["seconds"] if progress.history else 0)
 
     for epoch in range(progress.epoch + 1, spec.epochs + 1):
-        model.train()
-        losses, grad_norms = [], []
         bar = tqdm(train_loader, desc=f"seed {spec.seed} epoch {epoch}/{spec.epochs}",
                    disable=not accelerator.is_local_main_process, leave=False,
                    mininterval=0.1 if sys.stderr.isatty() else 30)
-        for batch in bar:
-            progress.step += 1
-            loss = backward_in_chunks(model, embed, batch, spec, noise, progress.step, accelerator)
-            bad = not (loss.finite and torch.isfinite(loss.total)) or any(
-                p.grad is not None and not torch.isfinite(p.grad).all() for p in params)
-            # Every process takes the same decision, and logs the loss of the whole global batch.
-            terms = [loss.total, loss.clean, loss.perturbed if loss.perturbed is not None else loss.clean * 0]
-            stats = accelerator.reduce(torch.stack([torch.tensor(float(bad))] + [t.detach().float().cpu() for t in terms])
-                                       .to(accelerator.device), "mean").tolist()
-            logged = {"train/lr": scheduler.get_last_lr()[0]}
-            if stats[0] > 0:
-                progress.skipped += 1
-            else:
-                if spec.max_grad_norm > 0:
-                    grad_norms.append(float(accelerator.clip_grad_norm_(params, spec.max_grad_norm)))
-                    logged["train/grad_norm"] = grad_norms[-1]
-                optimizer.step()
-                scheduler.step()
-                losses.append(stats[1])
-                logged.update({"train/loss": stats[1], "train/loss_clean": stats[2]})
-                if loss.perturbed is not None:
-                    logged["train/loss_perturbed"] = stats[3]
-            optimizer.zero_grad()
-            accelerator.log({**logged, "train/skipped_steps": progress.skipped}, step=progress.step)
-            bar.set_postfix(loss=f"{losses[-1]:.4f}" if losses else "n/a", skipped=progress.skipped, refresh=False)
+        losses, grad_norms = train_epoch(model, embed, bar, spec, noise, params, optimizer, scheduler, accelerator,
+                                         progress)
         metrics = evaluate(model, eval_loader, task, val_rows, val_items, accelerator)
         record = {"epoch": epoch, "train_loss": round(sum(losses) / max(len(losses), 1), 5), **metrics,
                   "seconds": round(time.time() - started, 1)}
@@ -507,18 +517,9 @@ def train_one_seed(spec: TrainSpec, out: Path, train_rows, val_rows, provenance:
         progress.epoch = epoch
         save_checkpoint(accelerator, work)
 
+    test_scores = select_epoch(model, progress, test_loader, task, test, accelerator)
     best, history = progress.best, progress.history
-    selected_last = best["epoch"] == history[-1]["epoch"]
-    test_scores = None
-    if test:  # scored after training: it cannot influence any choice
-        test_scores = {"last": evaluate(model, test_loader, task, *test, accelerator)}
-    if not selected_last:  # put the selected epoch's weights back: the adapter and "best" are its
-        with torch.no_grad():
-            for n, p in model.named_parameters():
-                if n in progress.best_state:
-                    p.copy_(progress.best_state[n].to(p.device))
-    if test:
-        test_scores["best"] = test_scores["last"] if selected_last else evaluate(model, test_loader, task, *test, accelerator)
+    if test_scores:
         log(f"seed {spec.seed} test ({len(test[0])} rows): epoch {best['epoch']} (selected on validation) "
             + ", ".join(f"{k} {v}" for k, v in test_scores["best"].items()))
     result = {"task": task.name, "seed": spec.seed, "metric": task.metrics[0], "best": best, "last": history[-1],
@@ -528,17 +529,38 @@ def train_one_seed(spec: TrainSpec, out: Path, train_rows, val_rows, provenance:
               "device": str(accelerator.device), "mixed_precision": accelerator.mixed_precision,
               "seconds": round(time.time() - started, 1), "adapter_epoch": best["epoch"],
               "calibration": calibration}
+    save_run(accelerator, model, result, work, out)
+    return result
+
+
+def select_epoch(model, progress: Progress, test_loader, task, test, accelerator) -> dict | None:
+    """Put the validation-selected epoch's weights back (the adapter saved is that epoch's) and,
+    with test rows, score test at the last epoch and at the selected one. Test is scored after
+    training, so it cannot influence any choice."""
+    selected_last = progress.best["epoch"] == progress.history[-1]["epoch"]
+    scores = {"last": evaluate(model, test_loader, task, *test, accelerator)} if test else None
+    if not selected_last:
+        with torch.no_grad():
+            for n, p in model.named_parameters():
+                if n in progress.best_state:
+                    p.copy_(progress.best_state[n].to(p.device))
+    if test:
+        scores["best"] = scores["last"] if selected_last else evaluate(model, test_loader, task, *test, accelerator)
+    return scores
+
+
+def save_run(accelerator, model, result: dict, work: Path, out: Path) -> None:
+    """The adapter, metrics and epoch log into the work folder, which then becomes `out`."""
     for logger in accelerator.trackers:  # not end_training(): it ends the process group, and more seeds follow
         logger.finish()
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
         accelerator.unwrap_model(model).save_pretrained(str(work / "adapter"))
         (work / "metrics.json").write_text(json.dumps(result, indent=2))
-        (work / "log.txt").write_text("\n".join(json.dumps(h) for h in history) + "\n")
+        (work / "log.txt").write_text("\n".join(json.dumps(h) for h in result["history"]) + "\n")
         shutil.rmtree(work / "checkpoint")
         replace_folder(work, out)
     accelerator.wait_for_everyone()
-    return result
 
 
 def tracker_config(spec: TrainSpec) -> dict:
