@@ -437,9 +437,7 @@ def attack_split(task: Task, split, victim, spec: AttackSpec, work: Path, log=pr
         log(f"resuming: {len(done)} of {n} rows already attacked ({work})")
     grid = [range(k, min(k + chunk_rows, n)) for k in range(0, n, chunk_rows)]
     chunks = [[i for i in cell if i not in done] for cell in grid[shard.rank::shard.world]]
-    counts = dict.fromkeys(STATUSES, 0)
-    for record in done.values():
-        counts[record["attack"]["status"]] += 1
+    counts = status_counts(done.values())
     mine = sum(map(len, chunks))
     bar = tqdm(total=len(done) + mine if shard.world > 1 else n, initial=len(done),
                desc=f"attacking {task.name} ({spec.recipe}){shard.label}", disable=not progress,
@@ -461,10 +459,8 @@ def attack_split(task: Task, split, victim, spec: AttackSpec, work: Path, log=pr
             log(f"shard {shard.rank}: attacked its {mine} rows; shard 0 writes the corpus")
             return None, None
         done = wait_for_rows(work, n, log)
-        counts = dict.fromkeys(STATUSES, 0)
-        for record in done.values():
-            counts[record["attack"]["status"]] += 1
     results = [done[i] for i in range(n)]
+    counts = status_counts(results)  # the bar's counts are this shard's alone
     attacked = [r for r in results if r["attack"]["status"] != "skipped"]
     summary = {
         "success_rate": round(100 * counts["successful"] / max(len(attacked), 1), 2),
@@ -475,6 +471,13 @@ def attack_split(task: Task, split, victim, spec: AttackSpec, work: Path, log=pr
         "victim_calls": cache.model_calls,
     }
     return results, summary
+
+
+def status_counts(records) -> dict[str, int]:
+    counts = dict.fromkeys(STATUSES, 0)
+    for record in records:
+        counts[record["attack"]["status"]] += 1
+    return counts
 
 
 def wait_for_rows(work: Path, n: int, log, poll: float = 2.0) -> dict[int, dict]:

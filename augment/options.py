@@ -17,14 +17,10 @@ from .errors import PTPError
 
 
 def _base_type(hint):
-    """(click type or None for a comma list, optional?) of a field's type hint."""
-    optional = False
+    """The click type of a field's type hint (`int | None` -> int), or None for a tuple (a comma list)."""
     if typing.get_origin(hint) in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(hint) if a is not type(None)]
-        optional, hint = True, args[0]
-    if typing.get_origin(hint) is tuple:
-        return None, optional
-    return hint, optional
+        hint = [a for a in typing.get_args(hint) if a is not type(None)][0]
+    return None if typing.get_origin(hint) is tuple else hint
 
 
 def _comma_list(ctx, param, value):
@@ -33,15 +29,15 @@ def _comma_list(ctx, param, value):
     return tuple(v.strip() for v in str(value).split(",") if v.strip())
 
 
-def spec_options(cls, exclude=(), include=None):
+def spec_options(cls, exclude=()):
     """A decorator adding one click option per field of the dataclass `cls`."""
     hints = typing.get_type_hints(cls)
 
     def decorate(f):
         for fld in reversed(fields(cls)):
-            if fld.name in exclude or (include is not None and fld.name not in include):
+            if fld.name in exclude:
                 continue
-            kind, optional = _base_type(hints[fld.name])
+            kind = _base_type(hints[fld.name])
             default = fld.default if fld.default is not MISSING else None
             flag = "--" + fld.metadata.get("flag", fld.name.replace("_", "-"))
             help_text = fld.metadata.get("help")

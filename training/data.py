@@ -109,8 +109,13 @@ def by_length(rows: list[dict], items: list[dict]) -> tuple[list[dict], list[dic
     """Rows and their encodings in order of length, for scoring: batches of like lengths carry
     little padding (snippets of 5 to 128 tokens: about a third less work). Every metric here is
     order-free (MultiRC groups by question id), so nothing else changes."""
-    order = sorted(range(len(items)), key=lambda i: max(len(e.input_ids) for e in items[i]["clean"]))
+    order = length_order(items)
     return [rows[i] for i in order], [items[i] for i in order]
+
+
+def length_order(items: list[dict]) -> list[int]:
+    """Positions of encoded rows, shortest first."""
+    return sorted(range(len(items)), key=lambda i: max(len(e.input_ids) for e in items[i]["clean"]))
 
 
 def _pad(encs: list[Encoded], pad_id: int, length: int) -> dict:

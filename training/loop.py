@@ -23,7 +23,7 @@ from augment.errors import PTPError
 from augment.tasks import get_task, gold as gold_outputs
 
 from .config import TrainSpec
-from .data import Collator, by_length, check_rows, encode_rows, flatten, head_size, scores
+from .data import Collator, by_length, check_rows, encode_rows, flatten, head_size, length_order, scores
 from .losses import consistency_loss, gold_cross_entropy, kl_from_target, smart_kl
 from .metrics import task_metrics
 from .model import build_peft_model, calibrate_span_heads, input_embeddings, load_encoder
@@ -616,16 +616,32 @@ def run_data(task_name: str, provenance: dict, data_dir=None, log=print):
     return data
 
 
-def evaluate_run(run: Path, split: str = "validation", data_dir=None, device: str = "auto", log=print) -> dict:
+def predict_split(run: Path, split: str, data_dir=None, device: str = "auto", labelled: bool = True,
+                  log=print) -> tuple:
+    """(task, rows, items, predictions) of a trained run on one split of its data, or of official
+    files (`data_dir`), in the split's order. Scored shortest first (little padding); `labelled`:
+    the rows must carry labels (scoring), else not (leaderboard test files)."""
     spec, provenance, model, tokenizer = load_run(run)
     task = get_task(spec.task)
     data = run_data(task.name, provenance, data_dir, log=log)
     if split not in data or len(data[split]) == 0:
-        raise PTPError(f"{run}: no {split} split to score (available: {', '.join(data)})")
+        raise PTPError(f"{run}: no {split} split to {'score' if labelled else 'predict'} (available: "
+                       f"{', '.join(data)})" + ("" if labelled else "; pass --data-dir with the official files"))
     rows = data[split].to_list()
-    check_rows(task, rows, split)
+    if labelled:
+        check_rows(task, rows, split)
     accelerator = make_accelerator(device)
-    rows, items = by_length(rows, encode_rows(tokenizer, task, rows, spec.max_length))
-    loader = DataLoader(items, batch_size=64, collate_fn=Collator(tokenizer.pad_token_id, head_size(task)))
+    items = encode_rows(tokenizer, task, rows, spec.max_length)
+    order = length_order(items)
+    loader = DataLoader([items[i] for i in order], batch_size=64,
+                        collate_fn=Collator(tokenizer.pad_token_id, head_size(task)))
     model, loader = accelerator.prepare(model, loader)
-    return evaluate(model, loader, task, rows, items, accelerator)
+    preds = [0] * len(rows)
+    for i, pred in zip(order, predict(model, loader, accelerator)):
+        preds[i] = pred
+    return task, rows, items, preds
+
+
+def evaluate_run(run: Path, split: str = "validation", data_dir=None, device: str = "auto", log=print) -> dict:
+    task, rows, items, preds = predict_split(run, split, data_dir, device, log=log)
+    return task_metrics(task, rows, preds, [it["names"] for it in items])

@@ -11,15 +11,12 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
-from torch.utils.data import DataLoader
-
 from augment.atomic import atomic_folder
 from augment.errors import PTPError
 from augment.sources import OFFICIAL_DIRS
-from augment.tasks import Task, get_task
+from augment.tasks import Task
 
-from .data import Collator, encode_rows, head_size
-from .loop import load_run, make_accelerator, predict, run_data
+from .loop import predict_split
 
 # The leaderboard's spelling of the labels where it differs from the task record's.
 SUBMISSION_LABELS = {"boolq": ("false", "true"), "wic": ("false", "true")}
@@ -62,18 +59,7 @@ def submission(task: Task, rows: list[dict], preds: list[int], names: list[list[
 def predict_run(run: Path, split: str = "test", data_dir=None, out=None, device: str = "auto", log=print) -> Path:
     """Write RUN's predictions on `split` (labels not needed) to OUT/<Task>.jsonl."""
     run = pick_seed(run, log)
-    spec, provenance, model, tokenizer = load_run(run)
-    task = get_task(spec.task)
-    data = run_data(task.name, provenance, data_dir, log=log)
-    if split not in data or len(data[split]) == 0:
-        raise PTPError(f"{run}: no {split} split to predict (available: {', '.join(data)}); "
-                       "pass --data-dir with the official files")
-    rows = data[split].to_list()
-    accelerator = make_accelerator(device)
-    items = encode_rows(tokenizer, task, rows, spec.max_length)
-    loader = DataLoader(items, batch_size=64, collate_fn=Collator(tokenizer.pad_token_id, head_size(task)))
-    model, loader = accelerator.prepare(model, loader)
-    preds = predict(model, loader, accelerator)
+    task, rows, items, preds = predict_split(run, split, data_dir, device, labelled=False, log=log)
     lines = submission(task, rows, preds, [it["names"] for it in items])
     folder = Path(out) if out else run / "predictions"
     name = f"{OFFICIAL_DIRS.get(task.name, task.name)}.jsonl"
