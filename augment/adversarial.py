@@ -68,6 +68,12 @@ STATUSES = ("successful", "failed", "skipped")
 # changes are float noise: padding a text to its batch's longest moves the victim's sums in the
 # last digits, so accepting them would make the corpus depend on batch and chunk composition.
 MIN_GAIN = 1e-4
+# The victim's precision during the search. A cheaper forward (bf16 on a GPU, int8 on a CPU) ranks
+# words and proposes swaps; the fp32 victim decides which examples are attacked and every success.
+PRECISIONS = ("fp32", "bf16", "int8")
+# How the greedy search orders words (TextAttack's GreedyWordSwapWIR methods), and each recipe's own.
+WORD_ORDERS = ("weighted-saliency", "unk")
+RECIPE_ORDER = {"pwws": "weighted-saliency", "deepwordbug": "unk"}
 
 
 @dataclass(frozen=True)
@@ -80,6 +86,13 @@ class AttackSpec:
         "off_flag": "drop-failed", "help": "adversarial: keep a failed attack's best perturbation, or drop the row"})
     victim: str = ""  # the victim's identity (path + weights digest): part of the fingerprint
     batch_size: int = dataclasses.field(default=64, metadata={"help": "adversarial: victim batch size"})
+    word_order: str = dataclasses.field(default="", metadata={
+        "help": "adversarial: how the search orders words: weighted-saliency (PWWS's: leave-one-out x best "
+                "swap, many queries) | unk (leave-one-out alone, as TextAttack's GreedyWordSwapWIR('unk'); "
+                "DeepWordBug's) [default: the recipe's own]"})
+    search_precision: str = dataclasses.field(default="fp32", metadata={
+        "help": "adversarial: the victim's precision while searching: fp32 | bf16 (GPUs) | int8 (CPU, "
+                "dynamic quantisation); every success is confirmed by the fp32 victim"})
     chunk_rows: int = 64  # checkpoint every N rows
 
     def __post_init__(self):
@@ -94,11 +107,26 @@ class AttackSpec:
             raise PTPError(f"--query-budget {self.query_budget}: must be at least 1")
         if self.batch_size < 1:
             raise PTPError(f"--batch-size {self.batch_size}: must be at least 1")
+        if self.word_order not in ("", *WORD_ORDERS):
+            raise PTPError(f"--word-order {self.word_order}: choose one of {', '.join(WORD_ORDERS)}")
+        if self.search_precision not in PRECISIONS:
+            raise PTPError(f"--search-precision {self.search_precision}: choose one of {', '.join(PRECISIONS)}")
+
+    @property
+    def order(self) -> str:
+        return self.word_order or RECIPE_ORDER[self.recipe]
 
     def to_dict(self) -> dict:
         out = asdict(self)
-        out.pop("batch_size")  # speed only: does not change the output
         out.pop("chunk_rows")
+        out.pop("word_order")
+        if self.order != RECIPE_ORDER[self.recipe]:
+            out["word_order"] = self.order  # the recipe's own order keeps older corpora's fingerprints
+        if self.search_precision == "fp32":
+            out.pop("search_precision")  # corpora built before the option keep their fingerprints
+            out.pop("batch_size")  # speed only: does not change the output
+        # At bf16 or int8 the scores carry more than MIN_GAIN of padding noise, so the batch
+        # size does change the output: it stays in the fingerprint.
         return out
 
 
@@ -243,7 +271,11 @@ def _key(attacked) -> tuple:
 class Search:
     """One recipe's search over a batch of examples in lock step, in its parts: the victim on the
     originals (`start`), word importance (`rank_words`, the scoring step), one greedy swap per
-    example per round (`step`, the search step), and each example's record (`record`)."""
+    example per round (`step`, the search step), and each example's record (`record`).
+
+    `victim` is the fp32 victim; `cache` may query a lower-precision copy of it (--search-precision):
+    then the fp32 victim confirms which originals it gets right and each success before it counts;
+    an unconfirmed success goes on searching."""
 
     def __init__(self, task: Task, victim, spec: AttackSpec, parts, cache: QueryCache):
         self.task, self.victim, self.spec, self.cache = task, victim, spec, cache
@@ -259,6 +291,20 @@ class Search:
             keys.append((st.row, _key(at)))
             st.queries += 1
         return self.cache(exs, keys)
+
+    def exact(self, states, texts, searched: list) -> list:
+        """The fp32 victim's probabilities for (state, attacked text) pairs: the search's own answers
+        (`searched`) when it searches in fp32, else one batched call (each text counted as a query)."""
+        if self.cache.victim is self.victim:
+            return searched
+        examples = []
+        for st, at in zip(states, texts):
+            examples.append(restore_example(self.task, st.example, at, *self.restore_info[st.row]) or st.example)
+            st.queries += 1
+        out = []
+        for i in range(0, len(examples), self.spec.batch_size):
+            out += list(self.victim.predict_proba(examples[i:i + self.spec.batch_size]))
+        return out
 
     def budget_left(self, st) -> bool:
         return self.spec.query_budget is None or st.queries < self.spec.query_budget
@@ -282,18 +328,23 @@ class Search:
             states.append(st)
         for st, p in zip(states, self.query([(st, st.original) for st in states])):
             st.p_before = st.p_now = p
-            if st.target is None or int(np.argmax(p)) != st.target:
+        judged = [st for st in states if st.target is not None]
+        for st in states:
+            st.status = None if st.target is not None else "skipped"
+        for st, p in zip(judged, self.exact(judged, [st.original for st in judged], [st.p_before for st in judged])):
+            if int(np.argmax(p)) != st.target:
                 st.status = "skipped"
         return states
 
     def rank_words(self, active: list[_State]) -> None:
         """Each example's word order: PWWS's saliency (leave-one-out with UNK, softmaxed) x best swap
         gain. Queries past an example's budget are not sent; their scores count as no change.
-        DeepWordBug orders by the leave-one-out term alone (TextAttack's "unk" ranking)."""
+        The "unk" order (DeepWordBug's, or --word-order unk) is the leave-one-out term alone."""
         requests, tags, plans = [], [], {}
+        unk_only = self.spec.order == "unk"
         for st in active:
             indices = sorted(_modifiable(st.original, self.pre, self.transformation))
-            swaps = {i: [] if self.spec.recipe == "deepwordbug" else self.candidates(st, i) for i in indices}
+            swaps = {i: [] if unk_only else self.candidates(st, i) for i in indices}
             mine = [(("unk", i, 0), st.original.replace_word_at_index(i, self.victim.unk_token)) for i in indices]
             mine += [(("swap", i, k), c) for i in indices for k, c in enumerate(swaps[i])]
             mine = self.within_budget(st, mine)
@@ -314,7 +365,7 @@ class Search:
             gains = np.array([max((score(("swap", i, k)) for k in range(len(swaps[i]))), default=base) - base
                               for i in indices])
             gains[gains < MIN_GAIN] = 0.0  # noise-level gains would order words by float noise
-            if indices and self.spec.recipe == "deepwordbug":
+            if indices and unk_only:
                 unk_scores[unk_scores < MIN_GAIN] = 0.0
                 st.order = [indices[k] for k in np.argsort(-unk_scores, kind="stable")]
             elif indices:
@@ -340,15 +391,18 @@ class Search:
         if not round_pairs:
             return []
         probs = self.query(round_pairs)
-        cursor = 0
+        cursor, flipped = 0, []
         for st, n in owners:
             y = st.target
             best_k = max(range(n), key=lambda k: (1 - probs[cursor + k][y], -k))
             if probs[cursor + best_k][y] < st.p_now[y] - MIN_GAIN:
                 st.current, st.p_now = round_pairs[cursor + best_k][1], probs[cursor + best_k]
                 if int(np.argmax(st.p_now)) != y:
-                    st.status = "successful"
+                    flipped.append(st)
             cursor += n
+        for st, p in zip(flipped, self.exact(flipped, [st.current for st in flipped], [st.p_now for st in flipped])):
+            if int(np.argmax(p)) != st.target:
+                st.status = "successful"
         return [st for st in active if st.status is None and st.pointer < len(st.order) and self.budget_left(st)]
 
     def record(self, st: _State) -> dict:
@@ -366,6 +420,16 @@ class Search:
                        "label_before": y_before, "confidence_before": round(float(p_before[y_before]), 5),
                        "label_after": y_after, "confidence_after": round(float(p_after[y_after]), 5)},
         }
+
+
+def lowered(victim, precision: str):
+    """The victim the search queries: itself in fp32, else its `lowered(precision)` copy."""
+    if precision == "fp32":
+        return victim
+    if not hasattr(victim, "lowered"):
+        raise PTPError(f"--search-precision {precision}: this victim ({type(victim).__name__}) offers no "
+                       "lower-precision copy; use --search-precision fp32")
+    return victim.lowered(precision)
 
 
 def attack_batch(task: Task, examples: list[dict], rows: list[int], victim, spec: AttackSpec, parts,
@@ -427,11 +491,13 @@ def attack_split(task: Task, split, victim, spec: AttackSpec, work: Path, log=pr
 
     shard = shard or Shard.from_env()
     parts = textattack_parts(spec.max_change, spec.recipe)
-    cache = QueryCache(victim, spec.batch_size)
+    cache = QueryCache(lowered(victim, spec.search_precision), spec.batch_size)
     work.mkdir(parents=True, exist_ok=True)
     n = len(split)
-    # PTP_CHUNK_ROWS overrides the checkpoint granularity (it never changes the output).
-    chunk_rows = int(os.environ.get("PTP_CHUNK_ROWS", spec.chunk_rows))
+    # A chunk's rows are searched in lock step, so a chunk holds at least a batch of them (large
+    # GPU batches need many examples at once). PTP_CHUNK_ROWS overrides the checkpoint
+    # granularity; neither changes the output.
+    chunk_rows = int(os.environ.get("PTP_CHUNK_ROWS", max(spec.chunk_rows, spec.batch_size)))
     done = read_chunks(work)
     if done:
         log(f"resuming: {len(done)} of {n} rows already attacked ({work})")

@@ -1,27 +1,48 @@
-"""Adversarial mode vs TextAttack's own Attacker running PWWS: same victim, same examples, one run.
+"""Adversarial mode vs TextAttack, four ways on one victim and the same examples, in one run.
 
-Usage: python benchmarks/adversarial_vs_textattack.py [--rows 60] [--victim RUN] [--batch-size 64]
+Usage: python benchmarks/adversarial_vs_textattack.py [--task sentiment] [--rows 60] [--stock-rows 20]
+           [--batch-sizes 64] [--precision auto|fp32|bf16|int8] [--device auto|cpu|cuda] [--scaling N]
+           [--victim RUN]
 
-Both searches see the same space: TextAttack's stock PWWSRen2019 recipe (WordSwapWordNet,
-RepeatModification, StopwordModification, greedy weighted-saliency order) plus, for both, the
-protected-span constraint (WiC's target word is masked as a placeholder word) and no max-change
-limit (the stock recipe has none). The victim is the default vanilla prefix-tuned MiniLM for WiC
-unless --victim is given.
+1. `textattack_stock`: TextAttack's Attacker with its stock HuggingFaceModelWrapper, as users run
+   it: the victim as a plain transformers model (AutoModelForSequenceClassification + the PEFT
+   prefix adapter), every query padded to the tokenizer's max length (492: 512 less the prefix),
+   the task's rendered segments as the attacked columns (with no protected words). Slow, so on the
+   first --stock-rows rows only.
+2. `textattack_attacker`: the same Attacker and PWWSRen2019 driving this project's victim
+   (dynamic padding), plus the protected-span constraint.
+3. `forward_bound`: the batches this project's search sent the victim, replayed on the bare
+   victim: the time the search cannot go below with this victim.
+4. `ptp_augment`: this project's batched search, at each --batch-sizes (a chunk of at least that
+   many examples is searched in lock step); at a lower precision (`--precision`: bf16 on a GPU, int8
+   on a CPU) with every success confirmed by the fp32 victim; and with fewer queries: words
+   ordered by leave-one-out alone (`--word-order unk`) instead of PWWS's weighted saliency.
+`--scaling N`: `ptp-augment build` on N train rows at 1 and at 2 processes (torchrun), rows/s.
 
-The forward bound replays the very batches the search sent to the victim (same sequences, same
-padding, same batch sizes), timed on the bare victim after the search: the time the search could
-not go below with this victim. `ptp_search_time_in_forward` is that time over the search's.
+All arms search TextAttack's stock PWWS space (WordSwapWordNet, RepeatModification,
+StopwordModification, no max-change limit). The victim is a CLS-pooled prefix-tuned MiniLM
+(BertForSequenceClassification's head, so plain transformers + peft can load it: the stock wrapper
+needs that), trained here once on 2,048 train rows for 2 epochs and cached, unless --victim names
+a CLS-pooled run. The default task is the movie-review sentiment set, on which a CLS-pooled MiniLM
+learns (73.8% validation); on WordNet-WiC it stays at chance, which leaves nothing to attack.
 """
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import write  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 class Recording:
@@ -30,103 +51,208 @@ class Recording:
     def __init__(self, victim):
         self.victim, self.batches = victim, []
         self.unk_token = victim.unk_token
-        if hasattr(victim, "token_ids"):
-            self.token_ids = victim.token_ids
+        self.token_ids = victim.token_ids
 
     def predict_proba(self, examples):
         self.batches.append(list(examples))
         return self.victim.predict_proba(examples)
 
+    def lowered(self, precision):
+        return self.victim.lowered(precision)
+
+
+def cls_victim(task: str, log) -> Path:
+    """A CLS-pooled vanilla prefix-tuning run on the task (2,048 train rows, 2 epochs), cached."""
+    from augment.resources import cache_dir
+    from training.config import TrainSpec
+    from training.runs import run_seeds
+
+    out = cache_dir() / "victims" / f"benchmark_{task}_cls_2048x2"
+    if not (out / "seed-1" / "metrics.json").exists():
+        log(f"training the benchmark's CLS victim into {out}")
+        run_seeds(TrainSpec(task=task, pooling="cls", epochs=2, max_train=2048), [1], out=out, log=log, track="none")
+    return out / "seed-1"
+
+
+def stock_attack(task, rows, run: Path, device) -> dict:
+    """TextAttack's Attacker + PWWSRen2019 + HuggingFaceModelWrapper on a plain transformers model."""
+    from peft import PeftModel
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from augment.adversarial import textattack_offline
+    from training.data import render
+
+    with textattack_offline():  # NLTK's stopwords and WordNet from this project's resources
+        import textattack
+        from textattack.attack_recipes import PWWSRen2019
+        from textattack.models.wrappers import HuggingFaceModelWrapper
+
+    base = json.loads((run / "adapter" / "adapter_config.json").read_text())["base_model_name_or_path"]
+    model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=task.num_labels)
+    model = PeftModel.from_pretrained(model, str(run / "adapter")).to(device).eval()
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    # BERT numbers positions after the prefix's virtual tokens, so a prefix-tuned model takes at
+    # most 512 - prefix length tokens: the stock wrapper, which pads every query to the tokenizer's
+    # model_max_length, crashes on 512 and needs this.
+    tokenizer.model_max_length = model.config.max_position_embeddings - model.peft_config["default"].num_virtual_tokens
+    # The stock wrapper's own __call__ (tokenize, pad to max length, forward, logits); its
+    # constructor asserts a transformers.PreTrainedModel, which a PEFT model is not.
+    wrapper = HuggingFaceModelWrapper.__new__(HuggingFaceModelWrapper)
+    wrapper.model, wrapper.tokenizer, wrapper.max_length = model, tokenizer, None
+    segments = [render(task, r)[0] for r in rows]
+    dataset = textattack.datasets.Dataset([(tuple(s), r["label"]) for s, r in zip(segments, rows)],
+                                          input_columns=[f"segment_{i}" for i in range(len(segments[0]))])
+    with textattack_offline():
+        attack = PWWSRen2019.build(wrapper)
+    args = textattack.AttackArgs(num_examples=len(rows), disable_stdout=True, silent=True)
+    start = time.perf_counter()
+    results = textattack.Attacker(attack, dataset, args).attack_dataset()
+    seconds = time.perf_counter() - start
+    kinds = [type(r).__name__.replace("AttackResult", "").lower() for r in results]
+    return {"seconds": seconds, "queries": sum(r.num_queries for r in results), "max_length": tokenizer.model_max_length,
+            "statuses": {k: kinds.count(k) for k in ("successful", "failed", "skipped")}}
+
+
+def rate(statuses: dict) -> float:
+    return round(100 * statuses["successful"] / max(statuses["successful"] + statuses["failed"], 1), 2)
+
+
+def arm(seconds: float, rows: int, queries: int, statuses: dict, **extra) -> dict:
+    return {"seconds": round(seconds, 1), "examples_per_s": round(rows / seconds, 3), "queries": queries,
+            "queries_per_s": round(queries / seconds, 1), "success_rate": rate(statuses), "statuses": statuses,
+            **extra}
+
+
+def scaling(task: str, victim_run: Path, limit: int, log) -> dict:
+    """rows/s of `ptp-augment build --mode adversarial` on `limit` train rows at 1 and 2 processes."""
+    bin_dir = Path(sys.executable).parent
+    out = {}
+    for procs in (1, 2):
+        folder = Path(tempfile.mkdtemp(prefix="ptp-scaling-"))
+        cmd = ([str(bin_dir / "torchrun"), "--nproc_per_node", "2", "--master_port", "29561"] if procs == 2 else
+               [sys.executable]) + ["-m", "augment.cli", "build", "--task", task, "--mode", "adversarial",
+                                    "--victim", str(victim_run), "--limit", str(limit), "--max-change", "1.0",
+                                    "--out", str(folder / "adv")]
+        threads = max((os.cpu_count() or 1) // procs, 1)
+        start = time.perf_counter()
+        done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
+                              env={**os.environ, "OMP_NUM_THREADS": str(threads)})
+        seconds = time.perf_counter() - start
+        if done.returncode:
+            raise SystemExit(f"scaling run at {procs} process(es) failed:\n{done.stderr[-2000:]}")
+        shutil.rmtree(folder, ignore_errors=True)
+        out[f"{procs}_process"] = {"seconds": round(seconds, 1), "rows_per_s": round(limit / seconds, 3),
+                                   "threads_per_process": threads}
+        log(f"scaling: {procs} process(es): {limit} rows in {seconds:.1f} s")
+    out["speedup_2_over_1"] = round(out["1_process"]["seconds"] / out["2_process"]["seconds"], 2)
+    out["note"] = "wall time of the whole command (victim load, WordNet, the corpus save included)"
+    return out
+
 
 def main():
     parser = argparse.ArgumentParser()
+    parser.add_argument("--task", default="sentiment")
     parser.add_argument("--rows", type=int, default=60)
-    parser.add_argument("--victim", default=None)
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--stock-rows", type=int, default=20)
+    parser.add_argument("--batch-sizes", default="64")
+    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "int8"])
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--scaling", type=int, default=0, help="train rows for the 1- vs 2-process build (0: skip)")
+    parser.add_argument("--victim", default=None, help="a CLS-pooled ptp-train run (seed-N folder) on --task")
+    parser.add_argument("--name", default="adversarial_vs_textattack")
     args = parser.parse_args()
+    log = lambda *a: print(*a, file=sys.stderr, flush=True)  # noqa: E731
+
+    from datasets import Dataset
 
     from augment import adversarial as adv
     from augment.sources import load_task_data
     from augment.tasks import get_task
-    from training.victim import load_victim, resolve_victim
-
-    task = get_task("wic")
-    data, _ = load_task_data("wic", "wordnet", log=lambda *_: None)
-    rows = data["validation"].select(range(args.rows)).to_list()
-    folder, _ = resolve_victim(args.victim, "wic")
-    victim = load_victim(folder, "wic")
-    spec = adv.AttackSpec(max_change=1.0, batch_size=args.batch_size)
-
-    # --- TextAttack's Attacker (stock PWWSRen2019 + the protected-span constraint)
     from pipelines.robustness import textattack_attack
+    from training.victim import load_victim
 
+    task = get_task(args.task)
+    data, _ = load_task_data(args.task, log=lambda *_: None)
+    rows = data["validation"].select(range(args.rows)).to_list()
+    run = Path(args.victim) if args.victim else cls_victim(args.task, log)
+    victim = load_victim(run, args.task, args.device)
+    if victim.spec.pooling != "cls":
+        raise SystemExit(f"--victim {run}: pooled by {victim.spec.pooling}; the stock arm needs a CLS-pooled run")
+    gpu = victim.device.type == "cuda"
+    precision = args.precision if args.precision != "auto" else ("bf16" if gpu else "int8")
+    sizes = [int(b) for b in args.batch_sizes.split(",")]
+    result = {"task": args.task, "rows": len(rows), "stock_rows": min(args.stock_rows, len(rows)), "victim": str(run),
+              "victim_validation_accuracy": json.loads((run / "metrics.json").read_text())["best"]["accuracy"],
+              "device": str(victim.device)}
+
+    log(f"1/4 stock Attacker + HuggingFaceModelWrapper on {result['stock_rows']} rows")
+    stock = stock_attack(task, rows[:args.stock_rows], run, victim.device)
+    result["textattack_stock"] = arm(stock["seconds"], result["stock_rows"], stock["queries"], stock["statuses"],
+                                     padding=f"max_length ({stock['max_length']})")
+
+    log(f"2/4 Attacker + this project's victim on {len(rows)} rows")
     ta = textattack_attack(task, rows, victim)
-    ta_seconds, ta_queries = ta["seconds"], ta["queries"]
-    ta_success, ta_attacked = ta["statuses"]["successful"], ta["statuses"]["successful"] + ta["statuses"]["failed"]
+    result["textattack_attacker"] = arm(ta["seconds"], len(rows), ta["queries"], ta["statuses"])
 
-    # --- ptp-augment's batched search
-    from datasets import Dataset
+    def search(victim_, batch_size, precision_="fp32", order=""):
+        spec = adv.AttackSpec(max_change=1.0, batch_size=batch_size,
+                              search_precision=precision_, word_order=order)
+        work = Path(tempfile.mkdtemp(prefix="ptp-bench-"))
+        start = time.perf_counter()
+        records, summary = adv.attack_split(task, Dataset.from_list(rows), victim_, spec, work / "w",
+                                            log=lambda *_: None, progress=False)
+        seconds = time.perf_counter() - start
+        shutil.rmtree(work, ignore_errors=True)
+        queries = sum(r["attack"]["queries"] for r in records)
+        first = adv.status_counts(records[:args.stock_rows])
+        return seconds, arm(seconds, len(rows), queries, summary["statuses"], batch_size=batch_size,
+                            precision=precision_, word_order=spec.order, victim_calls=summary["victim_calls"],
+                            success_rate_on_stock_rows=rate(first))
 
-    recording = Recording(victim)
-    start = time.perf_counter()
-    ours, summary = adv.attack_split(task, Dataset.from_list(rows), recording, spec,
-                                     Path("/tmp") / f"ptp-bench-{time.time_ns()}", log=lambda *_: None,
-                                     progress=False)
-    ours_seconds = time.perf_counter() - start
-    ours_queries = sum(r["attack"]["queries"] for r in ours)
-
-    # --- the forward bound: the same batches again, on the bare victim
-    victim.predict_proba(recording.batches[0])  # warm
-    start = time.perf_counter()
-    for batch in recording.batches:
-        victim.predict_proba(batch)
-    bound_seconds = time.perf_counter() - start
-    sent = sum(map(len, recording.batches))
-
-    # --- the same search with the victim's Linear layers dynamically quantised to int8 (CPU),
-    # each success re-checked by the fp32 victim: what a cheaper search costs in success rate
-    import copy
-
-    import numpy as np
-    import torch
-
-    int8 = copy.copy(victim)
-    int8.model = torch.ao.quantization.quantize_dynamic(copy.deepcopy(victim.model), {torch.nn.Linear},
-                                                        dtype=torch.qint8)
-    start = time.perf_counter()
-    q_rows, q_summary = adv.attack_split(task, Dataset.from_list(rows), int8, spec,
-                                         Path("/tmp") / f"ptp-bench-int8-{time.time_ns()}", log=lambda *_: None,
-                                         progress=False)
-    q_seconds = time.perf_counter() - start
-    q_success = [r for r in q_rows if r["attack"]["status"] == "successful"]
-    confirmed = sum(int(np.argmax(victim.predict_proba([{**rows[r["row"]], **r["perturbed"]}])[0]))
-                    != rows[r["row"]]["label"] for r in q_success)
-    q_attacked = q_summary["statuses"]["successful"] + q_summary["statuses"]["failed"]
-
-    write("adversarial_vs_textattack", {
-        "rows": len(rows), "victim": str(folder), "batch_size": args.batch_size,
-        "textattack": {"seconds": round(ta_seconds, 1), "examples_per_s": round(len(rows) / ta_seconds, 3),
-                       "queries": ta_queries, "queries_per_s": round(ta_queries / ta_seconds, 1),
-                       "success_rate": round(100 * ta_success / max(ta_attacked, 1), 2),
-                       "statuses": ta["statuses"]},
-        "ptp_augment": {"seconds": round(ours_seconds, 1), "examples_per_s": round(len(rows) / ours_seconds, 3),
-                        "queries": ours_queries, "queries_per_s": round(ours_queries / ours_seconds, 1),
-                        "success_rate": summary["success_rate"], "statuses": summary["statuses"],
-                        "victim_calls": summary["victim_calls"]},
-        "forward_bound": {"batches": len(recording.batches), "sequences": sent, "seconds": round(bound_seconds, 1),
-                          "sequences_per_s": round(sent / bound_seconds, 1),
-                          "note": "the search's own victim batches replayed on the bare victim; queries the "
-                                  "search answered from its cache never reach the victim"},
-        "ptp_augment_int8_victim": {
-            "seconds": round(q_seconds, 1), "examples_per_s": round(len(rows) / q_seconds, 3),
-            "speedup_over_fp32_search": round(ours_seconds / q_seconds, 2),
-            "success_rate": q_summary["success_rate"], "statuses": q_summary["statuses"],
-            "successes_confirmed_in_fp32": confirmed,
-            "success_rate_fp32_checked": round(100 * confirmed / max(q_attacked, 1), 2)},
-        "speedup_examples_per_s": round(ta_seconds / ours_seconds, 2),
-        "ptp_search_time_in_forward": round(bound_seconds / ours_seconds, 3),
-        "success_rate_gap_points": round(summary["success_rate"] - 100 * ta_success / max(ta_attacked, 1), 2),
-    })
+    log("3/4 this project's search (and its forward bound)")
+    runs = []
+    for i, size in enumerate(sizes):
+        recording = Recording(victim)
+        seconds, record = search(recording if i == 0 else victim, size)
+        runs.append(record)
+        if i == 0:
+            victim.predict_proba(recording.batches[0])  # warm
+            start = time.perf_counter()
+            for batch in recording.batches:
+                victim.predict_proba(batch)
+            bound = time.perf_counter() - start
+            sent = sum(map(len, recording.batches))
+            result["forward_bound"] = {
+                "batch_size": size, "batches": len(recording.batches), "sequences": sent,
+                "seconds": round(bound, 1), "sequences_per_s": round(sent / bound, 1),
+                "search_time_in_forward": round(bound / seconds, 3),
+                "note": "the search's own victim batches replayed on the bare victim; queries it answered "
+                        "from its cache never reach the victim"}
+    result["ptp_augment"] = runs
+    if precision != "fp32":
+        log(f"4/4 this project's search at {precision}, successes confirmed in fp32")
+        low = [search(victim, size, precision)[1] for size in sizes]
+        for record, fp32 in zip(low, runs):
+            record["speedup_over_fp32"] = round(fp32["seconds"] / record["seconds"], 2)
+        result["ptp_augment_low_precision"] = low
+    log("4/4 this project's search, words ordered by leave-one-out alone (fewer queries)")
+    unk = search(victim, sizes[0], order="unk")[1]
+    unk["speedup_over_weighted_saliency"] = round(runs[0]["seconds"] / unk["seconds"], 2)
+    result["ptp_augment_unk_order"] = unk
+    best = max(runs + result.get("ptp_augment_low_precision", []), key=lambda r: r["examples_per_s"])
+    result["speedup_over_attacker"] = round(best["examples_per_s"] / result["textattack_attacker"]["examples_per_s"], 2)
+    result["speedup_over_stock"] = round(best["examples_per_s"] / result["textattack_stock"]["examples_per_s"], 2)
+    result["best"] = {"batch_size": best["batch_size"], "precision": best["precision"]}
+    result["success_rate_gap_vs_attacker_points"] = round(runs[0]["success_rate"] -
+                                                          result["textattack_attacker"]["success_rate"], 2)
+    if args.scaling:
+        result["scaling"] = scaling(args.task, run, args.scaling, log)
+    write(args.name, result)
+    print(f"\nexamples/s: stock {result['textattack_stock']['examples_per_s']}, "
+          f"Attacker {result['textattack_attacker']['examples_per_s']}, this project "
+          + ", ".join(f"{r['examples_per_s']} ({r['precision']}, batch {r['batch_size']})"
+                      for r in runs + result.get("ptp_augment_low_precision", []) + [unk])
+          + f"; best {result['speedup_over_attacker']}x the Attacker, {result['speedup_over_stock']}x stock")
 
 
 if __name__ == "__main__":

@@ -82,6 +82,69 @@ def test_chunks_resume_without_loss_or_duplication(tmp_path, wic):
     assert resumed == full
 
 
+class SloppyVictim(KeywordVictim):
+    """KeywordVictim whose `lowered` copy is biased against the gold label: it sees flips that the
+    fp32 victim does not, as a low-precision search can."""
+
+    def lowered(self, precision):
+        exact, low = self, KeywordVictim(self.task)
+        low.predict_proba = lambda examples: np.clip(exact.predict_proba(examples) + [0.2, -0.2], 0, 1)
+        return low
+
+
+def test_low_precision_search_counts_only_fp32_confirmed_successes(tmp_path, wic, monkeypatch):
+    from augment.adversarial import Search
+
+    task, train = wic
+    exact, unconfirmed, confirm = SloppyVictim(task), [], Search.exact
+
+    def spy(self, states, texts, searched):  # flips the biased search saw and fp32 did not
+        out = confirm(self, states, texts, searched)
+        unconfirmed.extend(st.row for st, p in zip(states, out)
+                           if st.current is not st.original and int(np.argmax(p)) == st.target)
+        return out
+
+    monkeypatch.setattr(Search, "exact", spy)
+    plain, _ = attack_split(task, train, exact, AttackSpec(max_change=0.5), tmp_path / "a", log=lambda *_: None,
+                            progress=False)
+    low, summary = attack_split(task, train, exact, AttackSpec(max_change=0.5, search_precision="int8"),
+                                tmp_path / "b", log=lambda *_: None, progress=False)
+    assert summary["statuses"]["successful"] > 0
+    for r in low:
+        ex = train[r["row"]]
+        p = exact.predict_proba([{**ex, **r["perturbed"]}])[0]
+        if r["attack"]["status"] == "successful":  # the fp32 victim agrees, and the record says so
+            assert int(np.argmax(p)) != ex["label"] and r["attack"]["label_after"] != ex["label"]
+        if r["attack"]["status"] == "skipped":  # skipping is the fp32 victim's call too
+            assert int(np.argmax(exact.predict_proba([ex])[0])) != ex["label"]
+    # The biased search saw flips that fp32 did not confirm; those rows searched on.
+    assert unconfirmed
+    assert [r["attack"]["status"] for r in low] == [r["attack"]["status"] for r in plain]
+
+
+def test_unk_word_order_spends_fewer_queries(tmp_path, wic):
+    task, train = wic
+    saliency, s1 = attack_split(task, train, KeywordVictim(task), AttackSpec(max_change=0.5), tmp_path / "a",
+                                log=lambda *_: None, progress=False)
+    unk, s2 = attack_split(task, train, KeywordVictim(task), AttackSpec(max_change=0.5, word_order="unk"),
+                           tmp_path / "b", log=lambda *_: None, progress=False)
+    assert s2["mean_queries"] < s1["mean_queries"] and s2["statuses"]["successful"] > 0
+    assert AttackSpec(word_order="unk").to_dict()["word_order"] == "unk"
+    assert "word_order" not in AttackSpec(word_order="weighted-saliency").to_dict()  # PWWS's own: old fingerprint
+    assert "word_order" not in AttackSpec(recipe="deepwordbug", word_order="unk").to_dict()
+
+
+def test_search_precision_is_in_the_fingerprint_with_its_batch_size():
+    assert "search_precision" not in AttackSpec().to_dict()  # fp32 corpora keep their old fingerprints
+    assert AttackSpec(batch_size=8).to_dict() == AttackSpec(batch_size=64).to_dict()
+    assert AttackSpec(search_precision="bf16", batch_size=8).to_dict() != AttackSpec(search_precision="bf16").to_dict()
+    with pytest.raises(PTPError, match="--search-precision fp16: choose one of fp32, bf16, int8"):
+        AttackSpec(search_precision="fp16")
+    with pytest.raises(PTPError, match="offers no lower-precision copy"):
+        attack_split(get_task("wic"), [], KeywordVictim(get_task("wic")), AttackSpec(search_precision="bf16"),
+                     Path("/nonexistent"), log=lambda *_: None, progress=False)
+
+
 @pytest.mark.parametrize("recipe,message", [("textfooler", "Universal Sentence Encoder"), ("nope", "unknown recipe 'nope'"),
                                             ("pruthi", "not batched here yet")])
 def test_recipe_errors_name_the_missing_resource(recipe, message):
@@ -119,6 +182,22 @@ def test_cli_builds_adversarial_corpus_and_caches_it(tmp_path, victim_run, fixtu
     second = _build(tmp_path, victim_run, fixtures)
     assert second.returncode == 0 and "cached:" in second.stdout
     assert not list(tmp_path.glob(".adv.work-*"))  # checkpoints are removed once the corpus is saved
+
+
+def test_bf16_search_keeps_successes_the_fp32_victim_confirms(tmp_path, victim_run, fixtures):
+    from training.victim import load_victim
+
+    built = _build(tmp_path, victim_run, fixtures, "--search-precision", "bf16", "--max-change", "0.5")
+    assert built.returncode == 0, built.stderr[-2000:]
+    params = json.loads((tmp_path / "adv" / "ptp_manifest.json").read_text())["params"]
+    assert params["search_precision"] == "bf16" and params["batch_size"] == 64
+    victim = load_victim(Path(victim_run) / "seed-1", "wic")
+    rows = datasets.load_from_disk(str(tmp_path / "adv"))["train"].to_list()
+    assert any(r["attack"]["status"] == "successful" for r in rows)
+    for row in rows:
+        if row["attack"]["status"] == "successful":
+            p = victim.predict_proba([{**row, **row["perturbed"]}])[0]
+            assert int(np.argmax(p)) != row["label"]
 
 
 @pytest.mark.slow

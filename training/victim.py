@@ -45,7 +45,36 @@ class _TokenIds:
         return memo[word]
 
 
-class RunVictim(_TokenIds):
+class _Lowered:
+    """`lowered(precision)`: a copy of the victim whose forward pass runs cheaper, for the
+    adversarial search (augment.adversarial.PRECISIONS; the fp32 victim confirms its successes):
+    bf16 autocast, as the trainer's bf16 (GPUs, and CPUs with bf16 units; the pooling and head stay
+    fp32), or int8 dynamically quantised Linear layers (CPU)."""
+
+    bf16 = False
+
+    def autocast(self):
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16)
+
+    def lowered(self, precision: str):
+        import copy
+
+        if precision == "fp32":
+            return self
+        low = copy.copy(self)
+        if precision == "bf16":
+            low.bf16 = True
+        elif precision == "int8":
+            if self.device.type != "cpu":
+                raise PTPError("--search-precision int8: dynamic quantisation runs on CPU only; use bf16 on a GPU")
+            low.model = torch.ao.quantization.quantize_dynamic(copy.deepcopy(self.model), {torch.nn.Linear},
+                                                               dtype=torch.qint8)
+        else:
+            raise PTPError(f"--search-precision {precision}: choose fp32, bf16 or int8")
+        return low
+
+
+class RunVictim(_TokenIds, _Lowered):
     """A ptp-train run folder (seed-N, or a run folder: its first seed)."""
 
     def __init__(self, run: Path, device: str = "auto"):
@@ -67,11 +96,12 @@ class RunVictim(_TokenIds):
                             self.spec.max_length)
         batch = self.collate(items)
         clean = {k: v.to(self.device) for k, v in batch["clean"].items()}
-        probs = torch.softmax(forward_scores(self.model, clean), -1).cpu().numpy()
+        with self.autocast():
+            probs = torch.softmax(forward_scores(self.model, clean), -1).cpu().numpy()
         return [p[:len(it["names"])] if head_size(self.task) == 1 else p for p, it in zip(probs, items)]
 
 
-class HFVictim(_TokenIds):
+class HFVictim(_TokenIds, _Lowered):
     """Any local Hugging Face sequence-classification checkpoint, fed the task's template."""
 
     def __init__(self, path: Path, task: str, device: str = "auto", max_length: int = 128):
@@ -97,7 +127,8 @@ class HFVictim(_TokenIds):
         segments = [render(self.task, e)[0] for e in examples]
         enc = self.tokenizer(*zip(*segments), padding=True, truncation=True, max_length=self.max_length,
                              return_tensors="pt").to(self.device)
-        return torch.softmax(self.model(**enc).logits.float(), -1).cpu().numpy()
+        with self.autocast():
+            return torch.softmax(self.model(**enc).logits.float(), -1).cpu().numpy()
 
 
 def _file_digest(folder: Path) -> str:
