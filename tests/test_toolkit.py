@@ -202,3 +202,20 @@ def test_no_private_names_cross_modules():
                 if isinstance(node, ast.ImportFrom):
                     private = [a.name for a in node.names if a.name.startswith("_")]
                     assert not private, f"{path.name} imports {private} from {node.module}"
+
+
+def test_seed_folders_of_a_run_in_seed_order(tmp_path):
+    from augment.errors import PTPError
+    from training.runs import seed_folders
+
+    run = tmp_path / "run"
+    for seed in (10, 2, 1):
+        (run / f"seed-{seed}" / "adapter").mkdir(parents=True)
+    (run / "summary.json").write_text("{}")
+    assert [f.name for f in seed_folders(run)] == ["seed-1", "seed-2", "seed-10"]
+    assert seed_folders(run / "seed-2") == [run / "seed-2"]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "summary.json").write_text("{}")
+    with pytest.raises(PTPError, match="without finished seed"):
+        seed_folders(empty)

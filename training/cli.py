@@ -82,13 +82,9 @@ def evaluate(run, split, data_dir, device):
     from pathlib import Path
 
     from .loop import evaluate_run
+    from .runs import seed_folders
 
-    run = Path(run)
-    if not (run / "adapter").exists() and (run / "summary.json").exists():
-        runs = sorted(run.glob("seed-*"))
-    else:
-        runs = [run]
-    for folder in runs:
+    for folder in seed_folders(Path(run)):
         metrics = evaluate_run(folder, split=split, data_dir=data_dir, device=device, log=click.echo)
         click.echo(json.dumps({"run": str(folder), "split": split, **metrics}))
 

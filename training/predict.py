@@ -12,7 +12,6 @@ from collections import defaultdict
 from pathlib import Path
 
 from augment.atomic import atomic_folder
-from augment.errors import PTPError
 from augment.sources import OFFICIAL_DIRS
 from augment.tasks import Task
 
@@ -24,15 +23,16 @@ SUBMISSION_LABELS = {"boolq": ("false", "true"), "wic": ("false", "true")}
 
 def pick_seed(run: Path, log=print) -> Path:
     """A seed folder as is; in a multi-seed folder, the seed with the best validation score."""
+    from .runs import seed_folders
+
     run = Path(run)
-    if (run / "adapter").is_dir() or not (run / "summary.json").is_file():
+    folders = seed_folders(run)
+    if folders == [run]:
         return run
     scored = []
-    for folder in sorted(run.glob("seed-*")):
+    for folder in folders:
         metrics = json.loads((folder / "metrics.json").read_text())
         scored.append((metrics["best"][metrics["metric"]], folder))
-    if not scored:
-        raise PTPError(f"{run}: no finished seed-* folders to predict with")
     best = max(scored, key=lambda s: s[0])
     log(f"{run}: predicting with {best[1].name}, the seed with the best validation score ({best[0]})")
     return best[1]

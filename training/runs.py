@@ -42,6 +42,17 @@ def default_run_dir(spec: TrainSpec, pairs, source="auto", data_dir=None, eval_d
 NOT_METRICS = ("epoch", "seconds", "train_loss", "grad_norm", "clipped_steps")
 
 
+def seed_folders(run: Path) -> list[Path]:
+    """The seed-N folders of a multi-seed run folder, by seed; [run] for a seed folder itself."""
+    run = Path(run)
+    if (run / "adapter").is_dir() or not (run / "summary.json").is_file():
+        return [run]
+    seeds = sorted(run.glob("seed-*"), key=lambda f: int(f.name.split("-")[1]) if f.name[5:].isdigit() else 0)
+    if not seeds:
+        raise PTPError(f"{run}: a run folder without finished seed-* folders")
+    return seeds
+
+
 def describe(values: list[float]) -> dict:
     return {"mean": round(statistics.mean(values), 2),
             "std": round(statistics.stdev(values), 2) if len(values) > 1 else 0.0,

@@ -175,11 +175,9 @@ def resolve_victim(victim: str | None, task: str, log=print, source: str = "auto
     path = Path(victim)
     if not path.exists():
         raise PTPError(f"--victim {victim}: not found; pass a ptp-train run folder or a local HF checkpoint")
-    if (path / "summary.json").exists() and not (path / "adapter").exists():
-        seeds = sorted(path.glob("seed-*"))
-        if not seeds:
-            raise PTPError(f"--victim {victim}: run folder without seed-* results")
-        path = seeds[0]
+    from .runs import seed_folders
+
+    path = seed_folders(path)[0]  # a multi-seed run: its first seed
     return path, f"{path.resolve()}:{_file_digest(path)}"
 
 

@@ -1,0 +1,72 @@
+"""Wall time of `ptp-augment build --mode adversarial` as typed, on the first N train rows, and the
+projection to the whole train split; once per search setting.
+
+Usage: python benchmarks/build_wall_time.py [--task wic] [--limit 512] [--procs 2] [--victim RUN]
+           [--setting ""] [--setting "--word-order unk"] ...
+
+Each setting is extra build options (default: the product's default search, then --word-order unk).
+With --procs > 1 the build runs under torchrun, one thread per process. The projection scales the
+measured time (victim loading and the corpus save included, so it errs long) to all train rows.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.common import write  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--task", default="wic")
+    parser.add_argument("--limit", type=int, default=512)
+    parser.add_argument("--procs", type=int, default=2)
+    parser.add_argument("--victim", default=None, help="[default: the task's default victim, trained if missing]")
+    parser.add_argument("--setting", action="append", default=None)
+    args = parser.parse_args()
+    settings = args.setting or ["", "--word-order unk"]
+
+    from augment.sources import load_task_data
+
+    total = len(load_task_data(args.task, log=lambda *_: None)[0]["train"])
+    bin_dir = Path(sys.executable).parent
+    threads = max((os.cpu_count() or 1) // args.procs, 1)
+    launcher = ([str(bin_dir / "torchrun"), "--nproc_per_node", str(args.procs), "--master_port", "29571"]
+                if args.procs > 1 else [sys.executable])
+    results = []
+    for setting in settings:
+        out = Path(tempfile.mkdtemp(prefix="ptp-build-")) / "adv"
+        cmd = launcher + ["-m", "augment.cli", "build", "--task", args.task, "--mode", "adversarial",
+                          "--limit", str(args.limit), "--out", str(out), *shlex.split(setting)]
+        if args.victim:
+            cmd += ["--victim", args.victim]
+        start = time.perf_counter()
+        done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
+                              env={**os.environ, "OMP_NUM_THREADS": str(threads)})
+        seconds = time.perf_counter() - start
+        if done.returncode:
+            raise SystemExit(f"build failed ({setting or 'default'}):\n{done.stderr[-2000:]}")
+        summary = re.findall(r"attack: success rate ([\d.]+)% .*mean queries ([\d.]+)", done.stdout)
+        rate, queries = map(float, summary[-1])
+        results.append({"setting": setting or "(default: PWWS, weighted saliency, fp32)", "rows": args.limit,
+                        "seconds": round(seconds, 1), "rows_per_s": round(args.limit / seconds, 3),
+                        "success_rate": rate, "mean_queries": queries,
+                        "projected_full_minutes": round(total * seconds / args.limit / 60, 1)})
+        print(results[-1], flush=True)
+    write(f"build_wall_time_{args.task}", {"task": args.task, "train_rows": total, "processes": args.procs,
+                                            "threads_per_process": threads, "settings": results})
+
+
+if __name__ == "__main__":
+    main()
