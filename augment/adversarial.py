@@ -26,6 +26,10 @@ placeholder words that no transformation may touch, as in random mode.
 
 Rows are checkpointed in chunks under a work folder beside the output, so a killed build resumes
 where it stopped, with no row lost or repeated.
+
+Cheaper searches (measured in docs/benchmarks.md): `search_precision` bf16 or int8 queries a
+lower-precision copy of the victim during the search while the fp32 victim picks the rows to
+attack and confirms every success; `word_order` "unk" skips PWWS's swap-gain queries.
 """
 from __future__ import annotations
 

