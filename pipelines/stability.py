@@ -19,7 +19,7 @@ from augment.random_ops import RandomSpec
 from training.config import TrainSpec
 from training.runs import describe, run_seeds
 
-from .stats import compare
+from .stats import compare, within_draws
 
 
 def corpus_for(task: str, pairs: dict, rows: list[int] | None, limit: int | None, out: Path, source, data_dir,
@@ -108,10 +108,26 @@ def stability_draws(task: str, seeds: list[int], methods: dict[str, dict], out: 
         cells += [f"{rows[n]['vs_baseline']['gain']:+.2f} {_interval(rows[n]['vs_baseline']['gain_ci'])}"
                   for n in names[1:]]
         lines.append(f"| {draw} | " + " | ".join(cells) + " |")
+    within = {}
+    for name in names[1:]:
+        def by_draw(method):
+            return [per_draw[d][method]["report"]["selected"][metric]["values"] for d in sample_seeds]
+
+        within[name] = within_draws(by_draw(name), by_draw(base_name))
+    lines += ["", "Seed spread at a fixed training set (the pooled within-draw std; the draw's own effect left out):",
+              "", f"| method | within-draw std | {base_name} within-draw std | std ratio [95% CI] | "
+                  "Brown-Forsythe p (draw-centred) |", "|---|---|---|---|---|"]
+    for name, w in within.items():
+        ratio = "—" if w["std_ratio"] is None else f"{w['std_ratio']:.2f} {_interval(w['std_ratio_ci']).replace('+', '')}"
+        p = "—" if w["brown_forsythe_p"] is None else f"{w['brown_forsythe_p']:.3f}"
+        std = "— | —" if w["std"] is None else f"{w['std']:.2f} | {w['baseline_std']:.2f}"
+        lines.append(f"| {name} | {std} | {ratio} | {p} |")
     text += "\n" + "\n".join(lines)
     (out / "report.md").write_text(text + "\n")
     log(text)
-    return {"draws": per_draw, "pooled": comparison(pooled)}
+    results = json.loads((out / "results.json").read_text())
+    (out / "results.json").write_text(json.dumps({**results, "within_draws": within}, indent=2))
+    return {"draws": per_draw, "pooled": comparison(pooled), "within_draws": within}
 
 
 def floor_of(base: TrainSpec, source="auto", data_dir=None) -> dict | None:

@@ -64,3 +64,44 @@ def compare(method: list[float], baseline: list[float]) -> dict:
             warnings.simplefilter("ignore")
             out["brown_forsythe_p"] = _clean(stats.levene(m, b, center="median").pvalue)
     return out
+
+
+def _pooled_std(groups) -> float:
+    """Root of the mean within-group sample variance."""
+    return float(np.sqrt(np.mean([np.var(g, ddof=1) for g in groups])))
+
+
+def within_draws(method: list[list[float]], baseline: list[list[float]]) -> dict:
+    """Seed spread at a fixed training set: per draw, the seeds of a method and of the baseline on
+    that draw (same seed order). The pooled within-draw std of each (the root of the mean
+    within-draw variance), their ratio with a paired bootstrap interval that resamples seeds
+    inside each draw, and the Brown-Forsythe test on the values centred on their draw's median.
+    The spread between draws, which no training-time regulariser can change, is left out; the
+    pooled std ratio of `compare` mixes it in."""
+    from scipy import stats
+
+    m = [np.asarray(d, float) for d in method]
+    b = [np.asarray(d, float) for d in baseline]
+    if [len(d) for d in m] != [len(d) for d in b]:
+        raise ValueError("within_draws: method and baseline need the same seeds in every draw")
+    out = {"draws": len(m), "std": None, "baseline_std": None, "std_ratio": None, "std_ratio_ci": [None, None],
+           "brown_forsythe_p": None}
+    if not m or min(len(d) for d in m) < 3:
+        return out
+    out["std"], out["baseline_std"] = _clean(_pooled_std(m)), _clean(_pooled_std(b))
+    if out["baseline_std"]:
+        out["std_ratio"] = _clean(_pooled_std(m) / _pooled_std(b))
+        rng, ratios = np.random.default_rng(0), []
+        for _ in range(RESAMPLES):
+            picks = [rng.integers(0, len(d), len(d)) for d in m]
+            sb = _pooled_std([d[i] for d, i in zip(b, picks)])
+            ratios.append(_pooled_std([d[i] for d, i in zip(m, picks)]) / sb if sb > 0 else np.nan)
+        tail = 100 * (1 - CONFIDENCE) / 2
+        out["std_ratio_ci"] = [_clean(x) for x in np.nanpercentile(ratios, [tail, 100 - tail])]
+    centred_m = np.concatenate([d - np.median(d) for d in m])
+    centred_b = np.concatenate([d - np.median(d) for d in b])
+    if np.ptp(centred_m) > 0 or np.ptp(centred_b) > 0:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out["brown_forsythe_p"] = _clean(stats.levene(centred_m, centred_b, center="median").pvalue)
+    return out

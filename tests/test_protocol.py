@@ -198,6 +198,21 @@ def test_paired_statistics():
     assert compare(method[:2], base[:2])["gain_ci"] == [None, None]
 
 
+def test_within_draw_spread_leaves_the_draws_own_effect_out():
+    from pipelines.stats import compare, within_draws
+
+    base = [[60.0, 62.0, 58.0, 61.0, 59.0], [70.0, 73.0, 67.0, 71.0, 69.0], [64.0, 66.0, 62.0, 65.0, 63.0]]
+    calmer = [[60.0, 61.0, 59.0, 60.5, 59.5], [70.0, 71.5, 68.5, 70.5, 69.5], [64.0, 65.0, 63.0, 64.5, 63.5]]
+    out = within_draws(calmer, base)
+    assert out["std_ratio"] == pytest.approx(0.5)  # every draw's seeds spread half as much
+    assert out["std_ratio_ci"][1] < 1 and out["brown_forsythe_p"] < 0.05
+    flat = lambda groups: [v for g in groups for v in g]  # noqa: E731
+    assert compare(flat(calmer), flat(base))["std_ratio"] > 0.8  # pooled, the draws' spread hides it
+    same = within_draws(base, base)
+    assert same["std_ratio"] == 1.0 and same["brown_forsythe_p"] == 1.0
+    assert within_draws([[1.0, 2.0]], [[1.0, 3.0]])["std_ratio"] is None  # under three seeds: undefined
+
+
 def test_grid_parsing_names_bad_knobs():
     from augment.errors import PTPError
     from pipelines.sweep import apply, parse_grid, settings
@@ -311,3 +326,5 @@ def test_few_shot_grid_perturbs_only_each_draws_rows_and_pools_draws(tmp_path, t
     assert table["methods"]["rn-text"]["values"] == sum((t["methods"]["rn-text"]["values"] for t in per_draw), [])
     report = (tmp_path / "grid" / "report.md").read_text()
     assert "Per draw" in report and "| 1 |" in report
+    assert "within-draw std" in report  # two seeds a draw: the table is there, its figures undefined
+    assert json.loads((tmp_path / "grid" / "results.json").read_text())["within_draws"]["rn-text"]["draws"] == 2
