@@ -29,9 +29,11 @@ def _comma_list(ctx, param, value):
     return tuple(v.strip() for v in str(value).split(",") if v.strip())
 
 
-def spec_options(cls, exclude=()):
-    """A decorator adding one click option per field of the dataclass `cls`."""
+def spec_options(cls, exclude=(), rename=None):
+    """A decorator adding one click option per field of the dataclass `cls`. `rename` maps a field
+    to another flag (and parameter name) where the command has an option of its own by that name."""
     hints = typing.get_type_hints(cls)
+    rename = rename or {}
 
     def decorate(f):
         for fld in reversed(fields(cls)):
@@ -39,18 +41,19 @@ def spec_options(cls, exclude=()):
                 continue
             kind = _base_type(hints[fld.name])
             default = fld.default if fld.default is not MISSING else None
-            flag = "--" + fld.metadata.get("flag", fld.name.replace("_", "-"))
+            flag = "--" + (rename.get(fld.name) or fld.metadata.get("flag", fld.name.replace("_", "-")))
+            name = rename[fld.name].replace("-", "_") if fld.name in rename else fld.name
             help_text = fld.metadata.get("help")
             if kind is bool and not default:
-                option = click.option(flag, fld.name, is_flag=True, help=help_text)
+                option = click.option(flag, name, is_flag=True, help=help_text)
             elif kind is bool:
                 off = fld.metadata.get("off_flag", "no-" + flag[2:])
-                option = click.option(f"{flag}/--{off}", fld.name, default=default, show_default=True, help=help_text)
+                option = click.option(f"{flag}/--{off}", name, default=default, show_default=True, help=help_text)
             elif kind is None:  # a tuple field: a comma list on the command line
-                option = click.option(flag, fld.name, default=",".join(default), show_default=True,
+                option = click.option(flag, name, default=",".join(default), show_default=True,
                                       callback=_comma_list, help=help_text)
             else:
-                option = click.option(flag, fld.name, type=kind, default=default,
+                option = click.option(flag, name, type=kind, default=default,
                                       show_default=default is not None and default != "", help=help_text)
             f = option(f)
         return f

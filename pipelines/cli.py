@@ -32,9 +32,12 @@ def demo(train_size, epochs, seeds, method, out, model):
     run_demo(train_size, epochs, seeds, method, Path(out), model=model)
 
 
-def experiment_options(f):
+def experiment_options(f=None, *, rename=None):
     """The settings every method of an experiment shares (the sweep and stability take the same):
-    where the data is, and every trainer knob (TrainSpec's own options; a preset overrides its own)."""
+    where the data is, and every trainer knob (TrainSpec's own options; a preset overrides its own).
+    `rename` gives a TrainSpec option another flag where the command has its own by that name."""
+    if f is None:
+        return lambda g: experiment_options(g, rename=rename)
     from augment.options import spec_options
     from training.config import TrainSpec
 
@@ -50,7 +53,7 @@ def experiment_options(f):
                      help="JSON file of extra presets (e.g. written by `sweep --presets-out`)"),
         click.option("--track", default="auto", show_default=True,
                      help="experiment tracker: auto (TensorBoard when installed) | tensorboard | wandb | none"),
-        spec_options(TrainSpec, exclude=("task", "seed", "task_definition")),
+        spec_options(TrainSpec, exclude=("task", "seed", "task_definition"), rename=rename),
     ]
     for option in reversed(options):
         f = option(f)
@@ -96,7 +99,7 @@ def stability_cmd(seeds, methods, presets_file, source, data_dir, victim, out, t
 
 
 @main.command("sweep")
-@experiment_options
+@experiment_options(rename={"method": "peft-method"})  # --method names the swept preset here
 @click.option("--method", required=True, help="the preset whose knobs are swept (vanilla included)")
 @click.option("--grid", "grid_items", multiple=True, required=True,
               help="KEY=V1,V2,... (repeat for a product), e.g. --grid sigma=0.005,0.01,0.02")
@@ -115,6 +118,7 @@ def sweep_cmd(method, grid_items, seeds, out, presets_out, presets_file, source,
 
     preset = pick([method], load_presets(presets_file))[method]
     grid = parse_grid(list(grid_items))
+    base["method"] = base.pop("peft_method")
     spec = _base(**base)
     folder = Path(out) if out else Path("data") / "sweep" / f"{spec.task}_{method}"
     result = sweep(spec.task, method, preset, grid, parse_seeds(seeds), folder, spec, source=source,

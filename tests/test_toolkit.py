@@ -219,3 +219,29 @@ def test_seed_folders_of_a_run_in_seed_order(tmp_path):
     (empty / "summary.json").write_text("{}")
     with pytest.raises(PTPError, match="without finished seed"):
         seed_folders(empty)
+
+
+def test_sweep_has_one_method_option_and_takes_the_peft_method_apart(monkeypatch):
+    """sweep's --method names the swept preset; TrainSpec's own (prefix | prompt) is --peft-method."""
+    import warnings
+
+    from click.testing import CliRunner
+
+    import pipelines.sweep as sweep_module
+    from pipelines.cli import main
+
+    help_text = CliRunner().invoke(main, ["sweep", "--help"]).output
+    assert help_text.count("--method ") == 1 and "--peft-method" in help_text
+    seen = {}
+
+    def fake_sweep(task, method, preset, grid, seeds, folder, spec, **_):
+        seen.update(method=method, spec=spec)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(sweep_module, "sweep", fake_sweep)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        CliRunner().invoke(main, ["sweep", "--task", "rte", "--method", "rn-embed", "--peft-method", "prompt",
+                                  "--grid", "sigma=0.01,0.02"])
+    assert not [w for w in caught if "more than once" in str(w.message)]  # click's duplicate-option warning
+    assert seen["method"] == "rn-embed" and seen["spec"].method == "prompt"
