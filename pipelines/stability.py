@@ -88,16 +88,20 @@ def stability_draws(task: str, seeds: list[int], methods: dict[str, dict], out: 
         log(f"=== draw {draw} ({base.train_size} examples, sample seed {draw})")
         per_draw[draw] = stability(task, seeds, methods, out / f"draw-{draw}", replace(base, sample_seed=draw),
                                    source, data_dir, victim, log, track)
-    pooled = {}
-    for name in methods:
-        first = per_draw[sample_seeds[0]][name]
-        metric, report = first["metric"], first["report"]
-        values = [v for draw in sample_seeds for v in per_draw[draw][name]["report"]["selected"][metric]["values"]]
-        pooled[name] = {"metric": metric, "seeds": [f"{d}:{s}" for d in sample_seeds for s in seeds],
-                        "report": {"split": report["split"], "rows": report["rows"],
-                                   "selected": {metric: describe(values)}}}
-    text = write_report(pooled, out, floor_of(replace(base, sample_seed=sample_seeds[0]), source, data_dir))
     names, base_name = list(methods), next(iter(methods))
+    first = per_draw[sample_seeds[0]][base_name]
+    metric, report = first["metric"], first["report"]
+
+    def by_draw(name):  # a method's scores, one list per draw, seeds in order
+        return [per_draw[d][name]["report"]["selected"][metric]["values"] for d in sample_seeds]
+
+    pooled = {name: {"metric": metric, "seeds": [f"{d}:{s}" for d in sample_seeds for s in seeds],
+                     "report": {"split": report["split"], "rows": report["rows"],
+                                "selected": {metric: describe(sum(by_draw(name), []))}}}
+              for name in names}
+    within = {name: within_draws(by_draw(name), by_draw(base_name)) for name in names[1:]}
+    text = write_report(pooled, out, floor_of(replace(base, sample_seed=sample_seeds[0]), source, data_dir),
+                        more_results={"within_draws": within})
     lines = ["", f"Per draw ({base.train_size} examples each; the draw is its sample seed):", "",
              "| draw | " + " | ".join(f"{n} mean +- std" for n in names)
              + "".join(f" | {n} gain vs {base_name} [95% CI]" for n in names[1:]) + " |",
@@ -108,12 +112,6 @@ def stability_draws(task: str, seeds: list[int], methods: dict[str, dict], out: 
         cells += [f"{rows[n]['vs_baseline']['gain']:+.2f} {_interval(rows[n]['vs_baseline']['gain_ci'])}"
                   for n in names[1:]]
         lines.append(f"| {draw} | " + " | ".join(cells) + " |")
-    within = {}
-    for name in names[1:]:
-        def by_draw(method):
-            return [per_draw[d][method]["report"]["selected"][metric]["values"] for d in sample_seeds]
-
-        within[name] = within_draws(by_draw(name), by_draw(base_name))
     lines += ["", "Seed spread at a fixed training set (the pooled within-draw std; the draw's own effect left out):",
               "", f"| method | within-draw std | {base_name} within-draw std | std ratio [95% CI] | "
                   "Brown-Forsythe p (draw-centred) |", "|---|---|---|---|---|"]
@@ -125,8 +123,6 @@ def stability_draws(task: str, seeds: list[int], methods: dict[str, dict], out: 
     text += "\n" + "\n".join(lines)
     (out / "report.md").write_text(text + "\n")
     log(text)
-    results = json.loads((out / "results.json").read_text())
-    (out / "results.json").write_text(json.dumps({**results, "within_draws": within}, indent=2))
     return {"draws": per_draw, "pooled": comparison(pooled), "within_draws": within}
 
 
@@ -166,7 +162,8 @@ def _interval(ci) -> str:
     return "—" if ci[0] is None else f"[{ci[0]:+.2f}, {ci[1]:+.2f}]"
 
 
-def write_report(results: dict, out: Path, floor: dict | None = None) -> str:
+def write_report(results: dict, out: Path, floor: dict | None = None, more_results: dict | None = None) -> str:
+    """report.md, results.json (the comparison, the runs and `more_results`) and stability.png in `out`."""
     table = comparison(results)
     table["floor"] = floor
     metric, base = table["metric"], table["baseline"]
@@ -192,7 +189,8 @@ def write_report(results: dict, out: Path, floor: dict | None = None) -> str:
     text = "\n".join(lines)
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.md").write_text(text + "\n")
-    (out / "results.json").write_text(json.dumps({"comparison": table, "runs": results}, indent=2))
+    (out / "results.json").write_text(json.dumps({"comparison": table, "runs": results, **(more_results or {})},
+                                                         indent=2))
     plot(table, out / "stability.png")
     return text
 
