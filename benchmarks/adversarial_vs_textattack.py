@@ -30,9 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,9 +38,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import write  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
+from benchmarks.common import timed_build, write  # noqa: E402
 
 
 class Recording:
@@ -125,22 +121,10 @@ def arm(seconds: float, rows: int, queries: int, statuses: dict, **extra) -> dic
 
 def scaling(task: str, victim_run: Path, limit: int, log) -> dict:
     """rows/s of `ptp-augment build --mode adversarial` on `limit` train rows at 1 and 2 processes."""
-    bin_dir = Path(sys.executable).parent
     out = {}
     for procs in (1, 2):
-        folder = Path(tempfile.mkdtemp(prefix="ptp-scaling-"))
-        cmd = ([str(bin_dir / "torchrun"), "--nproc_per_node", "2", "--master_port", "29561"] if procs == 2 else
-               [sys.executable]) + ["-m", "augment.cli", "build", "--task", task, "--mode", "adversarial",
-                                    "--victim", str(victim_run), "--limit", str(limit), "--max-change", "1.0",
-                                    "--out", str(folder / "adv")]
-        threads = max((os.cpu_count() or 1) // procs, 1)
-        start = time.perf_counter()
-        done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
-                              env={**os.environ, "OMP_NUM_THREADS": str(threads)})
-        seconds = time.perf_counter() - start
-        if done.returncode:
-            raise SystemExit(f"scaling run at {procs} process(es) failed:\n{done.stderr[-2000:]}")
-        shutil.rmtree(folder, ignore_errors=True)
+        seconds, _, threads = timed_build(task, procs, ["--victim", str(victim_run), "--limit", str(limit),
+                                                        "--max-change", "1.0"])
         out[f"{procs}_process"] = {"seconds": round(seconds, 1), "rows_per_s": round(limit / seconds, 3),
                                    "threads_per_process": threads}
         log(f"scaling: {procs} process(es): {limit} rows in {seconds:.1f} s")

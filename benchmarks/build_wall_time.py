@@ -11,20 +11,14 @@ measured time (victim loading and the corpus save included, so it errs long) to 
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import shlex
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import write  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
+from benchmarks.common import timed_build, write  # noqa: E402
 
 
 def main():
@@ -40,24 +34,11 @@ def main():
     from augment.sources import load_task_data
 
     total = len(load_task_data(args.task, log=lambda *_: None)[0]["train"])
-    bin_dir = Path(sys.executable).parent
-    threads = max((os.cpu_count() or 1) // args.procs, 1)
-    launcher = ([str(bin_dir / "torchrun"), "--nproc_per_node", str(args.procs), "--master_port", "29571"]
-                if args.procs > 1 else [sys.executable])
     results = []
     for setting in settings:
-        out = Path(tempfile.mkdtemp(prefix="ptp-build-")) / "adv"
-        cmd = launcher + ["-m", "augment.cli", "build", "--task", args.task, "--mode", "adversarial",
-                          "--limit", str(args.limit), "--out", str(out), *shlex.split(setting)]
-        if args.victim:
-            cmd += ["--victim", args.victim]
-        start = time.perf_counter()
-        done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
-                              env={**os.environ, "OMP_NUM_THREADS": str(threads)})
-        seconds = time.perf_counter() - start
-        if done.returncode:
-            raise SystemExit(f"build failed ({setting or 'default'}):\n{done.stderr[-2000:]}")
-        summary = re.findall(r"attack: success rate ([\d.]+)% .*mean queries ([\d.]+)", done.stdout)
+        options = ["--limit", str(args.limit), *shlex.split(setting)] + (["--victim", args.victim] if args.victim else [])
+        seconds, stdout, threads = timed_build(args.task, args.procs, options, port=29571)
+        summary = re.findall(r"attack: success rate ([\d.]+)% .*mean queries ([\d.]+)", stdout)
         rate, queries = map(float, summary[-1])
         results.append({"setting": setting or "(default: PWWS, weighted saliency, fp32)", "rows": args.limit,
                         "seconds": round(seconds, 1), "rows_per_s": round(args.limit / seconds, 3),
