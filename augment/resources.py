@@ -179,7 +179,7 @@ def resolve_pos_tagger() -> Resource:
                         _nltk_has("taggers/averaged_perceptron_tagger_eng/") or "")
     return Resource("pos_tagger", "fallback",
                     "WordNet sense-frequency tagger (augment.resources.wordnet_pos_tag); "
-                    "context-free, see README")
+                    "context-free, see docs/data.md")
 
 
 def _reopen_wordnet_files_in_child() -> None:

@@ -16,10 +16,10 @@ PRESETS: dict[str, dict] = {
     "vanilla": {"pairs": None, "train": {"consistency": "none"}},
     # PTP-RN: Gaussian noise on the input embeddings (the paper's random embedding perturbation).
     # sigma 0.02 per coordinate is about a third of a MiniLM token embedding's norm (per-coordinate
-    # std 0.059, norm 1.13); 0.01 left training unchanged in a first 3-seed run (README).
+    # std 0.059, norm 1.13); 0.01 left training unchanged in a first 3-seed run (docs/results-before-protocol.md).
     "rn-embed": {"pairs": None, "train": {"embed_noise": "gaussian", "sigma": 0.02}},
     # PTP-ADV: one PGD step on the input embeddings, l2 radius 0.1 per example (an example of ~30
-    # MiniLM tokens has norm ~6). A radius of 0.5 took WordNet-WiC to 53-57% (README).
+    # MiniLM tokens has norm ~6). A radius of 0.5 took WordNet-WiC to 53-57% (docs/results-before-protocol.md).
     "adv-embed": {"pairs": None, "train": {"embed_noise": "pgd", "eps": 0.1, "step_size": 0.1}},
     # FreeLB (Zhu et al. 2020): its GLUE settings are K=2-3, adv-lr 0.1-0.2 (l2), init-mag 0.1-0.6,
     # no max norm, on BERT/RoBERTa embeddings of norm ~1-1.5 per token (MiniLM: ~1.1).

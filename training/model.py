@@ -44,7 +44,7 @@ class SpanPairHead(nn.Module):
     The cosine term is the zero-training floor's own decision rule, calibrated on training data
     before the first step (`calibrate`), and the linear part starts at zero: training starts from
     the floor instead of from chance, and the prefix learns to reshape u and v from there. (A
-    plain linear head over [u, v, |u-v|, u*v] stayed below the floor here; see README.)
+    plain linear head over [u, v, |u-v|, u*v] stayed below the floor here; see docs/results.md.)
     """
 
     def __init__(self, hidden: int, dropout: float):
