@@ -253,3 +253,20 @@ def test_row_noise_is_the_same_however_the_batch_is_split():
     again = RowNoise(7, "cpu").at(4, valid, 0).randn((4, 5, 2))
     assert not torch.equal(full[0], again)  # another step, other numbers
     assert not torch.equal(full[0][0], full[0][1])  # rows differ
+
+
+def test_cosine_floor_is_scored_on_a_labelled_test_split_only(tmp_path, tiny_bert, fixtures):
+    """The protocol reports test, so the cosine floor must be scored there too (threshold fit on
+    train); official files' unlabelled test gets no test figure rather than a wrong one."""
+    from training.floor import cosine_floor
+
+    unlabelled = cosine_floor(model=str(tiny_bert), source="local", data_dir=fixtures / "WiC", log=lambda *_: None)
+    assert "validation_accuracy" in unlabelled and "test_accuracy" not in unlabelled
+    labelled = tmp_path / "WiC"
+    labelled.mkdir()
+    for name in ("train.jsonl", "val.jsonl"):
+        shutil.copy(fixtures / "WiC" / name, labelled / name)
+    shutil.copy(fixtures / "WiC" / "val.jsonl", labelled / "test.jsonl")  # test = validation, labelled
+    floor = cosine_floor(model=str(tiny_bert), source="local", data_dir=labelled, log=lambda *_: None)
+    assert floor["threshold"] == unlabelled["threshold"]
+    assert floor["test_accuracy"] == floor["validation_accuracy"] == unlabelled["validation_accuracy"]
