@@ -45,11 +45,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import PTPError
+from .common.errors import PTPError
 from .shards import Shard
 from .random_ops import PLACEHOLDER, mask, unmask, words_changed
-from .spans import protected_ranges, rewrite_spans
-from .tasks import Task, gold
+from .common.spans import protected_ranges, rewrite_spans
+from .common.tasks import Task, gold
 
 # Recipes built here from TextAttack's parts, each searched greedily over word importance, in
 # batches: PWWS (Ren et al. 2019: WordNet synonyms, weighted-saliency order) and DeepWordBug (Gao
@@ -139,7 +139,7 @@ def textattack_offline():
     """Run TextAttack code after NLTK's resources resolve: its nltk.download calls (at import and
     in WordSwapWordNet()) are skipped when offline, where they could only fail noisily, and the
     environment variables its import rewrites are put back."""
-    from .resources import host_reachable, cache_dir, ensure_resources
+    from .common.resources import host_reachable, cache_dir, ensure_resources
 
     ensure_resources()
     os.environ.setdefault("TA_CACHE_DIR", str(cache_dir() / "textattack"))

@@ -16,13 +16,13 @@ import shutil
 import time
 from pathlib import Path
 
-from .corpus import (SCHEMA_VERSION, atomic_save, ensure_writable, fingerprint_of, read_manifest,
+from .common.corpus import (SCHEMA_VERSION, atomic_save, ensure_writable, fingerprint_of, read_manifest,
                      write_lock)
-from .errors import PTPError
-from .schema import features_for
+from .common.errors import PTPError
+from .common.schema import features_for
 from .shards import Shard
-from .sources import cheap_fingerprint, load_task_data, pick_source
-from .tasks import Task, get_task
+from .common.sources import cheap_fingerprint, load_task_data, pick_source
+from .common.tasks import Task, get_task
 
 MODES = ("random", "adversarial")
 CODE_VERSION = "1"  # bump when a change to the perturbation code changes its output

@@ -9,8 +9,8 @@ import json
 import click
 
 from .adversarial import AttackSpec
-from .errors import FriendlyGroup, debug_option
-from .options import config_option, spec_options
+from .common.errors import FriendlyGroup, debug_option
+from .common.options import config_option, spec_options
 from .random_ops import RandomSpec
 
 @click.group(cls=FriendlyGroup)
@@ -24,7 +24,7 @@ def main():
 def doctor():
     """List every resource, where it came from, and the key package versions."""
     from .build import versions
-    from .resources import resolve_pos_tagger, resolve_stopwords, resolve_wordnet
+    from .common.resources import resolve_pos_tagger, resolve_stopwords, resolve_wordnet
 
     resources = [resolve_wordnet(), resolve_stopwords(), resolve_pos_tagger()]
     for res in resources:
@@ -71,8 +71,8 @@ def build(task, task_file, mode, out, source, data_dir, eval_dir, seed, num_proc
           **knobs):
     """Build a corpus of original/perturbed pairs for TASK."""
     from .build import build_corpus
-    from .errors import PTPError
-    from .task_file import resolve_task
+    from .common.errors import PTPError
+    from .common.tasks import resolve_task
 
     task = resolve_task(task, task_file)
     if task is None:
@@ -81,7 +81,7 @@ def build(task, task_file, mode, out, source, data_dir, eval_dir, seed, num_proc
     perturb_split = None
     if mode == "adversarial":
         from .adversarial import adversarial_splitter
-        from .tasks import get_task
+        from .common.tasks import get_task
 
         AttackSpec(**knobs)  # a bad value fails before a victim is trained
         # The library takes any victim; the CLI asks the installed provider (the trainer's: a run
@@ -112,13 +112,13 @@ def build(task, task_file, mode, out, source, data_dir, eval_dir, seed, num_proc
 @debug_option
 def wordnet_wic(seed, export):
     """Build (or reuse) the WordNet-WiC data set and print its statistics."""
-    from .wordnet_wic import load_wordnet_wic, stats_of
+    from .common.wordnet_wic import load_wordnet_wic, stats_of
 
     data, info = load_wordnet_wic(seed=seed)
     click.echo(f"source: {info.name} ({info.location}), fingerprint {info.fingerprint}")
     click.echo(json.dumps(stats_of(data), indent=2))
     if export:
-        from .wordnet_wic import export_jsonl
+        from .common.wordnet_wic import export_jsonl
 
         export_jsonl(data, export)
         click.echo(f"wrote {export}/train.jsonl, val.jsonl, test.jsonl")

@@ -25,9 +25,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .errors import PTPError
-from .spans import protected_ranges, rewrite_spans
-from .tasks import Task
+from .common.errors import PTPError
+from .common.spans import protected_ranges, rewrite_spans
+from .common.tasks import Task
 
 OPS = ("synonym", "delete")
 PLACEHOLDER = "PTPKEEP"
@@ -128,7 +128,7 @@ def detokenize(tokens: list[str]) -> str:
 @functools.lru_cache(maxsize=None)
 def augmenter(op: str, rate: float):
     """Built once per process (nlpaug objects are costly to build, cheap to reuse)."""
-    from .resources import ensure_resources, stopword_set, use_perceptron_tagger, wordnet_pos_tag
+    from .common.resources import ensure_resources, stopword_set, use_perceptron_tagger, wordnet_pos_tag
 
     ensure_resources()
     import nlpaug.augmenter.word as naw

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import importlib.metadata
 
-from .errors import PTPError
+from .common.errors import PTPError
 
 GROUP = "ptp.victims"
 DEFAULT = "ptp-train"

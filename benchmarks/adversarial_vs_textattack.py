@@ -59,7 +59,7 @@ class Recording:
 
 def cls_victim(task: str, log) -> Path:
     """A CLS-pooled vanilla prefix-tuning run on the task (2,048 train rows, 2 epochs), cached."""
-    from augment.resources import cache_dir
+    from augment.common.resources import cache_dir
     from training.config import TrainSpec
     from training.runs import run_seeds
 
@@ -150,8 +150,8 @@ def main():
     from datasets import Dataset
 
     from augment import adversarial as adv
-    from augment.sources import load_task_data
-    from augment.tasks import get_task
+    from augment.common.sources import load_task_data
+    from augment.common.tasks import get_task
     from pipelines.robustness import textattack_attack
     from training.victim import load_victim
 

@@ -31,7 +31,7 @@ def main():
     args = parser.parse_args()
     settings = args.setting or ["", "--word-order unk"]
 
-    from augment.sources import load_task_data
+    from augment.common.sources import load_task_data
 
     total = len(load_task_data(args.task, log=lambda *_: None)[0]["train"])
     results = []

@@ -32,9 +32,9 @@ def main():
 
     from augment.build import perturb_split_random
     from augment.random_ops import RandomSpec
-    from augment.resources import ensure_resources, use_perceptron_tagger, wordnet_pos_tag
-    from augment.sources import load_task_data
-    from augment.tasks import get_task
+    from augment.common.resources import ensure_resources, use_perceptron_tagger, wordnet_pos_tag
+    from augment.common.sources import load_task_data
+    from augment.common.tasks import get_task
 
     ensure_resources()
     task = get_task("wic")

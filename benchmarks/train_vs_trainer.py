@@ -30,7 +30,7 @@ def main():
     parser.add_argument("--batch-size", type=int, default=32)
     args = parser.parse_args()
 
-    from augment.tasks import get_task
+    from augment.common.tasks import get_task
     from training.config import TrainSpec
     from training.data import Collator, encode_rows, flatten
     from training.loop import encoder_inputs, load_training_data, training_loss

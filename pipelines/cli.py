@@ -5,8 +5,8 @@ from pathlib import Path
 
 import click
 
-from augment.errors import FriendlyGroup, debug_option
-from augment.options import config_option
+from augment.common.errors import FriendlyGroup, debug_option
+from augment.common.options import config_option
 
 
 @click.group(cls=FriendlyGroup)
@@ -29,7 +29,7 @@ def demo(train_size, epochs, seeds, method, out, model):
     floor, test figures, paired statistics and a strip plot."""
     from .demo import demo as run_demo
 
-    run_demo(train_size, epochs, seeds, method, Path(out), model=model)
+    run_demo(main, train_size, epochs, seeds, method, Path(out), model=model)
 
 
 def experiment_options(f=None, *, rename=None):
@@ -38,7 +38,7 @@ def experiment_options(f=None, *, rename=None):
     `rename` gives a TrainSpec option another flag where the command has its own by that name."""
     if f is None:
         return lambda g: experiment_options(g, rename=rename)
-    from augment.options import spec_options
+    from augment.common.options import spec_options
     from training.config import TrainSpec
 
     options = [
@@ -61,7 +61,7 @@ def experiment_options(f=None, *, rename=None):
 
 
 def _base(task, task_file, **knobs):
-    from augment.task_file import resolve_task
+    from augment.common.tasks import resolve_task
     from training.config import TrainSpec
 
     return TrainSpec(task=resolve_task(None if task_file else task, task_file), **knobs)
@@ -139,7 +139,7 @@ def sweep_cmd(method, grid_items, seeds, out, presets_out, presets_file, source,
 @debug_option
 def landscape(run, rows, radius, points, out):
     """Loss around a trained run along the gradient and a random orthogonal direction; sharpness."""
-    from augment.errors import PTPError
+    from augment.common.errors import PTPError
 
     from .landscape import landscape as compute, write
 
@@ -163,7 +163,7 @@ def robustness(run, rows, recipe, device):
     """TextAttack's stock Attacker with a stock recipe against a trained run, on the validation split."""
     import json
 
-    from augment.errors import PTPError
+    from augment.common.errors import PTPError
     from training.loop import run_data
     from training.victim import RunVictim
 

@@ -17,7 +17,7 @@ import click
 
 def run_cli(group, name: str, args: list[str]) -> None:
     """Run one step as the user would type it; stop the demo at the first step that fails."""
-    from augment.errors import PTPError
+    from augment.common.errors import PTPError
 
     click.echo("$ " + " ".join([name, *args]))
     code = group.main(args=args, prog_name=name, standalone_mode=False)
@@ -68,10 +68,10 @@ def verdict(table: dict) -> list[str]:
     return lines
 
 
-def demo(train_size: int, epochs: int, seeds: str, method: str, out: Path, model: str = "minilm",
-         log=click.echo) -> dict:
-    from .cli import main as pipeline_cli
-
+def demo(pipeline_cli: click.Group, train_size: int, epochs: int, seeds: str, method: str, out: Path,
+         model: str = "minilm", log=click.echo) -> dict:
+    """The demo through `pipeline_cli` (ptp-pipeline's group, handed in by its caller: the demo runs
+    the very command a user would type, and this module imports no CLI)."""
     run_cli(pipeline_cli, "ptp-pipeline",
             ["stability", "--task", "sentiment", "--train-size", str(train_size), "--epochs", str(epochs),
              "--batch-size", "16", "--seeds", seeds, "--methods", f"vanilla,{method}", "--model", model,

@@ -27,7 +27,7 @@ def _unit(d: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 
 def landscape(run: Path, rows: int = 128, radius: float = 1.0, points: int = 5, seed: int = 0) -> dict:
-    from augment.tasks import get_task
+    from augment.common.tasks import get_task
     from training.data import Collator, encode_rows, flatten, head_size
     from training.loop import load_run, run_data
     from training.model import input_embeddings

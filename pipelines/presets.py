@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from augment.errors import PTPError
+from augment.common.errors import PTPError
 
 PRESETS: dict[str, dict] = {
     # Vanilla P-tuning v2 (deep prefix), no perturbed term.

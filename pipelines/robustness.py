@@ -34,7 +34,7 @@ STOCK = {"pwws": "PWWSRen2019", "deepwordbug": "DeepWordBugGao2018"}
 def textattack_attack(task, rows: list[dict], victim, recipe: str = "pwws") -> dict:
     """Run TextAttack's Attacker with a stock recipe on `rows`; counts, rates, queries and time."""
     if task.kind == "record":
-        from augment.errors import PTPError
+        from augment.common.errors import PTPError
 
         raise PTPError("robustness: TextAttack's classification goal needs a fixed set of outputs; ReCoRD's "
                        "candidates differ per query (use ptp-augment --mode adversarial, whose manifest "
@@ -42,7 +42,7 @@ def textattack_attack(task, rows: list[dict], victim, recipe: str = "pwws") -> d
     import numpy as np
 
     if recipe not in STOCK:
-        from augment.errors import PTPError
+        from augment.common.errors import PTPError
 
         raise PTPError(f"--recipe {recipe}: choose one of {', '.join(STOCK)}")
     _, pre, _ = adv.textattack_parts(1.0)

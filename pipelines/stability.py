@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from augment.build import build_corpus
-from augment.corpus import fingerprint_of
+from augment.common.corpus import fingerprint_of
 from augment.random_ops import RandomSpec
 from training.config import TrainSpec
 from training.runs import describe, run_seeds
@@ -80,7 +80,7 @@ def stability_draws(task: str, seeds: list[int], methods: dict[str, dict], out: 
     `out`, with a per-draw table below it. Pairs are resampled as independent in the pooled
     intervals (draws are few; the per-draw rows show how much the draw itself moves the scores)."""
     if base.train_size is None:
-        from augment.errors import PTPError
+        from augment.common.errors import PTPError
 
         raise PTPError("--sample-seeds draws few-shot training sets: pass --train-size N too")
     per_draw = {}
@@ -128,7 +128,7 @@ def stability_draws(task: str, seeds: list[int], methods: dict[str, dict], out: 
 
 def floor_of(base: TrainSpec, source="auto", data_dir=None) -> dict | None:
     """The majority-class floor on the reported split of the data the runs used."""
-    from augment.tasks import get_task
+    from augment.common.tasks import get_task
     from training.floor import majority_floor
     from training.loop import load_training_data
 

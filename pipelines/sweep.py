@@ -15,7 +15,7 @@ import json
 from dataclasses import fields, replace
 from pathlib import Path
 
-from augment.errors import PTPError
+from augment.common.errors import PTPError
 from training.config import TrainSpec
 
 from .stability import run_method

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from augment.adversarial import AttackSpec, attack_split
-from augment.errors import PTPError
-from augment.sources import load_task_data
-from augment.tasks import get_task
+from augment.common.errors import PTPError
+from augment.common.sources import load_task_data
+from augment.common.tasks import get_task
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -11,8 +11,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from augment.errors import PTPError
-from augment.tasks import TASKS, candidate_names, get_task, gold
+from augment.common.errors import PTPError
+from augment.common.tasks import TASKS, candidate_names, get_task, gold
 from training.config import TrainSpec
 from training.metrics import record_scores, task_metrics, token_f1
 
@@ -167,7 +167,7 @@ def test_train_size_draws_a_recorded_stratified_set(tmp_path, tiny_bert, fixture
     few = config["provenance"]["few_shot"]
     assert few["train_size"] == 4 and few["sample_seed"] == 3 and few["rows"] == 4 and len(few["idx"]) == 4
     assert config["spec"]["train_size"] == 4
-    from augment.sources import load_task_data
+    from augment.common.sources import load_task_data
 
     train = load_task_data("boolq", data_dir=fixtures, log=lambda *_: None)[0]["train"]
     labels = [r["label"] for r in train if r["idx"] in few["idx"]]
@@ -206,7 +206,7 @@ def test_user_data_adversarial_build_without_victim_then_pairs_then_robustness(t
     trained on these files), PTP training on each corpus, and TextAttack's robustness probe."""
     from augment import cli as augment_cli
     from augment.build import build_corpus
-    from augment.corpus import load_corpus
+    from augment.common.corpus import load_corpus
     from augment.random_ops import RandomSpec
     from pipelines.robustness import textattack_attack
     from training.loop import run_data

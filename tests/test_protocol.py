@@ -108,7 +108,7 @@ def test_smart_kl_detaches_each_side_target():
 
 
 def test_smart_needs_kl_and_pgd_a_radius():
-    from augment.errors import PTPError
+    from augment.common.errors import PTPError
 
     with pytest.raises(PTPError, match="consistency kl"):
         TrainSpec(task="rte", embed_noise="smart")
@@ -214,7 +214,7 @@ def test_within_draw_spread_leaves_the_draws_own_effect_out():
 
 
 def test_grid_parsing_names_bad_knobs():
-    from augment.errors import PTPError
+    from augment.common.errors import PTPError
     from pipelines.sweep import apply, parse_grid, settings
 
     grid = parse_grid(["sigma=0.005,0.01", "lr=1e-2,3e-2", "pairs.rate=0.1"])

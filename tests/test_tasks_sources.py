@@ -2,9 +2,9 @@ import json
 
 import pytest
 
-from augment.errors import PTPError
-from augment.sources import load_task_data
-from augment.tasks import TASKS, get_task
+from augment.common.errors import PTPError
+from augment.common.sources import load_task_data
+from augment.common.tasks import TASKS, get_task
 
 ALL = ("boolq", "cb", "copa", "multirc", "record", "rte", "wic", "wsc")
 
@@ -105,7 +105,7 @@ def test_fewglue_folder_is_read(tmp_path, fixtures):
 
 
 def test_hub_rows_map_to_the_same_schema():
-    from augment.sources import hub_row_to_flat
+    from augment.common.sources import hub_row_to_flat
 
     row = {"paragraph": "p", "question": "q", "answer": "a", "idx": {"paragraph": 3, "question": 1, "answer": 7}, "label": 1}
     assert hub_row_to_flat(get_task("multirc"), row) == {"paragraph": "p", "question": "q", "answer": "a",

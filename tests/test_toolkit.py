@@ -159,7 +159,7 @@ def test_augment_and_pipeline_commands_read_config_files(tmp_path, fixtures, cli
 
 def test_predict_writes_the_superglue_submission_format(tmp_path, tiny_bert, fixtures, cli):
     from training.predict import submission
-    from augment.tasks import get_task
+    from augment.common.tasks import get_task
 
     for task, folder in (("wic", "WiC"), ("multirc", "MultiRC")):
         spec = TrainSpec(task=task, model=str(tiny_bert), epochs=1, batch_size=4, device="cpu", prefix_len=4)
@@ -205,7 +205,7 @@ def test_no_private_names_cross_modules():
 
 
 def test_seed_folders_of_a_run_in_seed_order(tmp_path):
-    from augment.errors import PTPError
+    from augment.common.errors import PTPError
     from training.runs import seed_folders
 
     run = tmp_path / "run"

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from augment.errors import PTPError
+from augment.common.errors import PTPError
 from tests.tiny_models import make_tiny_bert
 from training.config import TrainSpec
 
@@ -25,8 +25,8 @@ def _run(tmp_path, spec, data_dir, name="run", pairs=None):
 
 
 def test_auto_source_never_depends_on_the_network(monkeypatch, fixtures):
-    import augment.sources as sources
-    from augment.tasks import get_task
+    import augment.common.sources as sources
+    from augment.common.tasks import get_task
 
     monkeypatch.setattr(sources, "_hub_reachable", lambda: True)  # even when the hub answers
     assert sources.pick_source(get_task("wic"), "auto", None) == "wordnet"
@@ -96,8 +96,8 @@ class BatchSensitiveVictim:
 
 def test_recorded_confidences_do_not_depend_on_batch_or_chunk(tmp_path, fixtures):
     from augment.adversarial import AttackSpec, attack_split
-    from augment.sources import load_task_data
-    from augment.tasks import get_task
+    from augment.common.sources import load_task_data
+    from augment.common.tasks import get_task
 
     task = get_task("wic")
     train = load_task_data("wic", data_dir=fixtures / "WiC", log=lambda *_: None)[0]["train"]
@@ -188,8 +188,8 @@ def test_a_cls_prefix_adapter_loads_in_plain_transformers_and_peft(tmp_path, tin
     from peft import PeftModel
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from augment.sources import load_task_data
-    from augment.tasks import get_task
+    from augment.common.sources import load_task_data
+    from augment.common.tasks import get_task
     from training.data import render
 
     spec = TrainSpec(task="rte", model=str(tiny_bert), pooling="cls", epochs=2, batch_size=4, device="cpu",

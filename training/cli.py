@@ -5,8 +5,8 @@ import json
 
 import click
 
-from augment.errors import FriendlyGroup, debug_option
-from augment.options import config_option, spec_options
+from augment.common.errors import FriendlyGroup, debug_option
+from augment.common.options import config_option, spec_options
 
 from .config import TrainSpec, replay_values
 
@@ -47,9 +47,9 @@ def main(ctx, task, task_file, pairs, source, data_dir, eval_dir, seeds, out, fo
     replays that run)."""
     if ctx.invoked_subcommand is not None:
         return
-    from augment.corpus import load_corpus
-    from augment.errors import PTPError
-    from augment.task_file import resolve_task
+    from augment.common.corpus import load_corpus
+    from augment.common.errors import PTPError
+    from augment.common.tasks import resolve_task
 
     from .config import parse_seeds
     from .runs import run_seeds
@@ -117,7 +117,7 @@ def predict(run, split, data_dir, out, device):
 def floor(task, task_file, source, data_dir, holdout, model):
     """Zero-training floors on the reported split: the majority class of train (any task), and on
     WiC the cosine of the target word's vectors with a threshold fit on train."""
-    from augment.task_file import resolve_task
+    from augment.common.tasks import resolve_task
 
     from .config import TrainSpec
     from .floor import cosine_floor, majority_floor
@@ -125,7 +125,7 @@ def floor(task, task_file, source, data_dir, holdout, model):
 
     spec = TrainSpec(task=resolve_task(None if task_file else task, task_file), holdout=holdout)
     train, val, test, provenance = load_training_data(spec, None, source, data_dir, log=click.echo)
-    from augment.tasks import get_task
+    from augment.common.tasks import get_task
 
     split = "test" if test is not None else "validation"
     result = {"task": spec.task, "split": split, "majority": majority_floor(get_task(spec.task), train, test or val)}

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 
-from augment.errors import PTPError
-from augment.tasks import get_task
+from augment.common.errors import PTPError
+from augment.common.tasks import get_task
 
 from .losses import CONSISTENCY
 from .model import DEFAULT_MODEL, METHODS, POOLINGS
@@ -78,7 +78,7 @@ class TrainSpec:
 
     def __post_init__(self):
         if self.task_definition:
-            from augment.task_file import register_definition
+            from augment.common.tasks import register_definition
 
             register_definition(self.task_definition, origin=f"the run config of task {self.task}")
         task = get_task(self.task)
@@ -153,7 +153,7 @@ def replay_values(config: dict) -> dict:
         return config
     spec, provenance = dict(config["spec"]), config["provenance"]
     if spec.get("task_definition"):  # a task file's task: rebuilt from the record
-        from augment.task_file import register_definition
+        from augment.common.tasks import register_definition
 
         register_definition(spec["task_definition"], origin=f"the run config of task {spec['task']}")
     values = {k: v for k, v in spec.items() if k not in ("seed", "task_definition")}

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import torch
 
-from augment.errors import PTPError
-from augment.spans import spec_ranges
-from augment.tasks import Task, candidate_names, copa_connective, gold
+from augment.common.errors import PTPError
+from augment.common.spans import spec_ranges
+from augment.common.tasks import Task, candidate_names, copa_connective, gold
 
 _FORMATTER = string.Formatter()
 

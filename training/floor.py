@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from augment.errors import PTPError
+from augment.common.errors import PTPError
 
 
 def majority_floor(task, train_rows: list[dict], rows: list[dict]) -> dict:
@@ -57,7 +57,7 @@ def best_threshold(scores: torch.Tensor, labels: torch.Tensor) -> float:
 def cosine_floor(model: str = "minilm", source: str = "auto", data_dir=None, log=print) -> dict:
     """The cosine rule with its threshold fit on train, scored on validation and, where the test
     split is labelled (WordNet-WiC; not official SuperGLUE), on test: the split the protocol reports."""
-    from augment.sources import load_task_data
+    from augment.common.sources import load_task_data
 
     from .model import load_encoder
 

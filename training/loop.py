@@ -18,9 +18,9 @@ from typing import NamedTuple
 import torch
 from torch.utils.data import DataLoader
 
-from augment.atomic import replace_folder
-from augment.errors import PTPError
-from augment.tasks import get_task, gold as gold_outputs
+from augment.common.atomic import replace_folder
+from augment.common.errors import PTPError
+from augment.common.tasks import get_task, gold as gold_outputs
 
 from .config import TrainSpec
 from .data import Collator, by_length, check_rows, encode_rows, flatten, head_size, length_order, scores
@@ -219,7 +219,7 @@ def few_shot_positions(task, rows: list[dict], size: int, seed: int) -> list[int
 def train_positions(spec: TrainSpec, source="auto", data_dir=None) -> list[int] | None:
     """Positions in the data's train split of the rows a few-shot run with `spec` trains on (its
     draw, then --max-train), so that a text corpus perturbs those rows only; None without a draw."""
-    from augment.sources import load_task_data
+    from augment.common.sources import load_task_data
 
     if spec.train_size is None:
         return None  # every row, or the first --max-train (a corpus's --limit)
@@ -282,8 +282,8 @@ def load_training_data(spec: TrainSpec, pairs=None, source="auto", data_dir=None
 
     `eval_dir`: official files whose val.jsonl is the validation split (FewGLUE: train on its
     32-example train.jsonl, evaluate on SuperGLUE's val.jsonl)."""
-    from augment.corpus import load_corpus
-    from augment.sources import load_task_data
+    from augment.common.corpus import load_corpus
+    from augment.common.sources import load_task_data
 
     task = get_task(spec.task)
     if pairs is not None:
@@ -595,8 +595,8 @@ def load_run(run: Path):
 
 def run_data(task_name: str, provenance: dict, data_dir=None, log=print):
     """The DatasetDict a run was trained on (its corpus, or its source), or official files."""
-    from augment.corpus import load_corpus
-    from augment.sources import load_task_data
+    from augment.common.corpus import load_corpus
+    from augment.common.sources import load_task_data
 
     if data_dir is not None:
         return load_task_data(task_name, "local", data_dir, log=log)[0]

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from transformers.modeling_outputs import SequenceClassifierOutput
 
-from augment.errors import PTPError
+from augment.common.errors import PTPError
 
 POOLINGS = ("cls", "mean", "span")
 METHODS = ("prefix", "prompt")

@@ -11,9 +11,9 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
-from augment.atomic import atomic_folder
-from augment.sources import OFFICIAL_DIRS
-from augment.tasks import Task
+from augment.common.atomic import atomic_folder
+from augment.common.sources import OFFICIAL_DIRS
+from augment.common.tasks import Task
 
 from .loop import predict_split
 

@@ -8,8 +8,8 @@ import statistics
 from dataclasses import replace
 from pathlib import Path
 
-from augment.corpus import fingerprint_of, write_lock
-from augment.errors import PTPError
+from augment.common.corpus import fingerprint_of, write_lock
+from augment.common.errors import PTPError
 
 from .config import TrainSpec
 from .loop import load_training_data, train_one_seed
@@ -18,8 +18,8 @@ from .loop import load_training_data, train_one_seed
 def data_identity(task_name: str, pairs=None, source="auto", data_dir=None, eval_dir=None) -> dict:
     """Which data a run trains on, without loading it: the corpus, or the resolved source and a
     fingerprint of its files (so run names, floor and victim caches differ when the data does)."""
-    from augment.sources import cheap_fingerprint, pick_source
-    from augment.tasks import get_task
+    from augment.common.sources import cheap_fingerprint, pick_source
+    from augment.common.tasks import get_task
 
     if pairs is not None:
         return {"pairs": str(Path(pairs).resolve())}

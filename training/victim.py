@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from augment.errors import PTPError
-from augment.tasks import get_task
+from augment.common.errors import PTPError
+from augment.common.tasks import get_task
 
 from .config import TrainSpec
 from .data import Collator, encode_rows, head_size, render
@@ -144,8 +144,8 @@ def default_victim_spec(task: str) -> TrainSpec:
 
 def default_victim_dir(task: str, source: str = "auto", data_dir=None, eval_dir=None) -> Path:
     """Cached per task, spec and data: a victim trained on other data is never reused."""
-    from augment.corpus import fingerprint_of
-    from augment.resources import cache_dir
+    from augment.common.corpus import fingerprint_of
+    from augment.common.resources import cache_dir
 
     from .runs import data_identity
 

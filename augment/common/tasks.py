@@ -1,4 +1,7 @@
-"""The task registry: one frozen, declarative record per SuperGLUE task, read by both stages.
+"""The task registry: the one module that owns `TASKS`, the name -> record table both stages read.
+
+It holds one frozen, declarative record per SuperGLUE task (the record types are in records.py)
+and adds task-file records (read by task_file.py) when a command names one.
 
 A record says which fields an example has (in the flat schema that Hugging Face's `super_glue`
 uses, which the local loaders also produce), its labels, how the SuperGLUE leaderboard scores it,
@@ -8,99 +11,12 @@ victim, so both see the same text).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
 
 from .errors import PTPError
-
-
-@dataclass(frozen=True)
-class CharSpan:
-    """A span given by character offsets stored in two fields (WiC: start1/end1 in sentence1)."""
-
-    field: str
-    start: str
-    end: str
-
-
-@dataclass(frozen=True)
-class WordSpan:
-    """A span given by a whitespace-word index and its text (WSC: span1_index, span1_text)."""
-
-    field: str
-    index: str
-    text: str
-
-
-@dataclass(frozen=True)
-class EntitySpans:
-    """Every entity of a list of character spans (ReCoRD: entity_spans over the passage)."""
-
-    field: str
-    spans: str
-
-
-@dataclass(frozen=True)
-class Literal:
-    """Every occurrence of a fixed token (ReCoRD: '@placeholder' in the query)."""
-
-    field: str
-    text: str
-
-
-@dataclass(frozen=True)
-class Words:
-    """Every whole-word occurrence of listed words, case-insensitive (a task file's `words:`
-    protection, e.g. negations a sentiment edit must not drop)."""
-
-    field: str
-    words: tuple[str, ...]
-
-
-SpanSpec = CharSpan | WordSpan | EntitySpans | Literal | Words
-
-
-@dataclass(frozen=True)
-class Task:
-    name: str
-    kind: str  # classification | multiple_choice | multirc | record
-    text_fields: tuple[str, ...]
-    extra_fields: tuple[str, ...]  # non-text inputs kept alongside (offsets, indices, entities)
-    labels: tuple[str, ...]
-    metrics: tuple[str, ...]  # the first one selects the best epoch
-    perturbable: tuple[str, ...]
-    protected: tuple[SpanSpec, ...] = ()
-    template: tuple[str, ...] = ()  # one format string per encoder segment (text_a, text_b)
-    pooled_spans: tuple[SpanSpec, ...] = ()  # spans `--pooling span` pools, in order
-    group_field: str | None = None  # MultiRC/ReCoRD/COPA: rows that belong to one question
-    notes: str = ""
-    choice_fields: tuple[str, ...] = field(default=())  # COPA: the alternatives
-    # Task files (augment/task_file.py) only. The raw value -> label name table of the data's label
-    # column, the split -> file table the file names, and the file's canonical JSON: a corpus
-    # manifest or a run's config carries it, so later commands rebuild the same record.
-    label_field: str = "label"
-    label_values: tuple[tuple[str, str], ...] = ()
-    data_files: tuple[tuple[str, str], ...] = ()
-    definition: str = ""
-    origin: str = field(default="", compare=False)  # the task file, for messages
-
-    def __post_init__(self):
-        unknown = set(self.perturbable) - set(self.text_fields)
-        if unknown:
-            raise ValueError(f"{self.name}: perturbable fields {unknown} are not text fields")
-        for spec in self.protected + self.pooled_spans:
-            if spec.field not in self.text_fields:
-                raise ValueError(f"{self.name}: protected span on unknown field {spec.field}")
-
-    @property
-    def input_fields(self) -> tuple[str, ...]:
-        return self.text_fields + self.extra_fields
-
-    @property
-    def num_labels(self) -> int:
-        return len(self.labels)
-
-
-BOOL = ("False", "True")
+from .records import (BOOL, CharSpan, EntitySpans, Literal, SpanSpec, Task, WordSpan,  # noqa: F401
+                      Words)
+from .task_file import builtin_task_files, load_task_file, task_from_definition
 
 TASKS: dict[str, Task] = {}
 
@@ -183,6 +99,9 @@ _register(Task(
 def register(task: Task) -> Task:
     """Add a task-file record; the same definition twice is one task, two under one name an error."""
     known = TASKS.get(task.name)
+    if known is not None and not known.definition:
+        raise PTPError(f"{task.origin or 'task file'}: key 'name': '{task.name}' is a built-in SuperGLUE task; "
+                       "choose another name")
     if known is not None and known.definition != task.definition:
         where = f" (from {known.origin})" if known.origin else " (a built-in task)"
         raise PTPError(f"{task.origin or 'task file'}: key 'name': task '{task.name}' already exists{where}; "
@@ -193,17 +112,35 @@ def register(task: Task) -> Task:
 
 
 def get_task(name: str) -> Task:
-    """A registered task, or a task file shipped with the package (augment/task_files/NAME.yaml)."""
+    """A registered task, or a task file shipped with the package (augment/common/task_files/NAME.yaml)."""
     key = name.lower()
     if key not in TASKS:
-        from .task_file import builtin_task_files, load_task_file
-
         shipped = builtin_task_files()
         if key not in shipped:
             raise PTPError(f"unknown task '{name}': choose one of {', '.join(sorted(set(TASKS) | set(shipped)))}, "
                            "or describe your own with --task-file")
         register(load_task_file(shipped[key]))
     return TASKS[key]
+
+
+def register_task_file(path) -> str:
+    """Read, check and register a task file; returns the task's name (for --task-file options)."""
+    return register(load_task_file(path)).name
+
+
+def register_definition(definition: str, origin: str) -> str:
+    """Register the record a corpus manifest or run config carries (its canonical JSON)."""
+    return register(task_from_definition(json.loads(definition), origin=origin)).name
+
+
+def resolve_task(task: str | None, task_file) -> str | None:
+    """The task an option pair names: --task NAME, or --task-file FILE (registered here)."""
+    if task_file is None:
+        return task
+    name = register_task_file(task_file)
+    if task is not None and task.lower() != name:
+        raise PTPError(f"--task {task} and --task-file {task_file} (task '{name}') disagree; pass one of them")
+    return name
 
 
 def copa_connective(question: str) -> str:

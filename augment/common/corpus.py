@@ -96,7 +96,7 @@ def load_corpus(folder, task: str | None = None):
         raise PTPError(f"{folder}: corpus schema version {manifest['schema_version']}, this "
                        f"version reads {SCHEMA_VERSION}; rebuild it with `ptp-augment build --force`")
     if manifest.get("task_definition"):  # a task file's corpus carries its record
-        from .task_file import register_definition
+        from .tasks import register_definition
 
         register_definition(manifest["task_definition"], origin=f"{folder}/{MANIFEST}")
     if task is not None and manifest.get("task") != task:

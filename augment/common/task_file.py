@@ -18,7 +18,7 @@ files are JSONL, CSV/TSV or Parquet, read with `datasets`' own loaders (`sources
 `data:` may be left out and the files given with --data-dir instead.
 
 A file is checked whole before anything runs: each problem is one message naming the file and the
-key. The canonical JSON of the parsed file (`Task.definition`) travels in corpus manifests and run
+key (a clash with a task already registered is found by the registry, tasks.register). The canonical JSON of the parsed file (`Task.definition`) travels in corpus manifests and run
 configs, so `ptp-train --pairs`, `evaluate`, victims and the pipelines rebuild the same record.
 """
 from __future__ import annotations
@@ -29,7 +29,7 @@ import string
 from pathlib import Path
 
 from .errors import PTPError
-from .tasks import CharSpan, Task, Words
+from .records import CharSpan, Task, Words
 
 METRICS = ("accuracy", "f1_macro", "f1_binary")
 SPLITS = ("train", "validation", "test")
@@ -98,13 +98,9 @@ def normalise(raw: dict, path: Path) -> dict:
     for key in REQUIRED:
         if key not in raw:
             check.fail(key, "is missing")
-    from .tasks import TASKS
-
     name = raw["name"]
     if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", name):
         check.fail("name", f"{name!r}: use lower-case letters, digits, _ and -")
-    if name in TASKS and not TASKS[name].definition:
-        check.fail("name", f"'{name}' is a built-in SuperGLUE task; choose another name")
     text_fields = check.names(raw, "text_fields")
     label_field = raw.get("label_field", "label")
     if not isinstance(label_field, str) or not label_field:
@@ -211,27 +207,3 @@ def task_from_definition(definition: dict, origin: str = "") -> Task:
 def load_task_file(path) -> Task:
     path = Path(path)
     return task_from_definition(normalise(read_task_file(path), path), origin=str(path))
-
-
-def register_task_file(path) -> str:
-    """Read, check and register a task file; returns the task's name (for --task-file options)."""
-    from .tasks import register
-
-    return register(load_task_file(path)).name
-
-
-def register_definition(definition: str, origin: str) -> str:
-    """Register the record a corpus manifest or run config carries (its canonical JSON)."""
-    from .tasks import register
-
-    return register(task_from_definition(json.loads(definition), origin=origin)).name
-
-
-def resolve_task(task: str | None, task_file) -> str | None:
-    """The task an option pair names: --task NAME, or --task-file FILE (registered here)."""
-    if task_file is None:
-        return task
-    name = register_task_file(task_file)
-    if task is not None and task.lower() != name:
-        raise PTPError(f"--task {task} and --task-file {task_file} (task '{name}') disagree; pass one of them")
-    return name
