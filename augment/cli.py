@@ -8,7 +8,7 @@ import json
 
 import click
 
-from .adversarial import AttackSpec
+from .attack.spec import AttackSpec
 from .common.errors import FriendlyGroup, debug_option
 from .common.options import config_option, spec_options
 from .random_ops import RandomSpec
@@ -80,7 +80,7 @@ def build(task, task_file, mode, out, source, data_dir, eval_dir, seed, num_proc
     random_knobs = {k: knobs.pop(k) for k in ("ops", "rate", "variants")}
     perturb_split = None
     if mode == "adversarial":
-        from .adversarial import adversarial_splitter
+        from .attack.run import adversarial_splitter
         from .common.tasks import get_task
 
         AttackSpec(**knobs)  # a bad value fails before a victim is trained

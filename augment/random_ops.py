@@ -16,7 +16,6 @@ A variant identical to its original is retried with the next attempt's seed, the
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import functools
 import hashlib
 import random
@@ -27,11 +26,10 @@ import numpy as np
 
 from .common.errors import PTPError
 from .common.spans import protected_ranges, rewrite_spans
+from .protect import PLACEHOLDER_REGEX, mask, unmask, words_changed
 from .common.tasks import Task
 
 OPS = ("synonym", "delete")
-PLACEHOLDER = "PTPKEEP"
-PLACEHOLDER_REGEX = rf"^\s*{PLACEHOLDER}[A-Z]+\s*$"
 
 
 @dataclass(frozen=True)
@@ -58,56 +56,6 @@ class RandomSpec:
 def row_seed(*parts) -> int:
     digest = hashlib.sha256("/".join(map(str, parts)).encode()).digest()
     return int.from_bytes(digest[:4], "little")
-
-
-def _placeholder(i: int) -> str:
-    letters = ""
-    i += 1
-    while i:
-        i, r = divmod(i - 1, 26)
-        letters = chr(65 + r) + letters
-    return PLACEHOLDER + letters
-
-
-def mask(text: str, ranges) -> tuple[str, list[str]]:
-    """Replace each protected range by a placeholder word (padded with spaces)."""
-    out, last, names = [], 0, []
-    for i, (start, end) in enumerate(ranges):
-        names.append(_placeholder(i))
-        out += [text[last:start], f" {names[-1]} "]
-        last = end
-    out.append(text[last:])
-    return "".join(out), names
-
-
-def unmask(masked: str, names: list[str], text: str, ranges) -> tuple[str, list] | None:
-    """Put the protected texts back, spaced as in the original; None if an edit lost one."""
-    parts, rest = [], masked
-    for name in names:
-        if rest.count(name) != 1:
-            return None
-        before, rest = rest.split(name, 1)
-        parts.append(before.strip())
-    parts.append(rest.strip())
-    if any(PLACEHOLDER in part for part in parts):
-        return None
-    out, new_ranges = parts[0], []
-    for i, (start, end) in enumerate(ranges):
-        if out and text[start - 1:start].isspace():
-            out += " "
-        new_ranges.append((len(out), len(out) + end - start))
-        out += text[start:end]
-        if parts[i + 1] and text[end:end + 1].isspace():
-            out += " "
-        out += parts[i + 1]
-    return out, new_ranges
-
-
-def words_changed(before: str, after: str) -> int:
-    """How many of the original words were replaced or deleted (difflib over whitespace words)."""
-    a, b = before.split(), after.split()
-    kept = sum(block.size for block in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_matching_blocks())
-    return max(len(a) - kept, len(b) - kept)
 
 
 _TOKEN = re.compile(r"\w+(?:['’]\w+)*|[^\w\s]")

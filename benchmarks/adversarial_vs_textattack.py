@@ -61,12 +61,14 @@ def cls_victim(task: str, log) -> Path:
     """A CLS-pooled vanilla prefix-tuning run on the task (2,048 train rows, 2 epochs), cached."""
     from augment.common.resources import cache_dir
     from training.config import TrainSpec
+    from training.protocol import open_data
     from training.runs import run_seeds
 
     out = cache_dir() / "victims" / f"benchmark_{task}_cls_2048x2"
     if not (out / "seed-1" / "metrics.json").exists():
         log(f"training the benchmark's CLS victim into {out}")
-        run_seeds(TrainSpec(task=task, pooling="cls", epochs=2, max_train=2048), [1], out=out, log=log, track="none")
+        run_seeds(TrainSpec(task=task, pooling="cls", epochs=2, max_train=2048), [1], open_data(task, log=log), out=out,
+                  log=log, track="none")
     return out / "seed-1"
 
 
@@ -75,7 +77,7 @@ def stock_attack(task, rows, run: Path, device) -> dict:
     from peft import PeftModel
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from augment.adversarial import textattack_offline
+    from augment.attack.offline import textattack_offline
     from training.data import render
 
     with textattack_offline():  # NLTK's stopwords and WordNet from this project's resources
@@ -149,7 +151,8 @@ def main():
 
     from datasets import Dataset
 
-    from augment import adversarial as adv
+    from augment.attack.run import attack_split, status_counts
+    from augment.attack.spec import AttackSpec
     from augment.common.sources import load_task_data
     from augment.common.tasks import get_task
     from pipelines.robustness import textattack_attack
@@ -179,16 +182,16 @@ def main():
     result["textattack_attacker"] = arm(ta["seconds"], len(rows), ta["queries"], ta["statuses"])
 
     def search(victim_, batch_size, precision_="fp32", order=""):
-        spec = adv.AttackSpec(max_change=1.0, batch_size=batch_size,
+        spec = AttackSpec(max_change=1.0, batch_size=batch_size,
                               search_precision=precision_, word_order=order)
         work = Path(tempfile.mkdtemp(prefix="ptp-bench-"))
         start = time.perf_counter()
-        records, summary = adv.attack_split(task, Dataset.from_list(rows), victim_, spec, work / "w",
+        records, summary = attack_split(task, Dataset.from_list(rows), victim_, spec, work / "w",
                                             log=lambda *_: None, progress=False)
         seconds = time.perf_counter() - start
         shutil.rmtree(work, ignore_errors=True)
         queries = sum(r["attack"]["queries"] for r in records)
-        first = adv.status_counts(records[:args.stock_rows])
+        first = status_counts(records[:args.stock_rows])
         return seconds, arm(seconds, len(rows), queries, summary["statuses"], batch_size=batch_size,
                             precision=precision_, word_order=spec.order, victim_calls=summary["victim_calls"],
                             success_rate_on_stock_rows=rate(first))

@@ -5,7 +5,7 @@ Usage: python benchmarks/train_vs_trainer.py [--steps 12] [--batch-size 32]
 Same model (the packaged MiniLM, PEFT prefix tuning, 20 virtual tokens, the WiC span head), same
 data (WordNet-WiC training pairs), same batch size, same optimiser, gradients clipped at 1.0 as in both loops. The anchor is HF Trainer
 driving that PEFT model with a cross-entropy `compute_loss`; ptp-train's numbers come from its own
-step (`training.loop.training_loss`, backward, AdamW). Median seconds per step after 2 warm-up steps.
+step (`training.objective.training_loss`, backward, AdamW). Median seconds per step after 2 warm-up steps.
 """
 from __future__ import annotations
 
@@ -33,12 +33,13 @@ def main():
     from augment.common.tasks import get_task
     from training.config import TrainSpec
     from training.data import Collator, encode_rows, flatten
-    from training.loop import encoder_inputs, load_training_data, training_loss
+    from training.objective import encoder_inputs, training_loss
+    from training.protocol import load_training_data, open_data
     from training.model import build_peft_model, calibrate_span_heads, input_embeddings, load_encoder
 
     spec = TrainSpec(task="wic", batch_size=args.batch_size)
     task = get_task("wic")
-    train = load_training_data(spec, log=lambda *_: None)[0]
+    train = load_training_data(spec, open_data("wic", log=lambda *_: None), log=lambda *_: None)[0]
     rows = train[:args.batch_size * args.steps]
     encoder, tokenizer = load_encoder(spec.model, spec.dropout)
     items = encode_rows(tokenizer, task, [{**r, "perturbed": r} for r in rows], spec.max_length, perturbed=True)

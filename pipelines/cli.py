@@ -164,7 +164,7 @@ def robustness(run, rows, recipe, device):
     import json
 
     from augment.common.errors import PTPError
-    from training.loop import run_data
+    from training.reload import run_data
     from training.victim import RunVictim
 
     from .robustness import textattack_attack

@@ -15,7 +15,7 @@ import torch
 
 
 def _loss(model, embeds, batch, flat) -> torch.Tensor:
-    from training.loop import flat_scores
+    from training.objective import flat_scores
     from training.losses import gold_cross_entropy
 
     return gold_cross_entropy(flat_scores(model, flat, batch["clean"]["valid"], embeds), batch["gold"])
@@ -29,7 +29,7 @@ def _unit(d: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 def landscape(run: Path, rows: int = 128, radius: float = 1.0, points: int = 5, seed: int = 0) -> dict:
     from augment.common.tasks import get_task
     from training.data import Collator, encode_rows, flatten, head_size
-    from training.loop import load_run, run_data
+    from training.reload import load_run, run_data
     from training.model import input_embeddings
 
     spec, provenance, model, tokenizer = load_run(run)

@@ -11,24 +11,15 @@ from pathlib import Path
 
 from augment.common.errors import PTPError
 
+from training.config import upgrade
+from training.regularisers import REGULARISERS
+
+# Embedding-space methods: each regulariser's own preset (training/regularisers/), vanilla first.
+_EMBEDDING = {name: {"pairs": None, "train": settings}
+              for name, settings in sorted((r.preset for r in REGULARISERS.values() if r.preset),
+                                           key=lambda p: p[0] != "vanilla")}
 PRESETS: dict[str, dict] = {
-    # Vanilla P-tuning v2 (deep prefix), no perturbed term.
-    "vanilla": {"pairs": None, "train": {"consistency": "none"}},
-    # PTP-RN: Gaussian noise on the input embeddings (the paper's random embedding perturbation).
-    # sigma 0.02 per coordinate is about a third of a MiniLM token embedding's norm (per-coordinate
-    # std 0.059, norm 1.13); 0.01 left training unchanged in a first 3-seed run (docs/results-before-protocol.md).
-    "rn-embed": {"pairs": None, "train": {"embed_noise": "gaussian", "sigma": 0.02}},
-    # PTP-ADV: one PGD step on the input embeddings, l2 radius 0.1 per example (an example of ~30
-    # MiniLM tokens has norm ~6). A radius of 0.5 took WordNet-WiC to 53-57% (docs/results-before-protocol.md).
-    "adv-embed": {"pairs": None, "train": {"embed_noise": "pgd", "eps": 0.1, "step_size": 0.1}},
-    # FreeLB (Zhu et al. 2020): its GLUE settings are K=2-3, adv-lr 0.1-0.2 (l2), init-mag 0.1-0.6,
-    # no max norm, on BERT/RoBERTa embeddings of norm ~1-1.5 per token (MiniLM: ~1.1).
-    "freelb": {"pairs": None, "train": {"embed_noise": "freelb", "steps": 2, "step_size": 0.1, "init_mag": 0.3,
-                                        "eps": 0.0}},
-    # SMART (Jiang et al. 2020): noise std 1e-5, one step of 1e-3 normalised by the inf-norm,
-    # symmetric KL to the clean prediction (lambda_s 1 in mt-dnn's examples).
-    "smart": {"pairs": None, "train": {"embed_noise": "smart", "consistency": "kl", "sigma": 1e-5,
-                                       "step_size": 1e-3, "steps": 1, "norm": "linf"}},
+    **_EMBEDDING,
     # Text space: random edits (synonym swap, deletion) / PWWS adversarial partners.
     "rn-text": {"pairs": {"mode": "random"}, "train": {}},
     "adv-text": {"pairs": {"mode": "adversarial"}, "train": {}},
@@ -49,7 +40,8 @@ def load_presets(config: str | None = None) -> dict[str, dict]:
             raise PTPError(f"{path}: preset '{name}' is already defined; choose another name")
         if not isinstance(preset, dict) or set(preset) - {"pairs", "train", "about"}:
             raise PTPError(f"{path}: preset '{name}' must be an object with 'pairs' and/or 'train' (and 'about')")
-        presets[name] = {"pairs": preset.get("pairs"), "train": preset.get("train", {})}
+        # Files written before FreeLB's max norm and SMART's start had names of their own still read.
+        presets[name] = {"pairs": preset.get("pairs"), "train": upgrade(preset.get("train", {}))}
     return presets
 
 

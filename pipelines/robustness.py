@@ -1,4 +1,4 @@
-"""TextAttack's stock Attacker with a stock recipe (PWWSRen2019 or DeepWordBugGao2018) against a
+"""TextAttack's stock Attacker with the stock recipe of one of ours (augment/attack/recipes: `stock`) against a
 model: accuracy under attack, success rate.
 
 Every task with a fixed set of outputs (all but ReCoRD). TextAttack hands the model wrapper only the
@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import time
 
-from augment import adversarial as adv
-from augment.random_ops import PLACEHOLDER
+from augment.attack.offline import textattack_offline
+from augment.attack.recipes import RECIPES, parts
+from augment.attack.search import attacked_text, restore_example
+from augment.protect import PLACEHOLDER
 
 
 def _letters(n: int) -> str:
@@ -28,9 +30,6 @@ def _number(letters: str) -> int:
     return sum((ord(c) - 64) * 26 ** k for k, c in enumerate(reversed(letters))) - 1
 
 
-STOCK = {"pwws": "PWWSRen2019", "deepwordbug": "DeepWordBugGao2018"}
-
-
 def textattack_attack(task, rows: list[dict], victim, recipe: str = "pwws") -> dict:
     """Run TextAttack's Attacker with a stock recipe on `rows`; counts, rates, queries and time."""
     if task.kind == "record":
@@ -41,17 +40,17 @@ def textattack_attack(task, rows: list[dict], victim, recipe: str = "pwws") -> d
                        "reports the success rate)")
     import numpy as np
 
-    if recipe not in STOCK:
+    if recipe not in RECIPES:
         from augment.common.errors import PTPError
 
-        raise PTPError(f"--recipe {recipe}: choose one of {', '.join(STOCK)}")
-    _, pre, _ = adv.textattack_parts(1.0)
+        raise PTPError(f"--recipe {recipe}: choose one of {', '.join(RECIPES)}")
+    _, pre, _ = parts(1.0)
     import textattack
     import textattack.attack_recipes as recipes
 
     masked, infos = [], []
     for i, ex in enumerate(rows):
-        attacked, ranges, meta = adv.attacked_text(task, ex)
+        attacked, ranges, meta = attacked_text(task, ex)
         masked.append((tuple(attacked._text_input.values()) + (f"{PLACEHOLDER}{_letters(i)}",), ex["label"]))
         infos.append((ex, ranges, meta))
 
@@ -67,11 +66,11 @@ def textattack_attack(task, rows: list[dict], victim, recipe: str = "pwws") -> d
             for texts in text_inputs:
                 *fields, marker = texts
                 ex, ranges, meta = infos[_number(marker[len(PLACEHOLDER):])]
-                examples.append(adv.restore_example(task, ex, Fields(fields), ranges, meta) or ex)
+                examples.append(restore_example(task, ex, Fields(fields), ranges, meta) or ex)
             return np.stack(victim.predict_proba(examples))
 
-    with adv.textattack_offline():  # PWWS builds WordSwapWordNet, which calls nltk.download
-        attack = getattr(recipes, STOCK[recipe]).build(Wrapper())
+    with textattack_offline():  # PWWS builds WordSwapWordNet, which calls nltk.download
+        attack = getattr(recipes, RECIPES[recipe].stock).build(Wrapper())
     attack.pre_transformation_constraints.append(pre[-1])  # the protected-span constraint
     dataset = textattack.datasets.Dataset(masked, input_columns=[*task.perturbable, "row"])
     args = textattack.AttackArgs(num_examples=len(rows), disable_stdout=True, silent=True)
@@ -80,7 +79,7 @@ def textattack_attack(task, rows: list[dict], victim, recipe: str = "pwws") -> d
     seconds = time.perf_counter() - start
     kinds = [type(r).__name__.replace("AttackResult", "").lower() for r in results]
     n, ok, failed = len(kinds), kinds.count("successful"), kinds.count("failed")
-    return {"recipe": STOCK[recipe], "rows": n, "seconds": round(seconds, 1), "queries": sum(r.num_queries for r in results),
+    return {"recipe": RECIPES[recipe].stock, "rows": n, "seconds": round(seconds, 1), "queries": sum(r.num_queries for r in results),
             "statuses": {k: kinds.count(k) for k in ("successful", "failed", "skipped")},
             "original_accuracy": round(100 * (n - kinds.count("skipped")) / max(n, 1), 2),
             "accuracy_under_attack": round(100 * failed / max(n, 1), 2),

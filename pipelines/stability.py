@@ -17,6 +17,7 @@ from augment.build import build_corpus
 from augment.common.corpus import fingerprint_of
 from augment.random_ops import RandomSpec
 from training.config import TrainSpec
+from training.protocol import TrainingData, load_training_data, open_data, train_positions
 from training.runs import describe, run_seeds
 
 from .stats import compare, within_draws
@@ -35,7 +36,8 @@ def corpus_for(task: str, pairs: dict, rows: list[int] | None, limit: int | None
         build_corpus(task, "random", out=folder, source=source, data_dir=data_dir, spec=RandomSpec(**params),
                      rows=rows, limit=None if rows else limit, log=log)
     else:
-        from augment.adversarial import AttackSpec, adversarial_splitter
+        from augment.attack.run import adversarial_splitter
+        from augment.attack.spec import AttackSpec
         from training.victim import load_victim, resolve_victim
 
         path, identity = resolve_victim(victim, task, log=log, source=source, data_dir=data_dir)
@@ -47,27 +49,27 @@ def corpus_for(task: str, pairs: dict, rows: list[int] | None, limit: int | None
 
 
 def run_method(task: str, preset: dict, seeds: list[int], folder: Path, corpora: Path, base: TrainSpec,
-               source="auto", data_dir=None, victim=None, log=print, track="auto") -> dict:
-    """One method (a preset) on every seed: its corpus if it has one, then the runs."""
-    pairs = None
+               data: TrainingData, source="auto", data_dir=None, victim=None, log=print, track="auto") -> dict:
+    """One method (a preset) on every seed: its corpus if it has one, then the runs. `data` is the
+    task's data, opened once by the caller; a text preset trains on its corpus instead."""
     if preset["pairs"]:
         # The corpus perturbs the rows the trainer uses: the few-shot draw, or the first --max-train.
-        from training.loop import train_positions
-
-        pairs = corpus_for(task, preset["pairs"], train_positions(base, source, data_dir), base.max_train, corpora,
+        pairs = corpus_for(task, preset["pairs"], train_positions(base, data), base.max_train, corpora,
                            source, data_dir, victim, log)
+        data = open_data(task, pairs=pairs, log=log)
     spec = replace(base, **preset["train"])
-    return run_seeds(spec, seeds, out=folder, pairs=pairs, source=source, data_dir=data_dir, log=log, track=track)
+    return run_seeds(spec, seeds, data, out=folder, log=log, track=track)
 
 
 def stability(task: str, seeds: list[int], methods: dict[str, dict], out: Path, base: TrainSpec,
-              source="auto", data_dir=None, victim=None, log=print, track="auto") -> dict:
+              source="auto", data_dir=None, victim=None, log=print, track="auto", data: TrainingData | None = None) -> dict:
+    data = data or open_data(task, source=source, data_dir=data_dir, log=log)
     results = {}
     for name, preset in methods.items():
         log(f"== {name}")
-        results[name] = run_method(task, preset, seeds, out / "runs" / name, out, base, source, data_dir, victim, log,
-                                   track)
-    report = write_report(results, out, floor_of(base, source, data_dir))
+        results[name] = run_method(task, preset, seeds, out / "runs" / name, out, base, data, source, data_dir,
+                                   victim, log, track)
+    report = write_report(results, out, floor_of(base, data))
     log(report)
     return results
 
@@ -84,10 +86,11 @@ def stability_draws(task: str, seeds: list[int], methods: dict[str, dict], out: 
 
         raise PTPError("--sample-seeds draws few-shot training sets: pass --train-size N too")
     per_draw = {}
+    data = open_data(task, source=source, data_dir=data_dir, log=log)
     for draw in sample_seeds:
         log(f"=== draw {draw} ({base.train_size} examples, sample seed {draw})")
         per_draw[draw] = stability(task, seeds, methods, out / f"draw-{draw}", replace(base, sample_seed=draw),
-                                   source, data_dir, victim, log, track)
+                                   source, data_dir, victim, log, track, data=data)
     names, base_name = list(methods), next(iter(methods))
     first = per_draw[sample_seeds[0]][base_name]
     metric, report = first["metric"], first["report"]
@@ -100,7 +103,7 @@ def stability_draws(task: str, seeds: list[int], methods: dict[str, dict], out: 
                                 "selected": {metric: describe(sum(by_draw(name), []))}}}
               for name in names}
     within = {name: within_draws(by_draw(name), by_draw(base_name)) for name in names[1:]}
-    text = write_report(pooled, out, floor_of(replace(base, sample_seed=sample_seeds[0]), source, data_dir),
+    text = write_report(pooled, out, floor_of(replace(base, sample_seed=sample_seeds[0]), data),
                         more_results={"within_draws": within})
     lines = ["", f"Per draw ({base.train_size} examples each; the draw is its sample seed):", "",
              "| draw | " + " | ".join(f"{n} mean +- std" for n in names)
@@ -126,16 +129,15 @@ def stability_draws(task: str, seeds: list[int], methods: dict[str, dict], out: 
     return {"draws": per_draw, "pooled": comparison(pooled), "within_draws": within}
 
 
-def floor_of(base: TrainSpec, source="auto", data_dir=None) -> dict | None:
+def floor_of(base: TrainSpec, data: TrainingData) -> dict | None:
     """The majority-class floor on the reported split of the data the runs used."""
     from augment.common.tasks import get_task
     from training.floor import majority_floor
-    from training.loop import load_training_data
 
     task = get_task(base.task)
     if task.kind == "record":
         return None
-    train, val, test, _ = load_training_data(base, None, source, data_dir, log=lambda *_: None)
+    train, val, test, _ = load_training_data(base, data, log=lambda *_: None)
     return {**majority_floor(task, train, test if test is not None else val),
             "split": "test" if test is not None else "validation"}
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from augment.common.errors import PTPError
 from training.config import TrainSpec
+from training.protocol import open_data
 
 from .stability import run_method
 
@@ -82,10 +83,11 @@ def sweep(task: str, method: str, preset: dict, grid: dict[str, list], seeds: li
     for _, candidate in candidates:  # reject a bad value in any grid point before training anything
         replace(base, **candidate["train"])
     points = []
+    data = open_data(task, source=source, data_dir=data_dir, log=log)
     for setting, candidate in candidates:
         log(f"== {method} {label(setting)}")
         summary = run_method(task, candidate, seeds, out / "runs" / label(setting).replace("/", "_"), out, base,
-                             source, data_dir, victim, log, track)
+                             data, source, data_dir, victim, log, track)
         values = summary["summary"]["best"][summary["metric"]]["values"]
         points.append({"setting": setting, "preset": candidate, "metric": summary["metric"],
                        "validation_mean": round(sum(values) / len(values), 4), "validation_values": values})

@@ -11,7 +11,8 @@ import datasets
 import numpy as np
 import pytest
 
-from augment.adversarial import AttackSpec, attack_split
+from augment.attack.run import attack_split
+from augment.attack.spec import AttackSpec
 from augment.common.errors import PTPError
 from augment.common.sources import load_task_data
 from augment.common.tasks import get_task
@@ -93,7 +94,7 @@ class SloppyVictim(KeywordVictim):
 
 
 def test_low_precision_search_counts_only_fp32_confirmed_successes(tmp_path, wic, monkeypatch):
-    from augment.adversarial import Search
+    from augment.attack.search import Search
 
     task, train = wic
     exact, unconfirmed, confirm = SloppyVictim(task), [], Search.exact
@@ -156,12 +157,13 @@ def test_recipe_errors_name_the_missing_resource(recipe, message):
 def victim_run(tmp_path_factory, fixtures):
     from tests.tiny_models import make_tiny_bert
     from training.config import TrainSpec
+    from training.protocol import open_data
     from training.runs import run_seeds
 
     model = make_tiny_bert(tmp_path_factory.mktemp("m") / "bert")
     out = tmp_path_factory.mktemp("victim") / "run"
     run_seeds(TrainSpec(task="wic", model=str(model), epochs=1, batch_size=4, device="cpu", prefix_len=4), [1],
-              out=out, data_dir=fixtures, log=lambda *_: None)
+              open_data("wic", data_dir=fixtures, log=lambda *_: None), out=out, log=lambda *_: None)
     return out
 
 

@@ -112,7 +112,7 @@ def test_collated_candidates_flatten_and_pad_at_minus_1e4():
 
 
 def test_few_shot_sample_is_stratified_seeded_and_whole_questions_for_multirc():
-    from training.loop import few_shot_sample
+    from training.protocol import few_shot_sample
 
     rows = [{"label": 0, "idx": i} for i in range(30)] + [{"label": 1, "idx": 30 + i} for i in range(10)]
     sample = few_shot_sample(get_task("rte"), rows, 8, seed=1)
@@ -182,13 +182,14 @@ def test_train_size_draws_a_recorded_stratified_set(tmp_path, tiny_bert, fixture
 
 @pytest.mark.parametrize("task_name", sorted(TASKS))
 def test_every_task_trains_a_step_and_scores_with_its_metrics(tmp_path, tiny_bert, fixtures, task_name):
-    from training.loop import evaluate_run
+    from training.reload import evaluate_run
+    from training.protocol import open_data
     from training.runs import NOT_METRICS, run_seeds
 
     task = get_task(task_name)
     spec = TrainSpec(task=task_name, model=str(tiny_bert), epochs=1, batch_size=2, prefix_len=2, device="cpu",
                      embed_noise="pgd")
-    summary = run_seeds(spec, [1], out=tmp_path / "run", data_dir=fixtures, log=lambda *_: None)
+    summary = run_seeds(spec, [1], open_data(spec.task, data_dir=fixtures, log=lambda *_: None), out=tmp_path / "run", log=lambda *_: None)
     last = summary["summary"]["last"]
     assert set(task.metrics) <= set(last)
     assert all(0 <= last[m]["mean"] <= 100 for m in task.metrics)
@@ -209,7 +210,8 @@ def test_user_data_adversarial_build_without_victim_then_pairs_then_robustness(t
     from augment.common.corpus import load_corpus
     from augment.random_ops import RandomSpec
     from pipelines.robustness import textattack_attack
-    from training.loop import run_data
+    from training.reload import run_data
+    from training.protocol import open_data
     from training.runs import run_seeds
     from training.victim import RunVictim
 
@@ -242,7 +244,7 @@ def test_user_data_adversarial_build_without_victim_then_pairs_then_robustness(t
         if corpus == "adv":
             assert sum(manifest["summary"]["statuses"].values()) == len(data["train"])
             assert manifest["params"]["victim"].startswith(f"default:{task_name}_local_")
-        summary = run_seeds(spec, [1], out=tmp_path / f"ptp-{corpus}", pairs=tmp_path / corpus, log=lambda *_: None)
+        summary = run_seeds(spec, [1], open_data(None, pairs=tmp_path / corpus, log=lambda *_: None), out=tmp_path / f"ptp-{corpus}", log=lambda *_: None)
         assert set(task.metrics) <= set(summary["summary"]["last"])
     victim = RunVictim(tmp_path / "ptp-adv" / "seed-1", "cpu")
     rows = run_data(task_name, victim.provenance)["validation"].to_list()

@@ -13,8 +13,9 @@ import torch.nn.functional as F
 
 from tests.tiny_models import make_tiny_bert
 from training.config import TrainSpec
-from training.losses import smart_kl, symmetric_kl
-from training.perturb import freelb, freelb_start, smart
+from training.losses import symmetric_kl
+from training.regularisers.smart import smart, smart_kl
+from training.regularisers.freelb import freelb, freelb_start
 
 ROOT = Path(__file__).resolve().parents[1]
 MASK = torch.tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1], [1, 1, 0, 0, 0]])
@@ -84,7 +85,7 @@ def test_smart_ascends_from_the_detached_clean_prediction_one_normalised_step_pe
         targets.append(target)
         return F.kl_div(F.log_softmax(score(e), -1), F.softmax(target, -1), reduction="batchmean")
 
-    adv, finite = smart(embeds, MASK, divergence, clean, sigma=1e-4, step_size=0.1, steps=1, norm="linf",
+    adv, finite = smart(embeds, MASK, divergence, clean, start_std=1e-4, step_size=0.1, steps=1, norm="linf",
                         generator=torch.Generator().manual_seed(0))
     assert finite and targets and all(not t.requires_grad for t in targets)  # the clean target is fixed
     delta = adv - embeds
@@ -119,9 +120,10 @@ def test_smart_needs_kl_and_pgd_a_radius():
 
 
 def _run(tmp_path, spec, data_dir, name="run"):
+    from training.protocol import open_data
     from training.runs import run_seeds
 
-    return run_seeds(spec, [spec.seed], out=tmp_path / name, data_dir=data_dir, log=lambda *_: None)
+    return run_seeds(spec, [spec.seed], open_data(spec.task, data_dir=data_dir, log=lambda *_: None), out=tmp_path / name, log=lambda *_: None)
 
 
 def test_gradient_clipping_caps_what_the_optimizer_applies(tmp_path, tiny_bert, fixtures, monkeypatch):
@@ -146,7 +148,7 @@ def test_gradient_clipping_caps_what_the_optimizer_applies(tmp_path, tiny_bert, 
 
 
 def test_holdout_selects_on_train_part_and_reports_on_validation(tmp_path, tiny_bert, fixtures):
-    from training.loop import evaluate_run
+    from training.reload import evaluate_run
 
     spec = TrainSpec(task="wic", model=str(tiny_bert), epochs=2, batch_size=4, device="cpu", prefix_len=4,
                      holdout=0.25, holdout_seed=3)
@@ -304,7 +306,7 @@ def test_few_shot_grid_perturbs_only_each_draws_rows_and_pools_draws(tmp_path, t
     """stability --train-size N --sample-seeds A,B: one folder per draw, each draw's text corpus
     holding exactly that draw's rows, and a report pooled over (draw, seed) pairs."""
     from training.config import TrainSpec
-    from training.loop import load_training_data
+    from training.protocol import load_training_data, open_data
 
     res = subprocess.run([sys.executable, "-m", "pipelines.cli", "stability", "--task", "rte", "--data-dir",
                           fixtures / "RTE", "--model", tiny_bert, "--epochs", "1", "--batch-size", "2",
@@ -314,7 +316,8 @@ def test_few_shot_grid_perturbs_only_each_draws_rows_and_pools_draws(tmp_path, t
     assert res.returncode == 0, res.stderr[-3000:]
     for draw in (0, 1):
         spec = TrainSpec(task="rte", train_size=4, sample_seed=draw)
-        drawn = load_training_data(spec, data_dir=fixtures / "RTE", log=lambda *_: None)[0]
+        drawn = load_training_data(spec, open_data("rte", data_dir=fixtures / "RTE", log=lambda *_: None),
+                                   log=lambda *_: None)[0]
         corpora = list((tmp_path / "grid" / f"draw-{draw}" / "corpora").glob("rte_random_*"))
         assert len(corpora) == 1
         pairs = datasets.load_from_disk(str(corpora[0]))["train"]

@@ -3,7 +3,8 @@ import json
 import datasets
 import pytest
 
-from augment.random_ops import RandomSpec, mask, perturb_example, unmask
+from augment.protect import mask, unmask
+from augment.random_ops import RandomSpec, perturb_example
 from augment.common.sources import load_task_data
 from augment.common.tasks import get_task
 

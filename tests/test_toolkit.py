@@ -24,9 +24,10 @@ def _spec(tiny_bert, **knobs):
 
 
 def _train(spec, out, fixtures, **kw):
+    from training.protocol import open_data
     from training.runs import run_seeds
 
-    return run_seeds(spec, [spec.seed], out=out, data_dir=fixtures, log=lambda *_: None, **kw)
+    return run_seeds(spec, [spec.seed], open_data(spec.task, data_dir=fixtures, log=lambda *_: None), out=out, log=lambda *_: None, **kw)
 
 
 def _adapter(run):
@@ -66,9 +67,10 @@ def test_a_killed_seed_resumes_after_its_last_epoch_with_the_same_result(tmp_pat
 
     monkeypatch.setattr(loop, "evaluate", real)
     logs = []
+    from training.protocol import open_data
     from training.runs import run_seeds
 
-    run_seeds(spec, [1], out=tmp_path / "killed", data_dir=fixtures, log=logs.append, track="none")
+    run_seeds(spec, [1], open_data(spec.task, data_dir=fixtures, log=logs.append), out=tmp_path / "killed", log=logs.append, track="none")
     assert any("resuming after epoch 1" in line for line in logs)
     assert sum("epoch" in line and "train_loss" in line for line in logs) == 2  # epochs 2 and 3 only
     assert _history(tmp_path / "killed") == _history(tmp_path / "whole")
@@ -86,9 +88,11 @@ def test_a_changed_setting_starts_over_instead_of_resuming(tmp_path, tiny_bert, 
         _train(_spec(tiny_bert, epochs=2), tmp_path / "run", fixtures, track="none")
     monkeypatch.setattr(loop, "evaluate", real)
     logs = []
+    from training.protocol import open_data
     from training.runs import run_seeds
 
-    run_seeds(_spec(tiny_bert, epochs=2, lr=5e-3), [1], out=tmp_path / "run", data_dir=fixtures, log=logs.append,
+    spec = _spec(tiny_bert, epochs=2, lr=5e-3)
+    run_seeds(spec, [1], open_data(spec.task, data_dir=fixtures, log=logs.append), out=tmp_path / "run", log=logs.append,
               track="none")
     assert not any("resuming" in line for line in logs)
 
@@ -163,9 +167,10 @@ def test_predict_writes_the_superglue_submission_format(tmp_path, tiny_bert, fix
 
     for task, folder in (("wic", "WiC"), ("multirc", "MultiRC")):
         spec = TrainSpec(task=task, model=str(tiny_bert), epochs=1, batch_size=4, device="cpu", prefix_len=4)
+        from training.protocol import open_data
         from training.runs import run_seeds
 
-        run_seeds(spec, [1, 2], out=tmp_path / task, data_dir=fixtures, log=lambda *_: None, track="none")
+        run_seeds(spec, [1, 2], open_data(spec.task, data_dir=fixtures, log=lambda *_: None), out=tmp_path / task, log=lambda *_: None, track="none")
         result = cli("training.cli", "predict", tmp_path / task, "--data-dir", fixtures, "--out", tmp_path / "sub")
         assert result.returncode == 0, result.stderr[-2000:]
         lines = [json.loads(x) for x in (tmp_path / "sub" / f"{folder}.jsonl").read_text().splitlines()]
@@ -183,21 +188,47 @@ def test_predict_writes_the_superglue_submission_format(tmp_path, tiny_bert, fix
     assert record == [{"idx": 7, "label": "London"}]
 
 
-def test_stage_one_never_imports_stage_two():
-    """augment <- training <- pipelines: no module imports a package above its own."""
-    above = {"augment": ("training", "pipelines"), "training": ("pipelines",)}
-    for package, forbidden in above.items():
-        for path in (ROOT / package).glob("*.py"):
-            for node in ast.walk(ast.parse(path.read_text())):
-                names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                    [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else []
-                for name in names:
-                    assert name.split(".")[0] not in forbidden, f"{path.name} imports {name}"
+# The house, floor by floor: each package may import only the floors below it.
+FLOORS = {"augment.common": (), "augment": ("augment.common",), "training": ("augment.common",),
+          "pipelines": ("augment", "augment.common", "training")}
+
+
+def _floor(module: str) -> str | None:
+    return "augment.common" if module.startswith("augment.common") else module.split(".")[0] \
+        if module.split(".")[0] in FLOORS else None
+
+
+def _imports(path: Path, package: str):
+    """Absolute names of the project modules a file imports (relative imports resolved)."""
+    here = package.split(".")
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            yield from (a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level == 0:
+                yield node.module or ""
+            else:
+                base = here[:len(here) - node.level + 1]
+                yield ".".join(base + ([node.module] if node.module else []))
+
+
+def test_imports_flow_one_way():
+    """augment.common <- augment (stage 1) and training (stage 2) <- pipelines: stage 1 and stage 2
+    never import each other, and the shared ground imports neither."""
+    for path in ROOT.glob("*/**/*.py"):
+        rel = path.relative_to(ROOT)
+        package = ".".join(rel.with_suffix("").parts[:-1] if rel.name != "__init__.py" else rel.parent.parts)
+        floor = _floor(package)
+        if floor is None:
+            continue
+        for name in _imports(path, package):
+            target = _floor(name)
+            assert target in (None, floor, *FLOORS[floor]), f"{rel} imports {name}: {target} is not below {floor}"
 
 
 def test_no_private_names_cross_modules():
     for package in ("augment", "training", "pipelines"):
-        for path in (ROOT / package).glob("*.py"):
+        for path in (ROOT / package).rglob("*.py"):
             for node in ast.walk(ast.parse(path.read_text())):
                 if isinstance(node, ast.ImportFrom):
                     private = [a.name for a in node.names if a.name.startswith("_")]

@@ -12,7 +12,9 @@ import torch
 
 from tests.tiny_models import make_tiny_bert, make_tiny_roberta
 from training.config import TrainSpec
-from training.perturb import gaussian_noise, pgd, project
+from training.perturb import project
+from training.regularisers.gaussian import gaussian_noise
+from training.regularisers.pgd import pgd
 
 
 @pytest.fixture(scope="session")
@@ -36,9 +38,10 @@ def wic_pairs(tmp_path_factory, fixtures):
 
 
 def _train(tmp_path, name, spec, pairs=None, data_dir=None):
+    from training.protocol import open_data
     from training.runs import run_seeds
 
-    return run_seeds(spec, [spec.seed], out=tmp_path / name, pairs=pairs, data_dir=data_dir, log=lambda *_: None)
+    return run_seeds(spec, [spec.seed], open_data(spec.task, pairs=pairs, data_dir=data_dir, log=lambda *_: None), out=tmp_path / name, log=lambda *_: None)
 
 
 def _adapter(tmp_path, name, seed=1):
@@ -49,7 +52,7 @@ def _adapter(tmp_path, name, seed=1):
 
 def test_lambda_zero_through_the_perturbed_path_is_vanilla(tmp_path, tiny_bert, wic_pairs, monkeypatch):
     """The combined loss with lambda 0 (perturbed half computed, weighted 0) trains as vanilla."""
-    import training.loop as loop
+    import training.objective as objective
 
     spec = TrainSpec(task="wic", model=str(tiny_bert), epochs=2, batch_size=4, lr=1e-2, device="cpu",
                      embed_noise="gaussian", sigma=0.5)
@@ -61,7 +64,7 @@ def test_lambda_zero_through_the_perturbed_path_is_vanilla(tmp_path, tiny_bert, 
         calls.append(1)
         return True
 
-    monkeypatch.setattr(loop, "uses_perturbation", always)
+    monkeypatch.setattr(objective, "uses_perturbation", always)
     _train(tmp_path, "lam0", replace(spec, lam=0.0), pairs=wic_pairs)
     assert calls
     a, b, c = _adapter(tmp_path, "lam0"), _adapter(tmp_path, "none"), _adapter(tmp_path, "ptp")
@@ -103,9 +106,9 @@ def test_projection_and_gaussian_noise_touch_only_real_tokens():
 
 
 def test_nan_step_is_skipped_and_counted(tmp_path, tiny_bert, fixtures, monkeypatch):
-    import training.loop as loop
+    import training.objective as objective
 
-    real = loop.training_loss
+    real = objective.training_loss
     calls = {"n": 0}
 
     def poisoned(*args, **kwargs):
@@ -113,7 +116,7 @@ def test_nan_step_is_skipped_and_counted(tmp_path, tiny_bert, fixtures, monkeypa
         calls["n"] += 1
         return loss._replace(total=loss.total * float("nan")) if calls["n"] == 1 else loss
 
-    monkeypatch.setattr(loop, "training_loss", poisoned)
+    monkeypatch.setattr(objective, "training_loss", poisoned)
     spec = TrainSpec(task="wic", model=str(tiny_bert), epochs=1, batch_size=4, device="cpu")
     _train(tmp_path, "nan", spec, data_dir=fixtures)
     metrics = json.loads((tmp_path / "nan" / "seed-1" / "metrics.json").read_text())
@@ -126,7 +129,7 @@ def test_nan_step_is_skipped_and_counted(tmp_path, tiny_bert, fixtures, monkeypa
                                                   ("prefix", "cls", "none"), ("prefix", "mean", "freelb"),
                                                   ("prefix", "span", "smart")])
 def test_methods_poolings_and_noise_train_and_reload_with_plain_peft(tmp_path, tiny_bert, wic_pairs, method, pooling, noise):
-    from training.loop import evaluate_run
+    from training.reload import evaluate_run
 
     spec = TrainSpec(task="wic", model=str(tiny_bert), method=method, pooling=pooling, embed_noise=noise,
                      prefix_len=4, epochs=2, batch_size=4, device="cpu", consistency="kl" if noise in ("pgd", "smart") else "ce",
@@ -146,7 +149,7 @@ def test_pooling_and_head_stay_fp32_under_bf16_autocast(tiny_bert, fixtures, poo
     from augment.common.sources import load_local
     from augment.common.tasks import get_task
     from training.data import Collator, encode_rows, flatten
-    from training.loop import flat_scores
+    from training.objective import flat_scores
     from training.model import build_peft_model, load_encoder
 
     task = get_task("wic")
@@ -169,7 +172,7 @@ def test_pooling_and_head_stay_fp32_under_bf16_autocast(tiny_bert, fixtures, poo
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_cuda_bf16_prefix_pgd_trains_and_reloads(tmp_path, tiny_bert, fixtures):
-    from training.loop import evaluate_run
+    from training.reload import evaluate_run
 
     spec = TrainSpec(task="wic", model=str(tiny_bert), embed_noise="pgd", prefix_len=4, epochs=2,
                      batch_size=4, device="cuda")
@@ -183,7 +186,7 @@ def test_cuda_bf16_prefix_pgd_trains_and_reloads(tmp_path, tiny_bert, fixtures):
 
 def test_roberta_family_trains(tmp_path, tiny_roberta, fixtures):
     spec = TrainSpec(task="rte", model=str(tiny_roberta), epochs=1, batch_size=4, device="cpu", prefix_len=4)
-    from training.loop import evaluate_run
+    from training.reload import evaluate_run
 
     summary = _train(tmp_path, "rob", spec, data_dir=fixtures)
     best = json.loads((tmp_path / "rob" / "seed-1" / "metrics.json").read_text())["best"]
@@ -192,10 +195,11 @@ def test_roberta_family_trains(tmp_path, tiny_roberta, fixtures):
 
 
 def test_multi_seed_summary_has_mean_std_min_max(tmp_path, tiny_bert, fixtures):
+    from training.protocol import open_data
     from training.runs import run_seeds
 
     spec = TrainSpec(task="cb", model=str(tiny_bert), epochs=1, batch_size=3, device="cpu", prefix_len=2)
-    summary = run_seeds(spec, [1, 2, 3], out=tmp_path / "ms", data_dir=fixtures, log=lambda *_: None)
+    summary = run_seeds(spec, [1, 2, 3], open_data(spec.task, data_dir=fixtures, log=lambda *_: None), out=tmp_path / "ms", log=lambda *_: None)
     stats = summary["summary"]["last"]["f1_macro"]
     import statistics
 
@@ -205,7 +209,7 @@ def test_multi_seed_summary_has_mean_std_min_max(tmp_path, tiny_bert, fixtures):
     assert stats["values"] == per_seed
     assert stats["mean"] == round(statistics.mean(per_seed), 2) and stats["std"] == round(statistics.stdev(per_seed), 2)
     assert (stats["min"], stats["max"]) == (min(per_seed), max(per_seed))
-    again = run_seeds(spec, [1, 2, 3], out=tmp_path / "ms", data_dir=fixtures, log=lambda *_: None)
+    again = run_seeds(spec, [1, 2, 3], open_data(spec.task, data_dir=fixtures, log=lambda *_: None), out=tmp_path / "ms", log=lambda *_: None)
     assert again["summary"] == summary["summary"]  # finished seeds are reused
 
 

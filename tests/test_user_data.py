@@ -19,9 +19,10 @@ def tiny_bert(tmp_path_factory):
 
 
 def _run(tmp_path, spec, data_dir, name="run", pairs=None):
+    from training.protocol import open_data
     from training.runs import run_seeds
 
-    return run_seeds(spec, [spec.seed], out=tmp_path / name, data_dir=data_dir, pairs=pairs, log=lambda *_: None)
+    return run_seeds(spec, [spec.seed], open_data(spec.task, data_dir=data_dir, pairs=pairs, log=lambda *_: None), out=tmp_path / name, log=lambda *_: None)
 
 
 def test_auto_source_never_depends_on_the_network(monkeypatch, fixtures):
@@ -36,6 +37,7 @@ def test_auto_source_never_depends_on_the_network(monkeypatch, fixtures):
 
 
 def test_run_names_and_victim_caches_carry_the_data(tmp_path, fixtures):
+    from training.protocol import data_identity
     from training.runs import default_run_dir
     from training.victim import default_victim_dir
 
@@ -43,15 +45,16 @@ def test_run_names_and_victim_caches_carry_the_data(tmp_path, fixtures):
     copy = tmp_path / "wic"
     shutil.copytree(fixtures / "WiC", copy)
     (copy / "train.jsonl").write_text((copy / "train.jsonl").read_text().splitlines()[0] + "\n")
-    assert "vanilla-wordnet" in default_run_dir(spec, None).name
-    assert "vanilla-local" in default_run_dir(spec, None, data_dir=fixtures / "WiC").name
-    assert default_run_dir(spec, None, data_dir=fixtures / "WiC") != default_run_dir(spec, None, data_dir=copy)
+    assert "vanilla-wordnet" in default_run_dir(spec, data_identity("wic")).name
+    assert "vanilla-local" in default_run_dir(spec, data_identity("wic", data_dir=fixtures / "WiC")).name
+    assert default_run_dir(spec, data_identity("wic", data_dir=fixtures / "WiC")) != \
+        default_run_dir(spec, data_identity("wic", data_dir=copy))
     assert default_victim_dir("wic").name.startswith("wic_wordnet_")
     assert default_victim_dir("wic", data_dir=fixtures / "WiC") != default_victim_dir("wic", data_dir=copy)
 
 
 def test_a_cuda_run_reloads_on_cpu_and_its_adapter_names_its_base(tmp_path, tiny_bert, fixtures):
-    from training.loop import evaluate_run
+    from training.reload import evaluate_run
 
     spec = TrainSpec(task="rte", model=str(tiny_bert), epochs=1, batch_size=4, device="cpu", prefix_len=4)
     _run(tmp_path, spec, fixtures / "RTE")
@@ -66,14 +69,15 @@ def test_a_cuda_run_reloads_on_cpu_and_its_adapter_names_its_base(tmp_path, tiny
 
 
 def test_swaps_the_victim_cannot_see_are_not_candidates():
-    from augment.adversarial import _candidates, textattack_parts
+    from augment.attack.recipes import parts
+    from augment.attack.search import transformed
 
-    transformation, pre, post = textattack_parts(0.25)
+    transformation, pre, post = parts(0.25)
     from textattack.shared import AttackedText
 
     text = AttackedText("He sat on the bank of the river.")
-    cased = [c.words[1] for c in _candidates(transformation, text, text, [1], pre, post)]
-    uncased = [c.words[1] for c in _candidates(transformation, text, text, [1], pre, post,
+    cased = [c.words[1] for c in transformed(transformation, text, text, [1], pre, post)]
+    uncased = [c.words[1] for c in transformed(transformation, text, text, [1], pre, post,
                                                token_ids=lambda w: w.lower())]
     assert "Sat" in cased and "Sat" not in uncased  # WordNet: sat -> Sat (Saturday), the same to an uncased model
     assert set(cased) - set(uncased) == {"Sat"}
@@ -95,7 +99,8 @@ class BatchSensitiveVictim:
 
 
 def test_recorded_confidences_do_not_depend_on_batch_or_chunk(tmp_path, fixtures):
-    from augment.adversarial import AttackSpec, attack_split
+    from augment.attack.run import attack_split
+    from augment.attack.spec import AttackSpec
     from augment.common.sources import load_task_data
     from augment.common.tasks import get_task
 
@@ -127,7 +132,7 @@ def test_adversarial_builds_ignore_the_random_seed(tmp_path, fixtures):
                                   "row": i}} for i, r in enumerate(train)]
         return Dataset.from_list(rows, features=pair_features(task))
 
-    from augment.adversarial import AttackSpec
+    from augment.attack.spec import AttackSpec
 
     spec = AttackSpec(victim="toy")
     _, first = build_corpus("wic", "adversarial", out=tmp_path / "a", data_dir=fixtures / "WiC", seed=0, spec=spec,
@@ -209,7 +214,8 @@ def test_a_cls_prefix_adapter_loads_in_plain_transformers_and_peft(tmp_path, tin
     with torch.no_grad():
         logits = model(**enc).logits
     ours = []
-    from training.loop import load_run, forward_scores
+    from training.objective import forward_scores
+    from training.reload import load_run
     from training.data import Collator, encode_rows
 
     _, _, reloaded, tok = load_run(seed_dir)

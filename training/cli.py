@@ -47,26 +47,23 @@ def main(ctx, task, task_file, pairs, source, data_dir, eval_dir, seeds, out, fo
     replays that run)."""
     if ctx.invoked_subcommand is not None:
         return
-    from augment.common.corpus import load_corpus
-    from augment.common.errors import PTPError
     from augment.common.tasks import resolve_task
 
     from .config import parse_seeds
+    from .protocol import open_data
     from .runs import run_seeds
 
     import os
 
     log = click.echo if int(os.environ.get("RANK", "0")) == 0 else (lambda *_: None)
-    task = resolve_task(task, task_file)
-    if pairs is not None:
-        _, manifest = load_corpus(pairs, task=task)
-        task = manifest["task"]
-    if task is None:
-        raise PTPError("pass --task (vanilla) or --pairs (a ptp-augment corpus)")
     seed_list = parse_seeds(seeds)
-    spec = TrainSpec(task=task, seed=seed_list[0], **knobs)
-    summary = run_seeds(spec, seed_list, out=out, pairs=pairs, source=source, data_dir=data_dir,
-                        eval_dir=eval_dir, force=force, log=log, track=track)
+    task = resolve_task(task, task_file)
+    if pairs is None and task is not None:  # bad knobs fail before any data is read
+        TrainSpec(task=task, seed=seed_list[0], **knobs)
+    # The data is opened here, once; a corpus names its own task.
+    data = open_data(task, pairs, source, data_dir, eval_dir, log=log)
+    spec = TrainSpec(task=data.task, seed=seed_list[0], **knobs)
+    summary = run_seeds(spec, seed_list, data, out=out, force=force, log=log, track=track)
     log(f"{summary['task']} over seeds {summary['seeds']}: {_metric_line(summary)}")
 
 
@@ -81,7 +78,7 @@ def evaluate(run, split, data_dir, device):
     """Re-score a trained run folder (a seed-N folder) on a split."""
     from pathlib import Path
 
-    from .loop import evaluate_run
+    from .reload import evaluate_run
     from .runs import seed_folders
 
     for folder in seed_folders(Path(run)):
@@ -121,10 +118,11 @@ def floor(task, task_file, source, data_dir, holdout, model):
 
     from .config import TrainSpec
     from .floor import cosine_floor, majority_floor
-    from .loop import load_training_data
+    from .protocol import load_training_data, open_data
 
     spec = TrainSpec(task=resolve_task(None if task_file else task, task_file), holdout=holdout)
-    train, val, test, provenance = load_training_data(spec, None, source, data_dir, log=click.echo)
+    data = open_data(spec.task, source=source, data_dir=data_dir, log=click.echo)
+    train, val, test, provenance = load_training_data(spec, data, log=click.echo)
     from augment.common.tasks import get_task
 
     split = "test" if test is not None else "validation"

@@ -9,8 +9,8 @@ from augment.common.tasks import get_task
 from .losses import CONSISTENCY
 from .model import DEFAULT_MODEL, METHODS, POOLINGS
 from .perturb import NORMS
+from .regularisers import REGULARISERS
 
-EMBED_NOISE = ("none", "gaussian", "pgd", "freelb", "smart")
 DEVICES = ("auto", "cpu", "cuda")
 
 
@@ -40,13 +40,17 @@ class TrainSpec:
     warmup: float = field(default=0.0, metadata={"help": "fraction of steps"})
     consistency: str = field(default="ce", metadata={"help": "ce | kl | none"})
     lam: float = field(default=1.0, metadata={"flag": "lambda", "help": "weight of the perturbed term"})
-    embed_noise: str = field(default="none", metadata={"help": "none | gaussian | pgd | freelb | smart"})
-    sigma: float = field(default=0.01, metadata={"help": "gaussian: noise std; smart: std of the start"})
-    eps: float = field(default=0.05, metadata={"help": "pgd: radius; freelb: max norm (0: none)"})
+    embed_noise: str = field(default="none", metadata={"help": " | ".join(REGULARISERS)})
+    # Each knob means one thing; which regulariser reads which is its record's `knobs`.
+    sigma: float = field(default=0.01, metadata={"help": "gaussian: noise std per coordinate"})
+    eps: float = field(default=0.05, metadata={"help": "pgd: radius of the ball"})
     step_size: float = field(default=0.02, metadata={"help": "pgd/freelb/smart: ascent step"})
     steps: int = field(default=1, metadata={"help": "pgd/freelb/smart: ascent steps (K)"})
     norm: str = field(default="l2", metadata={"help": "pgd/freelb/smart: l2 | linf"})
     init_mag: float = field(default=0.0, metadata={"help": "freelb: initial magnitude"})
+    # Defaults as when FreeLB's max norm was --eps and SMART's start --sigma, so runs keep their meaning.
+    adv_max_norm: float = field(default=0.05, metadata={"help": "freelb: max norm of the perturbation (0: none)"})
+    start_std: float = field(default=0.01, metadata={"help": "smart: std of the random start"})
     # Gradient clipping, as P-tuning v2 (HF Trainer's max_grad_norm 1.0) does; 0 turns it off.
     max_grad_norm: float = field(default=1.0, metadata={"help": "gradient clipping (0: off)"})
     # Split each batch into N chunks, one forward/backward each, for models whose batch does not
@@ -87,23 +91,28 @@ class TrainSpec:
         if not self.pooling:
             object.__setattr__(self, "pooling", default_pooling(task.name))
         choices = {"method": METHODS, "pooling": POOLINGS, "consistency": CONSISTENCY,
-                   "embed_noise": EMBED_NOISE, "norm": NORMS, "device": DEVICES}
+                   "embed_noise": tuple(REGULARISERS), "norm": NORMS, "device": DEVICES}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise PTPError(f"--{name.replace('_', '-')} {getattr(self, name)}: choose one of {', '.join(allowed)}")
         positive = {"prefix_len": self.prefix_len, "lr": self.lr, "batch_size": self.batch_size,
                     "epochs": self.epochs, "max_length": self.max_length, "sigma": self.sigma,
-                    "step_size": self.step_size, "steps": self.steps, "grad_accum": self.grad_accum}
+                    "step_size": self.step_size, "steps": self.steps, "grad_accum": self.grad_accum,
+                    "start_std": self.start_std}
         for name, value in positive.items():
             if not value > 0:
                 raise PTPError(f"--{name.replace('_', '-')} {value}: must be positive")
-        for name in ("eps", "init_mag", "max_grad_norm"):
+        for name in ("eps", "init_mag", "max_grad_norm", "adv_max_norm"):
             if getattr(self, name) < 0:
                 raise PTPError(f"--{name.replace('_', '-')} {getattr(self, name)}: must be >= 0")
-        if self.embed_noise == "pgd" and self.eps == 0:
-            raise PTPError("--eps 0: PGD needs a positive radius")
-        if self.embed_noise == "smart" and self.consistency != "kl":
-            raise PTPError("--embed-noise smart: SMART's regulariser is a symmetric KL; pass --consistency kl")
+        regulariser = REGULARISERS[self.embed_noise]
+        for knob, stored in regulariser.stored_as.items():  # a knob that once shared another's name
+            if getattr(self, stored) != DEFAULTS[stored]:
+                flag, own = stored.replace("_", "-"), knob.replace("_", "-")
+                raise PTPError(f"--{flag} is not a {self.embed_noise} knob ({FIELD_HELP[stored]}); "
+                               f"{self.embed_noise}'s is --{own}")
+        if regulariser.check is not None:
+            regulariser.check(self)
         if self.holdout is not None and not 0 < self.holdout < 1:
             raise PTPError(f"--holdout {self.holdout}: must be a fraction in (0, 1), e.g. 0.2")
         if self.lam < 0:
@@ -123,17 +132,42 @@ class TrainSpec:
             raise PTPError("--embed-noise needs a consistency term: pass --consistency ce or kl")
 
     def to_dict(self) -> dict:
+        """The stored layout (run configs, run folder names, caches). Knobs added later are written
+        only when set, and a regulariser's `stored_as` knobs under their old field (FreeLB's
+        adv_max_norm as `eps`, SMART's start_std as `sigma`), so every earlier config and run
+        hash holds."""
         out = asdict(self)
-        # Knobs added later are written only when set, so earlier configs and run hashes hold.
         for name, unset in LATER_FIELDS.items():
             if out[name] == unset:
                 del out[name]
+        stored_as = REGULARISERS[self.embed_noise].stored_as
+        for knob in STORED_KNOBS:
+            value = out.pop(knob)
+            if knob in stored_as:
+                out[stored_as[knob]] = value
         return out
 
     @classmethod
     def from_dict(cls, data: dict) -> "TrainSpec":
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        return cls(**upgrade({k: v for k, v in data.items() if k in known}))
+
+
+DEFAULTS = {f.name: f.default for f in fields(TrainSpec)}
+FIELD_HELP = {f.name: f.metadata.get("help", "") for f in fields(TrainSpec)}
+STORED_KNOBS = sorted({knob for r in REGULARISERS.values() for knob in r.stored_as})
+
+
+def upgrade(knobs: dict) -> dict:
+    """Settings in the stored layout (a run config, a preset file, an options file) as TrainSpec
+    fields: a regulariser's `stored_as` knob read back from its old field, which returns to its
+    default. Settings already in the new layout pass through."""
+    stored_as = REGULARISERS.get(knobs.get("embed_noise", "none"))
+    out = dict(knobs)
+    for knob, stored in (stored_as.stored_as.items() if stored_as else ()):
+        if knob not in out and stored in out:
+            out[knob] = out.pop(stored)
+    return out
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -150,13 +184,13 @@ def replay_values(config: dict) -> dict:
     """ptp-train options from a file: a plain mapping of options as is, or a run's saved
     seed-N/config.json ({"spec", "provenance"}) as the options that trained it."""
     if set(config) != {"spec", "provenance"}:
-        return config
+        return upgrade(config)
     spec, provenance = dict(config["spec"]), config["provenance"]
     if spec.get("task_definition"):  # a task file's task: rebuilt from the record
         from augment.common.tasks import register_definition
 
         register_definition(spec["task_definition"], origin=f"the run config of task {spec['task']}")
-    values = {k: v for k, v in spec.items() if k not in ("seed", "task_definition")}
+    values = {k: v for k, v in upgrade(spec).items() if k not in ("seed", "task_definition")}
     # The device a run was trained on is history, not a requirement (as for evaluate).
     values.update(seeds=str(spec["seed"]), device="auto")
     if provenance.get("pairs"):

@@ -34,16 +34,3 @@ def consistency_loss(kind: str, clean_scores, perturbed_scores, gold) -> torch.T
     if kind == "kl":
         return symmetric_kl(clean_scores, perturbed_scores)
     raise ValueError(kind)
-
-
-def smart_kl(clean_scores: torch.Tensor, perturbed_scores: torch.Tensor) -> torch.Tensor:
-    """SMART's regulariser (mt-dnn SymKlCriterion): KL(sg(p_clean) || p_adv) + KL(sg(p_adv) || p_clean),
-    each direction with its target distribution detached, summed (not averaged) as there."""
-    clean, adv = clean_scores.float(), perturbed_scores.float()
-    return (F.kl_div(F.log_softmax(adv, -1), F.softmax(clean.detach(), -1), reduction="batchmean")
-            + F.kl_div(F.log_softmax(clean, -1), F.softmax(adv.detach(), -1), reduction="batchmean"))
-
-
-def kl_from_target(scores: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """KL(softmax(target) || softmax(scores)): SMART's ascent objective, `target` already detached."""
-    return F.kl_div(F.log_softmax(scores.float(), -1), F.softmax(target.float(), -1), reduction="batchmean")

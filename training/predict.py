@@ -15,7 +15,7 @@ from augment.common.atomic import atomic_folder
 from augment.common.sources import OFFICIAL_DIRS
 from augment.common.tasks import Task
 
-from .loop import predict_split
+from .reload import predict_split
 
 # The leaderboard's spelling of the labels where it differs from the task record's.
 SUBMISSION_LABELS = {"boolq": ("false", "true"), "wic": ("false", "true")}

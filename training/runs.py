@@ -12,30 +12,15 @@ from augment.common.corpus import fingerprint_of, write_lock
 from augment.common.errors import PTPError
 
 from .config import TrainSpec
-from .loop import load_training_data, train_one_seed
+from .loop import train_one_seed
+from .protocol import TrainingData, load_training_data
 
 
-def data_identity(task_name: str, pairs=None, source="auto", data_dir=None, eval_dir=None) -> dict:
-    """Which data a run trains on, without loading it: the corpus, or the resolved source and a
-    fingerprint of its files (so run names, floor and victim caches differ when the data does)."""
-    from augment.common.sources import cheap_fingerprint, pick_source
-    from augment.common.tasks import get_task
-
-    if pairs is not None:
-        return {"pairs": str(Path(pairs).resolve())}
-    task = get_task(task_name)
-    name = pick_source(task, source, data_dir)
-    out = {"source": name, "data": cheap_fingerprint(task, name, data_dir, 0)}
-    if eval_dir is not None:
-        out["eval"] = cheap_fingerprint(task, "local", eval_dir, 0)
-    return out
-
-
-def default_run_dir(spec: TrainSpec, pairs, source="auto", data_dir=None, eval_dir=None) -> Path:
-    data = data_identity(spec.task, pairs, source, data_dir, eval_dir)
-    label = Path(pairs).name if pairs else f"vanilla-{data['source']}"
+def default_run_dir(spec: TrainSpec, identity: dict) -> Path:
+    """runs/<task>_<corpus or vanilla-source>_<method>_<hash of the spec and the data's identity>."""
+    label = Path(identity["pairs"]).name if "pairs" in identity else f"vanilla-{identity['source']}"
     key = fingerprint_of({"spec": {k: v for k, v in spec.to_dict().items() if k not in ("seed", "device")},
-                          "data": data})
+                          "data": identity})
     return Path("runs") / f"{spec.task}_{label}_{spec.method}_{key[:8]}"
 
 
@@ -81,15 +66,15 @@ def report(results: list[dict], validation: dict) -> dict:
             "warning": "no labelled test split: these figures were selected and reported on the same split"}
 
 
-def run_seeds(spec: TrainSpec, seeds: list[int], out=None, pairs=None, source="auto", data_dir=None,
-              eval_dir=None, force: bool = False, log=print, track: str = "auto") -> dict:
-    """Train every seed (reusing finished seed folders with the same spec, resuming interrupted
-    ones) and write summary.json. `force` retrains from scratch."""
-    out = Path(out) if out else default_run_dir(spec, pairs, source, data_dir, eval_dir)
+def run_seeds(spec: TrainSpec, seeds: list[int], data: TrainingData, out=None, force: bool = False, log=print,
+              track: str = "auto") -> dict:
+    """Train every seed on `data` (protocol.open_data) reusing finished seed folders with the same
+    spec, resuming interrupted ones, and write summary.json. `force` retrains from scratch."""
+    out = Path(out) if out else default_run_dir(spec, data.identity)
     if out.exists() and any(out.iterdir()) and not (out / "summary.json").exists() and not any(out.glob("seed-*")) \
             and not any(out.glob(".seed-*.partial")):
         raise PTPError(f"{out}: exists and is not a ptp-train run folder; choose another --out")
-    train_rows, val_rows, test_rows, provenance = load_training_data(spec, pairs, source, data_dir, eval_dir, log=log)
+    train_rows, val_rows, test_rows, provenance = load_training_data(spec, data, log=log)
     log(f"run folder: {out} ({len(train_rows)} train rows, {len(val_rows)} validation rows (selects), "
         f"{len(test_rows) if test_rows else 'no'} test rows (reports))")
     results = []

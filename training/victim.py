@@ -47,7 +47,7 @@ class _TokenIds:
 
 class _Lowered:
     """`lowered(precision)`: a copy of the victim whose forward pass runs cheaper, for the
-    adversarial search (augment.adversarial.PRECISIONS; the fp32 victim confirms its successes):
+    adversarial search (augment.attack.spec.PRECISIONS; the fp32 victim confirms its successes):
     bf16 autocast, as the trainer's bf16 (GPUs, and CPUs with bf16 units; the pooling and head stay
     fp32), or int8 dynamically quantised Linear layers (CPU)."""
 
@@ -78,7 +78,7 @@ class RunVictim(_TokenIds, _Lowered):
     """A ptp-train run folder (seed-N, or a run folder: its first seed)."""
 
     def __init__(self, run: Path, device: str = "auto"):
-        from .loop import load_run
+        from .reload import load_run
 
         self.spec, self.provenance, model, self.tokenizer = load_run(run)
         self.task = get_task(self.spec.task)
@@ -90,7 +90,7 @@ class RunVictim(_TokenIds, _Lowered):
     @torch.no_grad()
     def predict_proba(self, examples: list[dict]) -> list[np.ndarray]:
         """Per example, probabilities over its outputs (labels, COPA's choices, ReCoRD's entities)."""
-        from .loop import forward_scores
+        from .objective import forward_scores
 
         items = encode_rows(self.tokenizer, self.task, [{**e, "label": max(e.get("label", 0), 0)} for e in examples],
                             self.spec.max_length)
@@ -147,7 +147,7 @@ def default_victim_dir(task: str, source: str = "auto", data_dir=None, eval_dir=
     from augment.common.corpus import fingerprint_of
     from augment.common.resources import cache_dir
 
-    from .runs import data_identity
+    from .protocol import data_identity
 
     data = data_identity(task, None, source, data_dir, eval_dir)
     key = fingerprint_of({"spec": default_victim_spec(task).to_dict(), "data": data})
@@ -162,13 +162,14 @@ def resolve_victim(victim: str | None, task: str, log=print, source: str = "auto
         out = default_victim_dir(task, source, data_dir, eval_dir)
         seed_dir = out / "seed-1"
         if not (seed_dir / "metrics.json").exists():
+            from .protocol import open_data
             from .runs import run_seeds
 
             where = f"--data-dir {data_dir}" if data_dir is not None else f"source {source}"
             log(f"no --victim: training the default victim (vanilla prefix tuning on {task}, {where}) into {out}; "
                 "later builds on the same data reuse it")
-            run_seeds(default_victim_spec(task), [1], out=out, source=source, data_dir=data_dir, eval_dir=eval_dir,
-                      log=log)
+            data = open_data(task, source=source, data_dir=data_dir, eval_dir=eval_dir, log=log)
+            run_seeds(default_victim_spec(task), [1], data, out=out, log=log)
         else:
             log(f"victim: the default for {task} on this data, cached at {seed_dir}")
         return seed_dir, f"default:{out.name}:{_file_digest(seed_dir)}"

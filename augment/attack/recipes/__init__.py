@@ -1,0 +1,65 @@
+"""Attack recipes: one file each, one record each, one table from names to records.
+
+A recipe is what TextAttack's attack_recipes/ module of the same paper builds, minus the goal and
+the search (goal.py, search.py): its transformation, its own constraints, the word order its
+greedy search uses, and the stock TextAttack recipe it corresponds to (which `ptp-pipeline
+robustness` runs through TextAttack's own Attacker). Each module of this package defines one,
+named `RECIPE`; `RECIPES` collects them in name order and refuses a name twice. Adding one is
+adding a module here (and its test): see docs/extending.md.
+
+Every recipe here also obeys the constraints of `parts`: no word modified twice, no stopword
+modified (TextAttack's RepeatModification, StopwordModification), protected spans untouched, and
+at most --max-change of the words changed (MaxWordsPerturbed).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from ...common.registry import collect
+from ..offline import textattack_offline
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str  # the --recipe value
+    paper: str
+    edits: str  # what it changes, in a few words (for --help)
+    transformation: Callable  # () -> a TextAttack Transformation
+    constraints: Callable  # () -> the recipe's own post-transformation constraints
+    word_order: str  # how its greedy search ranks words: weighted-saliency | unk
+    stock: str  # TextAttack's recipe class in textattack.attack_recipes
+
+
+# Recipes TextAttack ships that this project does not offer, and why.
+UNAVAILABLE = {"textfooler": "counter-fitted word embeddings and the Universal Sentence Encoder (TF-Hub)",
+               "bae": "a BERT masked language model from the Hugging Face hub",
+               "bert-attack": "a BERT masked language model from the Hugging Face hub",
+               "a2t": "counter-fitted word embeddings and a sentence-BERT model from the hub",
+               "textbugger": "GloVe embeddings and the Universal Sentence Encoder (TF-Hub)",
+               "pso": "HowNet sememes (OpenHowNet download)",
+               "alzantot": "the Google 1B language model and counter-fitted embeddings",
+               "checklist": "a flair NER model from the hub for its location and name swaps",
+               "pruthi": "no download, but a beam search over every position that is not batched here yet "
+                         "(its character edits are DeepWordBug's: try --recipe deepwordbug)"}
+
+
+RECIPES: dict[str, Recipe] = collect(__name__, __path__, "RECIPE")
+
+
+def parts(max_change: float, recipe: str = "pwws"):
+    """(transformation, pre-transformation constraints, post-transformation constraints) of a
+    recipe, from TextAttack's parts, with the constraints every recipe here obeys."""
+    from augment.common.errors import PTPError
+
+    if recipe not in RECIPES:
+        raise PTPError(f"unknown recipe '{recipe}': choose one of {', '.join(RECIPES)}")
+    with textattack_offline():
+        from textattack.constraints.overlap import MaxWordsPerturbed
+        from textattack.constraints.pre_transformation import RepeatModification, StopwordModification
+
+        from ...protect import protected_spans_constraint
+
+        transformation, own = RECIPES[recipe].transformation(), RECIPES[recipe].constraints()
+        pre = [RepeatModification(), StopwordModification(), protected_spans_constraint()]
+    return transformation, pre, own + [MaxWordsPerturbed(max_percent=max_change)]
