@@ -25,7 +25,9 @@ from .common.sources import cheap_fingerprint, load_task_data, pick_source
 from .common.tasks import Task, get_task
 
 MODES = ("random", "adversarial")
-CODE_VERSION = "1"  # bump when a change to the perturbation code changes its output
+# Bump when a change to the perturbation code changes its output. 2: random partners edited by
+# character offsets (untouched text byte for byte), stopwords matched in any case, swaps keep case.
+CODE_VERSION = "2"
 KEY_PACKAGES = ("torch", "transformers", "datasets", "peft", "accelerate", "nlpaug", "textattack", "nltk")
 
 

@@ -8,8 +8,12 @@ Determinism: nlpaug draws from the global `random` and `numpy` generators. Every
 attempt, field) reseeds both from a hash of the base seed and those coordinates before calling
 nlpaug, so the output depends neither on row order nor on how rows are split across processes.
 
-Protected spans never reach nlpaug: each is replaced by a placeholder word that the augmenters
-skip (a stopword regex), and put back afterwards, which also gives its new offsets.
+Edits are made by character offsets: nlpaug sees the text's words only (`WORD`), says which it
+swaps or deletes, and exactly those words' characters change (a deleted word takes one space with
+it); whitespace, markup, punctuation and every other word stay byte for byte. A swap keeps the
+case pattern of the word it replaces (`keep_case`). Words no op may touch reach nlpaug as a
+placeholder it skips: protected spans (whose offsets then move with the edits before them) and
+the words inside markup, URLs and e-mail addresses; the synonym op also skips stopwords, in any case.
 A variant identical to its original is retried with the next attempt's seed, then recorded with
 `changed = False`.
 """
@@ -26,7 +30,7 @@ import numpy as np
 
 from .common.errors import PTPError
 from .common.spans import protected_ranges, rewrite_spans
-from .protect import PLACEHOLDER_REGEX, mask, unmask, words_changed
+from .protect import words_changed
 from .common.tasks import Task
 
 OPS = ("synonym", "delete")
@@ -58,19 +62,56 @@ def row_seed(*parts) -> int:
     return int.from_bytes(digest[:4], "little")
 
 
-_TOKEN = re.compile(r"\w+(?:['’]\w+)*|[^\w\s]")
-_NO_SPACE_BEFORE = re.compile(r" ([.,:;?!%)\]}])")
-_NO_SPACE_AFTER = re.compile(r"([(\[{]) ")
+# The words an op may edit: letters and digits, with inner apostrophes (don't, O'Hare, don`t).
+WORD = re.compile(r"\w+(?:['’`]\w+)*")
+# Text whose words are not prose: markup, entities, URLs, e-mail addresses, dotted abbreviations
+# ("U.S.", "e.g."). No word inside them is edited.
+NOT_PROSE = re.compile(r"<[^<>]*>|&\w+;|(?:https?://|www\.)\S+|\S+@\S+\.\w+|(?<!\w)(?:[^\W\d_]\.){2,}")
+# A synonym is words (WordNet joins them with "_"; hyphens, apostrophes): no "U.S." for "America".
+LEMMA = re.compile(r"[^\W_]+(?:[_ '’-][^\W_]+)*")
+# nlpaug sees only the words, joined by a character that is neither a word nor whitespace.
+SEP = "\u241f"
+KEEP = "PTPKEEP"  # stands in, for nlpaug, for a word no op may touch (protected, markup)
+POSITION = "\u2063"  # between a word and its position, for the delete op (neither word nor space)
 
 
-def tokenize(text: str) -> list[str]:
-    """Words (apostrophes kept inside: O'Hare, don't) and punctuation marks."""
-    return _TOKEN.findall(text)
+def keep_case(word: str, reference: str) -> str:
+    """`word` in the case pattern of `reference`: lower, UPPER (two letters or more), Capitalised
+    (a multi-word lemma follows its first word), else as it is. TextAttack's recover_word_case
+    (textattack.transformations.word_swaps), written here so that random mode never imports TextAttack."""
+    if reference.islower():
+        return word.lower()
+    if reference.isupper() and len(reference) > 1:
+        return word.upper()
+    if reference[0].isupper() and reference[1:].islower():
+        return word[:1].upper() + word[1:].lower()
+    return word
 
 
-def detokenize(tokens: list[str]) -> str:
-    text = " ".join(tokens)
-    return _NO_SPACE_AFTER.sub(r"\1", _NO_SPACE_BEFORE.sub(r"\1", text))
+def editable_words(text: str, protected) -> list[tuple[int, int, bool]]:
+    """(start, end, editable) of every word: not editable inside a protected range or markup."""
+    closed = list(protected) + [m.span() for m in NOT_PROSE.finditer(text)]
+    return [(m.start(), m.end(), not any(s < m.end() and m.start() < e for s, e in closed))
+            for m in WORD.finditer(text)]
+
+
+def splice(text: str, edits: list[tuple[int, int, str]]) -> str:
+    """`text` with each (start, end) range replaced; every other character kept as it is."""
+    out, last = [], 0
+    for start, end, new in sorted(edits):
+        out += [text[last:start], new]
+        last = end
+    return "".join(out + [text[last:]])
+
+
+def deletion(text: str, start: int, end: int) -> tuple[int, int]:
+    """The range a deleted word takes with it: the word and one space beside it (the one after it,
+    else the one before), so that no double space is left; other whitespace stays."""
+    if text[end:end + 1] == " " and (start == 0 or not text[start - 1:start].isspace() or text[end + 1:end + 2] != " "):
+        return start, end + 1
+    if text[start - 1:start] == " ":
+        return start - 1, end
+    return start, end
 
 
 @functools.lru_cache(maxsize=None)
@@ -82,17 +123,24 @@ def augmenter(op: str, rate: float):
     import nlpaug.augmenter.word as naw
     import nlpaug.model.word_dict as nmw
 
-    common = dict(aug_p=rate, aug_min=1, aug_max=None, stopwords_regex=PLACEHOLDER_REGEX,
-                  tokenizer=tokenize, reverse_tokenizer=detokenize)
+    def words(text):
+        return text.split(SEP)
+
+    def joined(tokens):
+        return SEP.join(tokens)
+
+    keep = rf"^\s*{KEEP}(?:{POSITION}\d+)?\s*$"
+    common = dict(aug_p=rate, aug_min=1, aug_max=None, tokenizer=words, reverse_tokenizer=joined)
     if op == "delete":
-        return naw.RandomWordAug(action="delete", **common)
+        return naw.RandomWordAug(action="delete", stopwords_regex=keep, **common)
 
     class WordNetModel(nmw.WordNet):
-        """nlpaug's WordNet with a cached `predict` and, offline, the WordNet-frequency tagger."""
+        """nlpaug's WordNet with a cached `predict` that offers lemmas made of words only, and,
+        offline, the WordNet-frequency tagger."""
 
         @functools.lru_cache(maxsize=100_000)
         def _predict(self, word, pos):
-            return tuple(super().predict(word, pos=pos))
+            return tuple(c for c in super().predict(word, pos=pos) if LEMMA.fullmatch(c))
 
         def predict(self, word, pos=None):
             return list(self._predict(word, pos))
@@ -105,51 +153,79 @@ def augmenter(op: str, rate: float):
         def get_model(cls, aug_src, lang, dict_path, force_reload):
             return WordNetModel(lang=lang, is_synonym=True)
 
-    # Stopwords are never swapped (as in EDA): WordNet "synonyms" of function words are nouns.
-    return SynonymAug(aug_src="wordnet", stopwords=sorted(stopword_set()), **common)
+    # Stopwords are never swapped (as in EDA): WordNet "synonyms" of function words are nouns
+    # ("It" -> "Information technology"). Matched in any case: nlpaug's own list compares as is.
+    stop = "|".join(re.escape(w) for w in sorted(stopword_set(), key=lambda w: (-len(w), w)))
+    return SynonymAug(aug_src="wordnet", stopwords_regex=rf"(?i)^\s*(?:{KEEP}|{stop})\s*$", **common)
 
 
-def apply_ops(text: str, ops, rate: float, seed: int) -> str:
+def apply_ops(text: str, ops, rate: float, seed: int, protected=()) -> tuple[str, list]:
+    """`text` after each op in turn, edited in place: only the characters of the words an op
+    swapped or deleted change (a deleted word takes one space with it). Returns the text and the
+    protected ranges' new offsets."""
     for op in ops:
+        spans = editable_words(text, protected)
+        tokens = [text[s:e] if ok else KEEP for s, e, ok in spans]
+        if not any(ok for *_, ok in spans):
+            break
         random.seed(seed)
         np.random.seed(seed)
-        out = augmenter(op, rate).augment(text)
-        text = out[0] if isinstance(out, list) else out
+        if op == "delete":
+            # Each word carries its position, so the survivors name themselves (an alignment of
+            # repeated words could pick the wrong "the"); nlpaug's capitalisation of the word after
+            # a deleted first word is ignored: only deleted words change.
+            out = augmenter(op, rate).augment(SEP.join(f"{t}{POSITION}{i}" for i, t in enumerate(tokens)))
+            kept = {int(t.rsplit(POSITION, 1)[1]) for t in (out[0] if isinstance(out, list) else out).split(SEP)}
+            # Neighbouring deleted words with one space between them go as one block.
+            blocks = []
+            for i in (i for i in range(len(tokens)) if i not in kept):
+                start, end = spans[i][:2]
+                if blocks and text[blocks[-1][1]:start] == " ":
+                    blocks[-1][1] = end
+                else:
+                    blocks.append([start, end])
+            edits = [(*deletion(text, start, end), "") for start, end in blocks]
+        else:
+            out = augmenter(op, rate).augment(SEP.join(tokens))
+            out = (out[0] if isinstance(out, list) else out).split(SEP)  # one token for one word
+            edits = [(spans[i][0], spans[i][1], keep_case(new, tokens[i]))
+                     for i, new in enumerate(out) if new != tokens[i]]
+        protected = [shifted(r, edits) for r in protected]
+        text = splice(text, edits)
         seed = row_seed(seed, op)
-    return text
+    return text, list(protected)
 
 
-def perturb_fields(task: Task, example: dict, edit, seed_parts: tuple, retries: int):
-    """Apply `edit(masked_text, seed) -> text` to every perturbable field, protecting spans.
+def shifted(span: tuple[int, int], edits) -> tuple[int, int]:
+    """A range that no edit overlaps, moved by the edits before it."""
+    delta = sum(len(new) - (end - start) for start, end, new in edits if end <= span[0])
+    return span[0] + delta, span[1] + delta
+
+
+def perturb_fields(task: Task, example: dict, spec: "RandomSpec", seed_parts: tuple):
+    """The ops on every perturbable field, protected spans left alone and their offsets moved.
 
     Returns (perturbed example fields, record) where record has words_changed and changed.
     """
     ranges = protected_ranges(task, example)
-    for attempt in range(retries + 1):
+    for attempt in range(spec.retries + 1):
         perturbed, changed_words = dict(example), 0
         for field in task.perturbable:
             text = example[field]
             field_ranges = ranges.get(field, [])
-            masked, names = mask(text, field_ranges)
-            out = edit(masked, row_seed(*seed_parts, attempt, field))
-            restored = unmask(out, names, text, field_ranges)
-            if restored is None or not restored[0].strip():
-                continue  # the edit broke a protected span or emptied the field: keep it as is
-            new_text, new_ranges = restored
-            if new_text == text:
-                continue
+            new_text, new_ranges = apply_ops(text, spec.ops, spec.rate, row_seed(*seed_parts, attempt, field),
+                                             field_ranges)
+            if new_text == text or not new_text.strip():
+                continue  # nothing edited, or the field emptied: keep it as is
             perturbed[field] = new_text
             perturbed.update(rewrite_spans(task, example, field, field_ranges, new_ranges, new_text))
             changed_words += words_changed(text, new_text)
         if changed_words:
             return perturbed, {"words_changed": changed_words, "changed": True, "attempts": attempt + 1}
-    return dict(example), {"words_changed": 0, "changed": False, "attempts": retries + 1}
+    return dict(example), {"words_changed": 0, "changed": False, "attempts": spec.retries + 1}
 
 
 def perturb_example(task: Task, example: dict, spec: RandomSpec, seed: int, row: int, variant: int):
-    def edit(masked, s):
-        return apply_ops(masked, spec.ops, spec.rate, s)
-
-    perturbed, record = perturb_fields(task, example, edit, (seed, row, variant), spec.retries)
+    perturbed, record = perturb_fields(task, example, spec, (seed, row, variant))
     record.update(ops=list(spec.ops), variant=variant)
     return perturbed, record

@@ -39,8 +39,11 @@ def test_protected_spans_survive_and_offsets_follow(task_name, fixtures):
                     assert p[s][p[a]:p[b]] == ex[s][ex[a]:ex[b]]
             else:
                 for i, t in (("span1_index", "span1_text"), ("span2_index", "span2_text")):
+                    # The span's words, where a deletion after them may leave its punctuation
+                    # attached ("because it is too large." -> "because it.")
                     n = len(ex[t].split())
-                    assert p["text"].split()[p[i]:p[i] + n] == ex["text"].split()[ex[i]:ex[i] + n]
+                    words = p["text"].split()[p[i]:p[i] + n]
+                    assert " ".join(words).rstrip(".,;:!?") == " ".join(ex["text"].split()[ex[i]:ex[i] + n]).rstrip(".,;:!?")
             assert record["changed"] == (p != ex)
     assert changed > 0
 

@@ -76,11 +76,13 @@ def test_swaps_the_victim_cannot_see_are_not_candidates():
     from textattack.shared import AttackedText
 
     text = AttackedText("He sat on the bank of the river.")
-    cased = [c.words[1] for c in transformed(transformation, text, text, [1], pre, post)]
-    uncased = [c.words[1] for c in transformed(transformation, text, text, [1], pre, post,
-                                               token_ids=lambda w: w.lower())]
-    assert "Sat" in cased and "Sat" not in uncased  # WordNet: sat -> Sat (Saturday), the same to an uncased model
-    assert set(cased) - set(uncased) == {"Sat"}
+    seen = [c.words[1] for c in transformed(transformation, text, text, [1], pre, post)]
+    # WordNet offers "Sat" (Saturday): case kept, it is "sat" again, so no candidate at all.
+    assert "pose" in seen and not [w for w in seen if w.lower() == "sat"]
+    # A swap the victim's tokenizer maps to the ids of the word it replaces is no candidate either.
+    blind = [c.words[1] for c in transformed(transformation, text, text, [1], pre, post,
+                                             token_ids=lambda w: "sat" if w in ("sat", "pose") else w)]
+    assert set(seen) - set(blind) == {"pose"}
 
 
 class BatchSensitiveVictim:

@@ -8,8 +8,9 @@ named `RECIPE`; `RECIPES` collects them in name order and refuses a name twice. 
 adding a module here (and its test): see docs/extending.md.
 
 Every recipe here also obeys the constraints of `parts`: no word modified twice, no stopword
-modified (TextAttack's RepeatModification, StopwordModification), protected spans untouched, and
-at most --max-change of the words changed (MaxWordsPerturbed).
+modified (TextAttack's RepeatModification, and its StopwordModification matched in any case:
+TextAttack's compares words as they are, so "It" or "Not" counted as content words), protected
+spans untouched, and at most --max-change of the words changed (MaxWordsPerturbed).
 """
 from __future__ import annotations
 
@@ -60,6 +61,10 @@ def parts(max_change: float, recipe: str = "pwws"):
 
         from ...protect import protected_spans_constraint
 
+        class AnyCaseStopwords(StopwordModification):
+            def _get_modifiable_indices(self, current_text):
+                return {i for i, w in enumerate(current_text.words) if w.lower() not in self.stopwords}
+
         transformation, own = RECIPES[recipe].transformation(), RECIPES[recipe].constraints()
-        pre = [RepeatModification(), StopwordModification(), protected_spans_constraint()]
+        pre = [RepeatModification(), AnyCaseStopwords(), protected_spans_constraint()]
     return transformation, pre, own + [MaxWordsPerturbed(max_percent=max_change)]

@@ -6,6 +6,10 @@ no semantic constraint; every recipe here adds no-repeat, no-stopword, protected
 --max-change). Search: greedy over words ordered by weighted saliency, the softmaxed drop in the
 gold probability when the word is replaced by UNK times the best synonym's gain
 (GreedyWordSwapWIR("weighted-saliency")).
+
+Departure: a synonym takes the case pattern of the word it replaces (TextAttack's own
+`recover_word_case`, which its embedding and masked-LM swaps use and WordSwapWordNet does not):
+"BEAST" becomes "WILDCAT", not "wildcat"; a synonym that differs only in case is no candidate.
 """
 from __future__ import annotations
 
@@ -14,8 +18,14 @@ from . import Recipe
 
 def transformation():
     from textattack.transformations import WordSwapWordNet
+    from textattack.transformations.word_swaps.word_swap_masked_lm import recover_word_case
 
-    return WordSwapWordNet()
+    class CaseKeepingWordSwapWordNet(WordSwapWordNet):
+        def _get_replacement_words(self, word, random=False):
+            out = {recover_word_case(w, word) for w in super()._get_replacement_words(word, random)}
+            return sorted(w for w in out if w.lower() != word.lower())
+
+    return CaseKeepingWordSwapWordNet()
 
 
 RECIPE = Recipe(name="pwws", paper="Ren et al. 2019", edits="WordNet synonyms", transformation=transformation,
