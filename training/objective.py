@@ -142,6 +142,13 @@ def predict(model, loader, accelerator) -> list[int]:
     return preds
 
 
-def evaluate(model, loader, task, rows, items, accelerator) -> dict[str, float]:
-    return task_metrics(task, rows, predict(model, loader, accelerator), [it["names"] for it in items])
+def evaluate(model, loader, task, rows, items, accelerator, shares: dict | None = None) -> dict[str, float]:
+    """The task's metrics; with `shares`, also the largest fraction of rows predicted as one output
+    (`shares["one_class"]`): 1.0 is a run collapsed to one class."""
+    preds = predict(model, loader, accelerator)
+    if shares is not None and preds:
+        from collections import Counter
+
+        shares["one_class"] = round(max(Counter(preds).values()) / len(preds), 4)
+    return task_metrics(task, rows, preds, [it["names"] for it in items])
 

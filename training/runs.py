@@ -99,6 +99,11 @@ def run_seeds(spec: TrainSpec, seeds: list[int], data: TrainingData, out=None, f
                    "spec": {k: v for k, v in spec.to_dict().items() if k != "seed"},
                    "provenance": provenance, "protocol": provenance["protocol"], "summary": validation,
                    "report": report(results, validation),
+                   # Per seed, for collapse: the share of the reported split put in one class at the
+                   # selected epoch (None for runs that did not record it, or without a test split),
+                   # and the steps skipped as not finite.
+                   "one_class_share": [((r.get("test") or {}).get("one_class_share") or {}).get("best") for r in results],
+                   "skipped_steps": [r["skipped_steps"] for r in results],
                    "note": "summary: validation metrics at the best validation epoch of each seed (best) and "
                            "at the final epoch (last); report: the reported split's metrics at those epochs"}
         if main_process:

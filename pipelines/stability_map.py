@@ -1,0 +1,153 @@
+"""Where is prompt tuning unstable? Vanilla over a grid of learning rate x training length x
+prompt length, on one fixed training set, several seeds per cell.
+
+Schedule: each training length is its own run, with the linear decay to zero over that length
+that P-tuning v2 uses (HF Trainer's default), so a short budget is not read off a long run's
+checkpoints (under a decaying schedule its first epochs are not a short run). Long runs score
+validation every `eval_every` epochs and at the last; validation selects each run's epoch, test
+reports (the claim protocol).
+
+Per cell: mean and std over seeds of test at the selected epoch and at the last epoch, the drop
+from the selected to the last, and the collapse rate: runs whose selected epoch scores at or below
+the majority-class floor, or puts at least COLLAPSE_SHARE of test in one class. Outputs: report.md,
+results.json and map.png (std and collapse rate per cell). Finished runs are reused.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import statistics
+from dataclasses import replace
+from pathlib import Path
+
+from training.config import TrainSpec
+from training.protocol import TrainingData
+from training.runs import run_seeds
+
+COLLAPSE_SHARE = 0.95
+
+
+def collapsed(result: dict, floor: float | None, metric: str) -> bool:
+    """A run that failed: its selected epoch at or below the floor, or (nearly) one class."""
+    test = result.get("test") or {}
+    score = reported(result, "best", metric)
+    share = (test.get("one_class_share") or {}).get("best")
+    return (floor is not None and score is not None and score <= floor) or \
+        (share is not None and share >= COLLAPSE_SHARE)
+
+
+def cell_name(lr: float, epochs: int, prefix_len: int) -> str:
+    return f"lr={lr:g}_epochs={epochs}_prefix={prefix_len}"
+
+
+def reported(result: dict, which: str, metric: str) -> float:
+    """Test at the selected ("best") or last epoch; validation's own when no test is labelled."""
+    return (result["test"] or {which: result[which]})[which][metric]
+
+
+def summarise_cell(results: list[dict], metric: str, floor: float | None) -> dict:
+    selected = [reported(r, "best", metric) for r in results]
+    last = [reported(r, "last", metric) for r in results]
+
+    def sd(values):
+        return round(statistics.stdev(values), 2) if len(values) > 1 else 0.0
+
+    down = [r for r in results if collapsed(r, floor, metric)]
+    return {"seeds": [r["seed"] for r in results], "selected": selected, "last": last,
+            "mean": round(statistics.mean(selected), 2), "std": sd(selected),
+            "last_mean": round(statistics.mean(last), 2), "last_std": sd(last),
+            "drop": round(statistics.mean(s - t for s, t in zip(selected, last)), 2),
+            "collapsed": len(down), "collapse_rate": round(len(down) / len(results), 3),
+            "selected_epochs": [r["best"]["epoch"] for r in results],
+            "skipped_steps": sum(r["skipped_steps"] for r in results)}
+
+
+def stability_map(base: TrainSpec, data: TrainingData, lrs: list[float], budgets: list[int], prefix_lens: list[int],
+                  seeds: list[int], out: Path, log=print, track="none") -> dict:
+    from augment.common.tasks import get_task
+
+    from .stability import floor_of
+
+    task = get_task(base.task)
+    metric = task.metrics[0]
+    floor = floor_of(base, data)
+    floor_score = floor[metric] if floor else None
+    cells = {}
+    for lr, epochs, prefix_len in itertools.product(lrs, budgets, prefix_lens):
+        name = cell_name(lr, epochs, prefix_len)
+        log(f"== {name}")
+        spec = replace(base, lr=lr, epochs=epochs, prefix_len=prefix_len, eval_every=min(base.eval_every, epochs),
+                       consistency="none", embed_noise="none")
+        summary = run_seeds(spec, seeds, data, out=out / "runs" / name, log=log, track=track)
+        folder = out / "runs" / name
+        results = [json.loads((folder / f"seed-{s}" / "metrics.json").read_text()) for s in seeds]
+        cells[name] = {"lr": lr, "epochs": epochs, "prefix_len": prefix_len, **summarise_cell(results, metric, floor_score)}
+        cells[name]["split"] = summary["report"]["split"]
+    result = {"task": task.name, "metric": metric, "floor": floor, "seeds": seeds, "collapse_share": COLLAPSE_SHARE,
+              "eval_every": base.eval_every, "schedule": "linear decay to 0 over each budget; each budget its own run",
+              "base": {k: v for k, v in base.to_dict().items() if k != "seed"}, "cells": cells}
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(result, indent=2))
+    text = report(result)
+    (out / "report.md").write_text(text + "\n")
+    plot(result, out / "map.png")
+    log(text)
+    return result
+
+
+def report(result: dict) -> str:
+    floor = result["floor"]
+    metric = result["metric"]
+    lines = [f"Vanilla prompt tuning on {result['task']}: test {metric} at each run's validation-selected epoch "
+             f"(and at the last), seeds {','.join(map(str, result['seeds']))}; collapsed = selected epoch at or "
+             f"below the majority floor ({floor[metric] if floor else '—'}) or >= {result['collapse_share']:.0%} "
+             f"of test in one class. Schedule: {result['schedule']}.", *(
+                 ["", "Warning: no labelled test split, so these figures were selected and reported on validation."]
+                 if any(c["split"] != "test" for c in result["cells"].values()) else []), "",
+             "| lr | epochs | prefix | mean +- std (selected) | last epoch mean +- std | drop | collapsed | selected epochs |",
+             "|---|---|---|---|---|---|---|---|"]
+    for cell in result["cells"].values():
+        lines.append(f"| {cell['lr']:g} | {cell['epochs']} | {cell['prefix_len']} | {cell['mean']:.2f} +- {cell['std']:.2f} | "
+                     f"{cell['last_mean']:.2f} +- {cell['last_std']:.2f} | {cell['drop']:+.2f} | "
+                     f"{cell['collapsed']}/{len(cell['seeds'])} | {','.join(map(str, cell['selected_epochs']))} |")
+    return "\n".join(lines)
+
+
+def plot(result: dict, path: Path) -> None:
+    """Heatmaps, one column per prompt length: seed std (top) and collapse rate (bottom) over
+    learning rate x training length."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    cells = list(result["cells"].values())
+    lrs = sorted({c["lr"] for c in cells})
+    budgets = sorted({c["epochs"] for c in cells})
+    prefixes = sorted({c["prefix_len"] for c in cells})
+    fig, axes = plt.subplots(2, len(prefixes), figsize=(3.6 * len(prefixes) + 1, 6.4), squeeze=False)
+    top_std = max(max(c["std"] for c in cells), 1e-9)  # one scale for every prompt length
+    for col, prefix in enumerate(prefixes):
+        for row, (key, label, vmax) in enumerate((("std", "seed std (selected epoch)", top_std),
+                                                   ("collapse_rate", "collapse rate", 1.0))):
+            grid = np.full((len(lrs), len(budgets)), np.nan)
+            for c in cells:
+                if c["prefix_len"] == prefix:
+                    grid[lrs.index(c["lr"]), budgets.index(c["epochs"])] = c[key]
+            ax = axes[row][col]
+            image = ax.imshow(grid, cmap="magma_r", vmin=0, vmax=vmax, origin="lower", aspect="auto")
+            for i, j in itertools.product(range(len(lrs)), range(len(budgets))):
+                if not np.isnan(grid[i, j]):
+                    ax.text(j, i, f"{grid[i, j]:.2f}", ha="center", va="center", fontsize=8,
+                            color="white" if grid[i, j] > vmax * 0.6 else "black")
+            ax.set_xticks(range(len(budgets)), budgets)
+            ax.set_yticks(range(len(lrs)), [f"{lr:g}" for lr in lrs])
+            ax.set_xlabel("epochs")
+            ax.set_ylabel("learning rate")
+            ax.set_title(f"prefix {prefix}: {label}", fontsize=9)
+            fig.colorbar(image, ax=ax, shrink=0.8)
+    fig.suptitle(f"vanilla on {result['task']}: where seeds spread and runs collapse", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
