@@ -20,7 +20,7 @@ from training.config import TrainSpec
 from training.protocol import TrainingData, load_training_data, open_data, train_positions
 from training.runs import describe, run_seeds
 
-from .stats import compare, within_draws
+from .stats import collapsed, compare, within_draws
 
 
 def corpus_for(task: str, pairs: dict, rows: list[int] | None, limit: int | None, out: Path, source, data_dir,
@@ -169,11 +169,8 @@ def _interval(ci) -> str:
 
 def collapsed_count(row: dict, floor: dict | None, metric: str) -> int:
     """Runs that failed: at or below the majority floor, or >= COLLAPSE_SHARE of the split in one class."""
-    from .stability_map import COLLAPSE_SHARE
-
     level = floor[metric] if floor else None
-    return sum((level is not None and v <= level) or (s is not None and s >= COLLAPSE_SHARE)
-               for v, s in zip(row["values"], row.get("one_class_share") or [None] * len(row["values"])))
+    return sum(collapsed(v, s, level) for v, s in zip(row["values"], row.get("one_class_share") or [None] * len(row["values"])))
 
 
 def write_report(results: dict, out: Path, floor: dict | None = None, more_results: dict | None = None) -> str:

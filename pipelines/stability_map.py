@@ -24,16 +24,13 @@ from training.config import TrainSpec
 from training.protocol import TrainingData
 from training.runs import run_seeds
 
-COLLAPSE_SHARE = 0.95
+from .stats import COLLAPSE_SHARE, collapsed
 
 
-def collapsed(result: dict, floor: float | None, metric: str) -> bool:
+def run_collapsed(result: dict, floor: float | None, metric: str) -> bool:
     """A run that failed: its selected epoch at or below the floor, or (nearly) one class."""
-    test = result.get("test") or {}
-    score = reported(result, "best", metric)
-    share = (test.get("one_class_share") or {}).get("best")
-    return (floor is not None and score is not None and score <= floor) or \
-        (share is not None and share >= COLLAPSE_SHARE)
+    share = ((result.get("test") or {}).get("one_class_share") or {}).get("best")
+    return collapsed(reported(result, "best", metric), share, floor)
 
 
 def cell_name(lr: float, epochs: int, prefix_len: int) -> str:
@@ -52,7 +49,7 @@ def summarise_cell(results: list[dict], metric: str, floor: float | None) -> dic
     def sd(values):
         return round(statistics.stdev(values), 2) if len(values) > 1 else 0.0
 
-    down = [r for r in results if collapsed(r, floor, metric)]
+    down = [r for r in results if run_collapsed(r, floor, metric)]
     return {"seeds": [r["seed"] for r in results], "selected": selected, "last": last,
             "mean": round(statistics.mean(selected), 2), "std": sd(selected),
             "last_mean": round(statistics.mean(last), 2), "last_std": sd(last),

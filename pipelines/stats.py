@@ -105,3 +105,13 @@ def within_draws(method: list[list[float]], baseline: list[list[float]]) -> dict
             warnings.simplefilter("ignore")
             out["brown_forsythe_p"] = _clean(stats.levene(centred_m, centred_b, center="median").pvalue)
     return out
+
+
+# A collapsed run: the selected epoch at or below the zero-training floor, or at least this share
+# of the reported split predicted as one class (huggingface/peft #2642: one class every epoch).
+COLLAPSE_SHARE = 0.95
+
+
+def collapsed(score: float | None, one_class_share: float | None, floor: float | None) -> bool:
+    return (floor is not None and score is not None and score <= floor) or \
+        (one_class_share is not None and one_class_share >= COLLAPSE_SHARE)

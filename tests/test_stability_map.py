@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from pipelines.stability_map import COLLAPSE_SHARE, collapsed, summarise_cell
+from pipelines.stability_map import run_collapsed, summarise_cell
+from pipelines.stats import COLLAPSE_SHARE
 from tests.conftest import ROOT
 from tests.tiny_models import make_tiny_bert
 
@@ -18,9 +19,9 @@ def _run(seed, best, last, share, epoch=1, skipped=0):
 
 
 def test_a_run_collapses_at_the_floor_or_in_one_class():
-    assert collapsed(_run(1, 55.0, 55.0, 0.6), floor=55.0, metric="accuracy")  # at the majority floor
-    assert collapsed(_run(1, 70.0, 70.0, COLLAPSE_SHARE), floor=55.0, metric="accuracy")  # one class
-    assert not collapsed(_run(1, 70.0, 70.0, 0.6), floor=55.0, metric="accuracy")
+    assert run_collapsed(_run(1, 55.0, 55.0, 0.6), floor=55.0, metric="accuracy")  # at the majority floor
+    assert run_collapsed(_run(1, 70.0, 70.0, COLLAPSE_SHARE), floor=55.0, metric="accuracy")  # one class
+    assert not run_collapsed(_run(1, 70.0, 70.0, 0.6), floor=55.0, metric="accuracy")
     cell = summarise_cell([_run(1, 70.0, 60.0, 0.6, epoch=3), _run(2, 54.0, 54.0, 1.0), _run(3, 66.0, 66.0, 0.5)],
                           "accuracy", 55.0)
     assert (cell["collapsed"], cell["collapse_rate"], cell["selected_epochs"]) == (1, 0.333, [3, 1, 1])
