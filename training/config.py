@@ -28,7 +28,8 @@ LATER_FIELDS = {"task_definition": "", "grad_accum": 1, "eval_every": 1}
 class TrainSpec:
     task: str
     model: str = field(default=DEFAULT_MODEL, metadata={"help": "HF name or local folder; 'minilm' is the packaged encoder"})
-    method: str = field(default="prefix", metadata={"help": "prefix (P-tuning v2 deep prefix) | prompt"})
+    method: str = field(default="prefix", metadata={
+        "help": "prefix (P-tuning v2 deep prefix) | prompt (prompt tuning) | ptuning (P-tuning v1: a prompt encoder)"})
     prefix_len: int = field(default=20, metadata={"help": "virtual tokens"})
     prefix_projection: bool = field(default=False, metadata={"help": "MLP reparameterisation of the prefix"})
     pooling: str = field(default="", metadata={"help": "cls | mean | span [default: span for wic/wsc, else mean]"})

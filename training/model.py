@@ -18,7 +18,7 @@ from transformers.modeling_outputs import SequenceClassifierOutput
 from augment.common.errors import PTPError
 
 POOLINGS = ("cls", "mean", "span")
-METHODS = ("prefix", "prompt")
+METHODS = ("prefix", "prompt", "ptuning")
 DEFAULT_MODEL = "minilm"
 
 
@@ -182,7 +182,7 @@ def load_encoder(model: str, dropout: float | None = None, trust_remote_code: bo
 
 def build_peft_model(encoder, num_labels: int, pooling: str, n_spans: int, method: str,
                      prefix_len: int, prefix_projection: bool = False):
-    """PEFT prefix tuning (P-tuning v2) or prompt tuning on a frozen PooledClassifier."""
+    """PEFT prefix tuning (P-tuning v2), prompt tuning or P-tuning v1 on a frozen PooledClassifier."""
     from peft import PrefixTuningConfig, PromptTuningConfig, PromptTuningInit, TaskType, get_peft_model
 
     base = PooledClassifier(encoder, num_labels, pooling, n_spans)
@@ -197,6 +197,13 @@ def build_peft_model(encoder, num_labels: int, pooling: str, n_spans: int, metho
         # which set_seed has seeded.
         config = PromptTuningConfig(task_type=TaskType.SEQ_CLS, num_virtual_tokens=prefix_len,
                                     prompt_tuning_init=PromptTuningInit.SAMPLE_VOCAB)
+    elif method == "ptuning":
+        # P-tuning v1 (Liu et al. 2021, "GPT Understands, Too"; FewGLUE-era): virtual tokens at the
+        # input only, produced by a trained prompt encoder (PEFT's PromptEncoder: an MLP here).
+        from peft import PromptEncoderConfig
+
+        config = PromptEncoderConfig(task_type=TaskType.SEQ_CLS, num_virtual_tokens=prefix_len,
+                                     encoder_hidden_size=encoder.config.hidden_size)
     else:
         raise PTPError(f"unknown method '{method}': choose one of {', '.join(METHODS)}")
     return get_peft_model(base, config)
