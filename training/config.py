@@ -32,7 +32,9 @@ class TrainSpec:
         "help": "prefix (P-tuning v2 deep prefix) | prompt (prompt tuning) | ptuning (P-tuning v1: a prompt encoder)"})
     prefix_len: int = field(default=20, metadata={"help": "virtual tokens"})
     prefix_projection: bool = field(default=False, metadata={"help": "MLP reparameterisation of the prefix"})
-    pooling: str = field(default="", metadata={"help": "cls | mean | span [default: span for wic/wsc, else mean]"})
+    pooling: str = field(default="", metadata={
+        "help": "cls (P-tuning v2's head: [CLS] -> the checkpoint's pooler -> dropout -> linear) | mean | span "
+                "[default: span for wic/wsc, else mean]"})
     lr: float = 1e-2
     batch_size: int = field(default=32, metadata={"help": "global batch size"})
     epochs: int = 3
