@@ -10,10 +10,6 @@ import difflib
 
 PLACEHOLDER = "PTPKEEP"
 
-
-PLACEHOLDER_REGEX = rf"^\s*{PLACEHOLDER}[A-Z]+\s*$"
-
-
 def placeholder(i: int) -> str:
     letters = ""
     i += 1

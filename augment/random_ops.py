@@ -30,7 +30,7 @@ import numpy as np
 
 from .common.errors import PTPError
 from .common.spans import protected_ranges, rewrite_spans
-from .protect import words_changed
+from .protect import PLACEHOLDER, words_changed
 from .common.tasks import Task
 
 OPS = ("synonym", "delete")
@@ -71,7 +71,7 @@ NOT_PROSE = re.compile(r"<[^<>]*>|&\w+;|(?:https?://|www\.)\S+|\S+@\S+\.\w+|(?<!
 LEMMA = re.compile(r"[^\W_]+(?:[_ '’-][^\W_]+)*")
 # nlpaug sees only the words, joined by a character that is neither a word nor whitespace.
 SEP = "\u241f"
-KEEP = "PTPKEEP"  # stands in, for nlpaug, for a word no op may touch (protected, markup)
+KEEP = PLACEHOLDER  # stands in, for nlpaug, for a word no op may touch (protected, markup)
 POSITION = "\u2063"  # between a word and its position, for the delete op (neither word nor space)
 
 
@@ -105,8 +105,9 @@ def splice(text: str, edits: list[tuple[int, int, str]]) -> str:
 
 
 def deletion(text: str, start: int, end: int) -> tuple[int, int]:
-    """The range a deleted word takes with it: the word and one space beside it (the one after it,
-    else the one before), so that no double space is left; other whitespace stays."""
+    """The range a deleted word takes with it: the word and one space beside it, so that no double
+    space is left; other whitespace stays. The space after it, unless the word sits between
+    whitespace and two spaces; then (or with no space after it) the space before it."""
     if text[end:end + 1] == " " and (start == 0 or not text[start - 1:start].isspace() or text[end + 1:end + 2] != " "):
         return start, end + 1
     if text[start - 1:start] == " ":

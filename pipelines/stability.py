@@ -99,8 +99,7 @@ def stability_draws(task: str, seeds: list[int], methods: dict[str, dict], out: 
         return [per_draw[d][name]["report"]["selected"][metric]["values"] for d in sample_seeds]
 
     pooled = {name: {"metric": metric, "seeds": [f"{d}:{s}" for d in sample_seeds for s in seeds],
-                     "one_class_share": sum(([None] * len(seeds) if per_draw[d][name].get("one_class_share") is None
-                                             else per_draw[d][name]["one_class_share"] for d in sample_seeds), []),
+                     "one_class_share": sum((per_draw[d][name]["one_class_share"] for d in sample_seeds), []),
                      "report": {"split": report["split"], "rows": report["rows"],
                                 "selected": {metric: describe(sum(by_draw(name), []))}}}
               for name in names}
@@ -155,8 +154,8 @@ def comparison(results: dict) -> dict:
         stats = results[name]["report"]["selected"][metric]
         if results[name]["seeds"] != baseline["seeds"]:
             raise ValueError(f"{name} and {names[0]} were not run on the same seeds")
-        shares = results[name].get("one_class_share") or [None] * len(stats["values"])
-        rows[name] = {**{k: stats[k] for k in ("mean", "std", "min", "max", "values")}, "one_class_share": shares,
+        rows[name] = {**{k: stats[k] for k in ("mean", "std", "min", "max", "values")},
+                      "one_class_share": results[name]["one_class_share"],
                       "vs_baseline": None if name == names[0] else
                       compare(stats["values"], baseline["report"]["selected"][metric]["values"])}
     return {"metric": metric, "baseline": names[0], "split": baseline["report"]["split"],
@@ -170,7 +169,7 @@ def _interval(ci) -> str:
 def collapsed_count(row: dict, floor: dict | None, metric: str) -> int:
     """Runs that failed: at or below the majority floor, or >= COLLAPSE_SHARE of the split in one class."""
     level = floor[metric] if floor else None
-    return sum(collapsed(v, s, level) for v, s in zip(row["values"], row.get("one_class_share") or [None] * len(row["values"])))
+    return sum(collapsed(v, s, level) for v, s in zip(row["values"], row["one_class_share"]))
 
 
 def write_report(results: dict, out: Path, floor: dict | None = None, more_results: dict | None = None) -> str:

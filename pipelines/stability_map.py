@@ -22,7 +22,7 @@ from pathlib import Path
 
 from training.config import TrainSpec
 from training.protocol import TrainingData
-from training.runs import run_seeds
+from training.runs import describe, run_seeds
 
 from .stats import COLLAPSE_SHARE, collapsed
 
@@ -43,17 +43,12 @@ def reported(result: dict, which: str, metric: str) -> float:
 
 
 def summarise_cell(results: list[dict], metric: str, floor: float | None) -> dict:
-    selected = [reported(r, "best", metric) for r in results]
-    last = [reported(r, "last", metric) for r in results]
-
-    def sd(values):
-        return round(statistics.stdev(values), 2) if len(values) > 1 else 0.0
-
+    selected = describe([reported(r, "best", metric) for r in results])
+    last = describe([reported(r, "last", metric) for r in results])
     down = [r for r in results if run_collapsed(r, floor, metric)]
-    return {"seeds": [r["seed"] for r in results], "selected": selected, "last": last,
-            "mean": round(statistics.mean(selected), 2), "std": sd(selected),
-            "last_mean": round(statistics.mean(last), 2), "last_std": sd(last),
-            "drop": round(statistics.mean(s - t for s, t in zip(selected, last)), 2),
+    return {"seeds": [r["seed"] for r in results], "selected": selected["values"], "last": last["values"],
+            "mean": selected["mean"], "std": selected["std"], "last_mean": last["mean"], "last_std": last["std"],
+            "drop": round(statistics.mean(s - t for s, t in zip(selected["values"], last["values"])), 2),
             "collapsed": len(down), "collapse_rate": round(len(down) / len(results), 3),
             "selected_epochs": [r["best"]["epoch"] for r in results],
             "skipped_steps": sum(r["skipped_steps"] for r in results)}

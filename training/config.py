@@ -168,9 +168,9 @@ def upgrade(knobs: dict) -> dict:
     """Settings in the stored layout (a run config, a preset file, an options file) as TrainSpec
     fields: a regulariser's `stored_as` knob read back from its old field, which returns to its
     default. Settings already in the new layout pass through."""
-    stored_as = REGULARISERS.get(knobs.get("embed_noise", "none"))
+    record = REGULARISERS.get(knobs.get("embed_noise", "none"))
     out = dict(knobs)
-    for knob, stored in (stored_as.stored_as.items() if stored_as else ()):
+    for knob, stored in (record.stored_as.items() if record else ()):
         if knob not in out and stored in out:
             out[knob] = out.pop(stored)
     return out

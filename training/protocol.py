@@ -28,10 +28,6 @@ class TrainingData:
     identity: dict
     where: dict = field(default_factory=dict)  # split -> what to name in messages (a path or the task)
 
-    @property
-    def pairs(self) -> str | None:
-        return self.provenance.get("pairs")
-
 
 def data_identity(task_name: str, pairs=None, source="auto", data_dir=None, eval_dir=None) -> dict:
     """Which data a run trains on, without loading it: the corpus, or the resolved source and a
