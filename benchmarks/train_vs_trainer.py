@@ -24,6 +24,70 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.common import write  # noqa: E402
 
 
+def step_seconds(model, batches, variant, with_pairs: bool) -> float:
+    """ptp-train's own step (training_loss, backward, clipping, AdamW): median seconds after 2."""
+    from training.model import input_embeddings
+    from training.objective import training_loss
+
+    model.train()
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=variant.lr)
+    embed, gen, times = input_embeddings(model), torch.Generator().manual_seed(0), []
+    for batch in batches:
+        if not with_pairs:
+            batch = {k: v for k, v in batch.items() if k != "perturbed"}
+        start = time.perf_counter()
+        loss = training_loss(model, embed, batch, variant, gen).total
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, variant.max_grad_norm)  # as the loop does (Trainer too)
+        opt.step()
+        opt.zero_grad()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times[2:])
+
+
+def trainer_seconds(model, batches, items, collate, batch_size: int, steps: int, lr: float) -> float:
+    """The anchor: HF Trainer driving the same PEFT model with a cross-entropy compute_loss."""
+    from transformers import Trainer, TrainerCallback, TrainingArguments
+
+    from training.data import flatten
+    from training.objective import encoder_inputs
+
+    flat = [{"input_ids": b["clean"]["input_ids"][i], "labels": b["gold"][i]} for b in batches
+            for i in range(len(b["gold"]))]
+    lookup = {id(f): it for f, it in zip(flat, items)}
+
+    def collator(features):
+        batch = collate([lookup[id(f)] for f in features])
+        clean = flatten(batch["clean"])
+        return {"input_ids": clean["input_ids"], **encoder_inputs(clean), "labels": batch["gold"].long().argmax(-1)}
+
+    class CE(Trainer):
+        def compute_loss(self, model, inputs, return_outputs=False, **kwargs):
+            labels = inputs.pop("labels")
+            out = model(**inputs)
+            loss = torch.nn.functional.cross_entropy(out.logits, labels)
+            return (loss, out) if return_outputs else loss
+
+    times = []
+
+    class Timer(TrainerCallback):
+        def on_step_begin(self, *a, **k):
+            self.start = time.perf_counter()
+
+        def on_step_end(self, *a, **k):
+            times.append(time.perf_counter() - self.start)
+
+    targs = TrainingArguments(output_dir="/tmp/ptp-bench-trainer", per_device_train_batch_size=batch_size,
+                              max_steps=steps, learning_rate=lr, report_to=[], save_strategy="no",
+                              logging_strategy="no", use_cpu=not torch.cuda.is_available(),
+                              dataloader_drop_last=True, remove_unused_columns=False, disable_tqdm=True)
+    trainer = CE(model=model, args=targs, train_dataset=flat, data_collator=collator, callbacks=[Timer()])
+    trainer.create_optimizer()
+    trainer.train()
+    return statistics.median(times[2:])
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=12)
@@ -33,9 +97,9 @@ def main():
     from augment.common.tasks import get_task
     from training.config import TrainSpec
     from training.data import Collator, encode_rows, flatten
-    from training.objective import encoder_inputs, training_loss
+    from training.objective import encoder_inputs
     from training.protocol import load_training_data, open_data
-    from training.model import build_peft_model, calibrate_span_heads, input_embeddings, load_encoder
+    from training.model import build_peft_model, calibrate_span_heads, load_encoder
 
     spec = TrainSpec(task="wic", batch_size=args.batch_size)
     task = get_task("wic")
@@ -55,59 +119,10 @@ def main():
         return model
 
     def ours(variant: TrainSpec, with_pairs: bool):
-        model = fresh_model().train()
-        params = [p for p in model.parameters() if p.requires_grad]
-        opt = torch.optim.AdamW(params, lr=spec.lr)
-        embed, gen, times = input_embeddings(model), torch.Generator().manual_seed(0), []
-        for batch in batches:
-            if not with_pairs:
-                batch = {k: v for k, v in batch.items() if k != "perturbed"}
-            start = time.perf_counter()
-            loss = training_loss(model, embed, batch, variant, gen).total
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, variant.max_grad_norm)  # as the loop does (Trainer too)
-            opt.step()
-            opt.zero_grad()
-            times.append(time.perf_counter() - start)
-        return statistics.median(times[2:])
+        return step_seconds(fresh_model(), batches, variant, with_pairs)
 
     def trainer_step():
-        from transformers import Trainer, TrainerCallback, TrainingArguments
-
-        model = fresh_model()
-        flat = [{"input_ids": b["clean"]["input_ids"][i], "labels": b["gold"][i]} for b in batches
-                for i in range(len(b["gold"]))]
-        lookup = {id(f): it for f, it in zip(flat, items)}
-
-        def collator(features):
-            batch = collate([lookup[id(f)] for f in features])
-            clean = flatten(batch["clean"])
-            return {"input_ids": clean["input_ids"], **encoder_inputs(clean), "labels": batch["gold"].long().argmax(-1)}
-
-        class CE(Trainer):
-            def compute_loss(self, model, inputs, return_outputs=False, **kwargs):
-                labels = inputs.pop("labels")
-                out = model(**inputs)
-                loss = torch.nn.functional.cross_entropy(out.logits, labels)
-                return (loss, out) if return_outputs else loss
-
-        times = []
-
-        class Timer(TrainerCallback):
-            def on_step_begin(self, *a, **k):
-                self.start = time.perf_counter()
-
-            def on_step_end(self, *a, **k):
-                times.append(time.perf_counter() - self.start)
-
-        targs = TrainingArguments(output_dir="/tmp/ptp-bench-trainer", per_device_train_batch_size=args.batch_size,
-                                  max_steps=args.steps, learning_rate=spec.lr, report_to=[], save_strategy="no",
-                                  logging_strategy="no", use_cpu=not torch.cuda.is_available(),
-                                  dataloader_drop_last=True, remove_unused_columns=False, disable_tqdm=True)
-        trainer = CE(model=model, args=targs, train_dataset=flat, data_collator=collator, callbacks=[Timer()])
-        trainer.create_optimizer()
-        trainer.train()
-        return statistics.median(times[2:])
+        return trainer_seconds(fresh_model(), batches, items, collate, args.batch_size, args.steps, spec.lr)
 
     anchor = trainer_step()
     vanilla = ours(replace(spec, consistency="none"), with_pairs=False)

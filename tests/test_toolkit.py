@@ -2,6 +2,7 @@
 leaderboard predictions, and the import graph."""
 import ast
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -41,10 +42,12 @@ def _history(run):
             for h in json.loads((run / "seed-1" / "metrics.json").read_text())["history"]]
 
 
-def test_a_killed_seed_resumes_after_its_last_epoch_with_the_same_result(tmp_path, tiny_bert, fixtures, monkeypatch):
+@pytest.mark.parametrize("method", ["prefix", "deep"])
+def test_a_killed_seed_resumes_after_its_last_epoch_with_the_same_result(tmp_path, tiny_bert, fixtures, monkeypatch,
+                                                                          method):
     import training.loop as loop
 
-    spec = _spec(tiny_bert)
+    spec = replace(_spec(tiny_bert), method=method)
     _train(spec, tmp_path / "whole", fixtures, track="none")
 
     real, calls = loop.evaluate, {"n": 0}

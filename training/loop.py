@@ -22,7 +22,7 @@ from augment.common.tasks import get_task
 
 from .config import TrainSpec
 from .data import Collator, by_length, encode_rows, flatten, head_size
-from .model import build_peft_model, calibrate_span_heads, input_embeddings, load_encoder
+from .model import build_peft_model, calibrate_span_heads, deep_mechanism, input_embeddings, load_encoder
 from .objective import backward_in_chunks, encoder_inputs, evaluate
 from .perturb import RowNoise
 
@@ -95,6 +95,10 @@ def prepare_run(spec: TrainSpec, task, train_rows, val_rows, test_rows, with_pai
     encoder, tokenizer = load_encoder(spec.model, spec.dropout, spec.trust_remote_code, spec.pooling == "cls")
     model = build_peft_model(encoder, head_size(task), spec.pooling, len(task.pooled_spans),
                              spec.method, spec.prefix_len, spec.prefix_projection)
+    mechanism = deep_mechanism(encoder, spec.method)
+    if mechanism != spec.method:
+        log(f"seed {spec.seed}: PEFT's prefix cannot reach a '{encoder.config.model_type}' encoder (its forward "
+            "takes no past_key_values): deep prompts at every layer's input instead (training/model.py, LayerPrompts)")
     collate = Collator(tokenizer.pad_token_id, head_size(task))
     train_items = encode_rows(tokenizer, task, train_rows, spec.max_length, perturbed=with_pairs)
     val = by_length(val_rows, encode_rows(tokenizer, task, val_rows, spec.max_length))
@@ -106,7 +110,7 @@ def prepare_run(spec: TrainSpec, task, train_rows, val_rows, test_rows, with_pai
         torch.tensor([it["gold"][0] for it in train_items[:CALIBRATION_ROWS]]))
     if calibration:
         log(f"seed {spec.seed}: span head calibrated on {min(len(train_items), CALIBRATION_ROWS)} train rows: {calibration}")
-    return model, collate, train_items, val, test, calibration
+    return model, collate, train_items, val, test, calibration, mechanism
 
 
 
@@ -206,7 +210,7 @@ def train_one_seed(spec: TrainSpec, out: Path, train_rows, val_rows, provenance:
     accelerator = make_accelerator(spec.device, track=track, project_dir=work)
     set_seed(spec.seed)
     with_pairs = provenance.get("pairs") is not None and spec.lam > 0 and spec.consistency != "none"
-    model, collate, train_items, (val_rows, val_items), test, calibration = prepare_run(
+    model, collate, train_items, (val_rows, val_items), test, calibration, mechanism = prepare_run(
         spec, task, train_rows, val_rows, test_rows, with_pairs, log)
     progress = Progress(torch.Generator().manual_seed(spec.seed))
     train_loader = DataLoader(train_items, batch_size=spec.batch_size, shuffle=True, collate_fn=collate,
@@ -266,7 +270,7 @@ def train_one_seed(spec: TrainSpec, out: Path, train_rows, val_rows, provenance:
               "validation_rows": len(val_rows), "processes": accelerator.num_processes,
               "device": str(accelerator.device), "mixed_precision": accelerator.mixed_precision,
               "seconds": round(time.time() - started, 1), "adapter_epoch": best["epoch"],
-              "calibration": calibration}
+              "calibration": calibration, "mechanism": mechanism}
     save_run(accelerator, model, result, work, out)
     return result
 

