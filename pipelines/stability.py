@@ -130,8 +130,9 @@ def stability_draws(task: str, seeds: list[int], methods: dict[str, dict], out: 
     return {"draws": per_draw, "pooled": comparison(pooled), "within_draws": within}
 
 
-def floor_of(base: TrainSpec, data: TrainingData) -> dict | None:
-    """The majority-class floor on the reported split of the data the runs used."""
+def floor_of(base: TrainSpec, data: TrainingData, selection: bool = False) -> dict | None:
+    """The majority-class floor on the reported split of the data the runs used (on the split
+    that selects, validation, with `selection`)."""
     from augment.common.tasks import get_task
     from training.floor import majority_floor
 
@@ -139,8 +140,8 @@ def floor_of(base: TrainSpec, data: TrainingData) -> dict | None:
     if task.kind == "record":
         return None
     train, val, test, _ = load_training_data(base, data, log=lambda *_: None)
-    return {**majority_floor(task, train, test if test is not None else val),
-            "split": "test" if test is not None else "validation"}
+    reported = test is not None and not selection
+    return {**majority_floor(task, train, test if reported else val), "split": "test" if reported else "validation"}
 
 
 def comparison(results: dict) -> dict:

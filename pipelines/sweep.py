@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import statistics
 from dataclasses import fields, replace
 from pathlib import Path
 
@@ -19,7 +20,8 @@ from augment.common.errors import PTPError
 from training.config import TrainSpec
 from training.protocol import open_data
 
-from .stability import run_method
+from .stability import floor_of, run_method
+from .stats import collapsed
 
 FIXED = {"task", "seed"}  # chosen by the experiment, not by a sweep
 
@@ -84,20 +86,32 @@ def sweep(task: str, method: str, preset: dict, grid: dict[str, list], seeds: li
         replace(base, **candidate["train"])
     points = []
     data = open_data(task, source=source, data_dir=data_dir, log=log)
+    floor = floor_of(base, data, selection=True)
     for setting, candidate in candidates:
         log(f"== {method} {label(setting)}")
         summary = run_method(task, candidate, seeds, out / "runs" / label(setting).replace("/", "_"), out, base,
                              data, source, data_dir, victim, log, track)
         values = summary["summary"]["best"][summary["metric"]]["values"]
+        # Failed runs beside the spread: at or below validation's majority floor, or the test split
+        # put in one class at the selected epoch; and the steps skipped as not finite.
+        level = floor[summary["metric"]] if floor else None
+        failed = sum(collapsed(v, s, level) for v, s in zip(values, summary["one_class_share"]))
         points.append({"setting": setting, "preset": candidate, "metric": summary["metric"],
-                       "validation_mean": round(sum(values) / len(values), 4), "validation_values": values})
+                       "validation_mean": round(sum(values) / len(values), 4), "validation_values": values,
+                       "validation_std": round(statistics.stdev(values), 4) if len(values) > 1 else 0.0,
+                       "collapsed": failed, "skipped_steps": sum(summary["skipped_steps"])})
     picked = max(points, key=lambda p: p["validation_mean"])  # ties: the first in grid order
-    result = {"task": task, "method": method, "seeds": seeds, "grid": grid, "selected_on": "validation",
+    result = {"task": task, "method": method, "seeds": seeds, "grid": grid, "selected_on": "validation", "floor": floor,
               "base": {k: v for k, v in base.to_dict().items() if k != "seed"}, "points": points, "picked": picked}
     out.mkdir(parents=True, exist_ok=True)
     (out / "sweep.json").write_text(json.dumps(result, indent=2))
-    lines = [f"| {method} setting | validation {picked['metric']} mean over seeds {','.join(map(str, seeds))} |", "|---|---|"]
-    lines += [f"| {label(p['setting'])}{' (picked)' if p is picked else ''} | {p['validation_mean']:.2f} |" for p in points]
+    lines = [f"| {method} setting | validation {picked['metric']} mean over seeds {','.join(map(str, seeds))} | std "
+             f"| collapsed runs | skipped steps |", "|---|---|---|---|---|"]
+    lines += [f"| {label(p['setting'])}{' (picked)' if p is picked else ''} | {p['validation_mean']:.2f} "
+              f"| {p['validation_std']:.2f} | {p['collapsed']}/{len(seeds)} | {p['skipped_steps']} |" for p in points]
+    if floor:
+        lines.append(f"\nCollapsed: at or below validation's majority floor ({floor[picked['metric']]:.2f}) or "
+                     "the test split put >= 95% in one class at the selected epoch.")
     (out / "sweep.md").write_text("\n".join(lines) + "\n")
     log("\n".join(lines))
     return result

@@ -1,6 +1,7 @@
 """The claim protocol: faithful FreeLB/SMART, gradient clipping, validation selects / test reports,
 paired statistics, and the sweep -> stability chain."""
 import json
+import statistics
 import os
 import subprocess
 import sys
@@ -247,6 +248,13 @@ def test_sweep_then_stability_chain_at_tiny_size(tmp_path, tiny_bert, fixtures):
         assert len(sweep["points"]) == 2 and sweep["selected_on"] == "validation"
         best = max(p["validation_mean"] for p in sweep["points"])
         assert sweep["picked"]["validation_mean"] == best
+        # Failed runs beside the spread: at or below validation's majority floor, or one class.
+        assert sweep["floor"]["split"] == "validation"
+        for point in sweep["points"]:
+            at_floor = sum(v <= sweep["floor"]["accuracy"] for v in point["validation_values"])
+            assert at_floor <= point["collapsed"] <= 2 and point["skipped_steps"] == 0
+            assert point["validation_std"] == pytest.approx(statistics.stdev(point["validation_values"]), abs=1e-3)
+        assert "| collapsed runs |" in (tmp_path / f"sweep_{method}" / "sweep.md").read_text()
     written = json.loads(presets.read_text())
     assert set(written) == {"vanilla-tuned", "rn-embed-tuned"}
     assert written["rn-embed-tuned"]["train"]["embed_noise"] == "gaussian"
