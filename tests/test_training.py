@@ -275,3 +275,26 @@ def test_cosine_floor_is_scored_on_a_labelled_test_split_only(tmp_path, tiny_ber
     floor = cosine_floor(model=str(tiny_bert), source="local", data_dir=labelled, log=lambda *_: None)
     assert floor["threshold"] == unlabelled["threshold"]
     assert floor["test_accuracy"] == floor["validation_accuracy"] == unlabelled["validation_accuracy"]
+
+
+@pytest.mark.parametrize("noise,knobs", [("gaussian", {"sigma": 0.1}),
+                                         ("freelb", {"adv_max_norm": 0.5, "init_mag": 0.2, "step_size": 0.3})])
+def test_relative_radii_are_fractions_of_the_token_embedding_scale(tmp_path, tiny_bert, fixtures, noise, knobs):
+    """--radii relative: l2 sizes x the mean token-embedding norm, per-coordinate ones x its
+    per-coordinate RMS; recorded in metrics.json, and the same run as those absolute values."""
+    from training.model import load_encoder
+
+    spec = TrainSpec(task="wic", model=str(tiny_bert), embed_noise=noise, prefix_len=4, epochs=1, batch_size=4,
+                     device="cpu", radii="relative", **knobs)
+    _train(tmp_path, "relative", spec, data_dir=fixtures)
+    radii = json.loads((tmp_path / "relative" / "seed-1" / "metrics.json").read_text())["radii"]
+    weight = load_encoder(str(tiny_bert))[0].get_input_embeddings().weight.detach()
+    mean_norm = weight.norm(dim=1).mean().item()
+    for knob, value in knobs.items():
+        unit = mean_norm / math.sqrt(weight.shape[1]) if knob == "sigma" else mean_norm
+        assert radii["absolute"][knob] == pytest.approx(value * unit, rel=1e-4)
+        assert radii["relative"][knob] == value
+    _train(tmp_path, "absolute", replace(spec, radii="absolute", **radii["absolute"]), data_dir=fixtures)
+    a, b = _adapter(tmp_path, "relative"), _adapter(tmp_path, "absolute")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert spec.to_dict()["radii"] == "relative" and "radii" not in replace(spec, radii="absolute").to_dict()

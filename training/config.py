@@ -1,7 +1,7 @@
 """The training spec: every knob of one ptp-train run, validated when it is built."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 
 from augment.common.errors import PTPError
 from augment.common.tasks import get_task
@@ -21,7 +21,11 @@ def default_pooling(task_name: str) -> str:
 
 
 # Fields added after runs were first cached, with the value that means "not set".
-LATER_FIELDS = {"task_definition": "", "grad_accum": 1, "eval_every": 1}
+LATER_FIELDS = {"task_definition": "", "grad_accum": 1, "eval_every": 1, "radii": "absolute"}
+RADII = ("absolute", "relative")
+# Perturbation sizes read per coordinate (a noise std, an linf radius) and as an example's l2 norm.
+PER_COORDINATE = ("sigma", "start_std")
+NORM_RADII = ("eps", "step_size", "init_mag", "adv_max_norm")
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,10 @@ class TrainSpec:
     # Defaults as when FreeLB's max norm was --eps and SMART's start --sigma, so runs keep their meaning.
     adv_max_norm: float = field(default=0.05, metadata={"help": "freelb: max norm of the perturbation (0: none)"})
     start_std: float = field(default=0.01, metadata={"help": "smart: std of the random start"})
+    # Relative radii carry a setting across encoder widths (384, 768, 1024): see `absolute_radii`.
+    radii: str = field(default="absolute", metadata={
+        "help": "absolute | relative: sigma, eps, step sizes, init_mag, adv_max_norm and start_std as fractions of "
+                "the encoder's token-embedding scale (the absolute values used go in metrics.json)"})
     # Gradient clipping, as P-tuning v2 (HF Trainer's max_grad_norm 1.0) does; 0 turns it off.
     max_grad_norm: float = field(default=1.0, metadata={"help": "gradient clipping (0: off)"})
     # Split each batch into N chunks, one forward/backward each, for models whose batch does not
@@ -98,7 +106,7 @@ class TrainSpec:
         if not self.pooling:
             object.__setattr__(self, "pooling", default_pooling(task.name))
         choices = {"method": METHODS, "pooling": POOLINGS, "consistency": CONSISTENCY,
-                   "embed_noise": tuple(REGULARISERS), "norm": NORMS, "device": DEVICES}
+                   "embed_noise": tuple(REGULARISERS), "norm": NORMS, "device": DEVICES, "radii": RADII}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise PTPError(f"--{name.replace('_', '-')} {getattr(self, name)}: choose one of {', '.join(allowed)}")
@@ -137,6 +145,31 @@ class TrainSpec:
                 raise PTPError("--device cuda: no CUDA device is available here; use --device auto or cpu")
         if self.embed_noise != "none" and self.consistency == "none":
             raise PTPError("--embed-noise needs a consistency term: pass --consistency ce or kl")
+
+    def absolute_radii(self, embedding: torch.Tensor) -> tuple["TrainSpec", dict]:
+        """With --radii relative: the spec with its regulariser's sizes made absolute, and the
+        record of it. The unit is the encoder's token embeddings (`embedding`, [vocab, width]):
+        their mean l2 norm for l2 radii (an example-level ball or step), their per-coordinate RMS
+        (mean norm / sqrt(width)) for per-coordinate sizes (Gaussian sigma, SMART's start, every
+        linf radius); so a relative setting keeps its noise-to-embedding ratio at any width."""
+        if self.radii == "absolute":
+            return self, {}
+        norms = embedding.detach().float().norm(dim=1)
+        mean_norm = round(norms.mean().item(), 6)
+        rms = round(mean_norm / embedding.shape[1] ** 0.5, 6)
+        knobs = REGULARISERS[self.embed_noise].knobs
+        scale = {k: rms if k in PER_COORDINATE or self.norm == "linf" else mean_norm
+                 for k in knobs if k in PER_COORDINATE + NORM_RADII}
+        absolute = {k: getattr(self, k) * unit for k, unit in scale.items()}
+        record = {"unit": {"mean_token_norm": mean_norm, "per_coordinate_rms": rms},
+                  "relative": {k: getattr(self, k) for k in scale}, "absolute": absolute}
+        # object.__setattr__ on a copy: a knob stored under another's field (FreeLB's adv_max_norm
+        # in eps) must not be re-checked against that field's default here.
+        spec = replace(self)
+        for k, v in absolute.items():
+            object.__setattr__(spec, k, v)
+        object.__setattr__(spec, "radii", "absolute")
+        return spec, record
 
     def to_dict(self) -> dict:
         """The stored layout (run configs, run folder names, caches). Knobs added later are written

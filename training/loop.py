@@ -233,6 +233,10 @@ def train_one_seed(spec: TrainSpec, out: Path, train_rows, val_rows, provenance:
         log(f"seed {spec.seed}: resuming after epoch {progress.epoch} from the checkpoint in {work}")
     accelerator.init_trackers("logs", config=tracker_config(spec))
     embed = input_embeddings(accelerator.unwrap_model(model))
+    step_spec, radii = spec.absolute_radii(embed.weight)  # --radii relative: the sizes the steps use
+    if radii:
+        log(f"seed {spec.seed}: relative radii {radii['relative']} x the token-embedding unit {radii['unit']} "
+            f"= {radii['absolute']}")
     noise = RowNoise(spec.seed, accelerator.device)  # per-row draws: N processes match one
     started = time.time() - (progress.history[-1]["seconds"] if progress.history else 0)
 
@@ -240,7 +244,7 @@ def train_one_seed(spec: TrainSpec, out: Path, train_rows, val_rows, provenance:
         bar = tqdm(train_loader, desc=f"seed {spec.seed} epoch {epoch}/{spec.epochs}",
                    disable=not accelerator.is_local_main_process, leave=False,
                    mininterval=0.1 if sys.stderr.isatty() else 30)
-        losses, grad_norms = train_epoch(model, embed, bar, spec, noise, params, optimizer, scheduler, accelerator,
+        losses, grad_norms = train_epoch(model, embed, bar, step_spec, noise, params, optimizer, scheduler, accelerator,
                                          progress)
         # Validation every --eval-every epochs and at the last: only those epochs can be selected.
         scored = epoch % spec.eval_every == 0 or epoch == spec.epochs
@@ -270,7 +274,7 @@ def train_one_seed(spec: TrainSpec, out: Path, train_rows, val_rows, provenance:
               "validation_rows": len(val_rows), "processes": accelerator.num_processes,
               "device": str(accelerator.device), "mixed_precision": accelerator.mixed_precision,
               "seconds": round(time.time() - started, 1), "adapter_epoch": best["epoch"],
-              "calibration": calibration, "mechanism": mechanism}
+              "calibration": calibration, "mechanism": mechanism, **({"radii": radii} if radii else {})}
     save_run(accelerator, model, result, work, out)
     return result
 
