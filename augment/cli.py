@@ -5,11 +5,12 @@ A thin layer over the library: every command parses options, calls one function,
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
 from .attack.spec import AttackSpec
-from .common.errors import FriendlyGroup, debug_option
+from .common.errors import FriendlyGroup, PTPError, debug_option
 from .common.options import config_option, spec_options
 from .random_ops import RandomSpec
 
@@ -110,6 +111,27 @@ def build(task, task_file, mode, out, source, data_dir, eval_dir, seed, num_proc
         return
     click.echo(json.dumps({"out": str(folder), "fingerprint": manifest["fingerprint"],
                            "counts": manifest["counts"], "summary": manifest["summary"]}))
+
+
+@main.command()
+@debug_option
+@click.argument("corpus", type=click.Path())
+@click.option("--rows", type=int, default=None, help="rows to show [default: 10 in the terminal, all in the page]")
+@click.option("--status", default=None, help="only rows with this status (successful, failed, skipped; changed, unchanged)")
+@click.option("--split", default="train", show_default=True, help="the split holding the partners")
+@click.option("--html", "html_dir", type=click.Path(), default=None,
+              help="also write DIR/index.html: one self-contained page (no network)")
+def show(corpus, rows, status, split, html_dir):
+    """Print a corpus's rows as coloured word diffs (original, then partner); --html: a page."""
+    from .show import render_terminal, view_rows, write_page
+
+    if rows is not None and rows < 1:
+        raise PTPError(f"--rows {rows}: must be at least 1")
+    limit = rows if rows is not None or html_dir else 10
+    manifest, shown, everything = view_rows(Path(corpus), split, status, limit)
+    click.echo(render_terminal(manifest, shown[:rows or 10], colour=click.get_text_stream("stdout").isatty()))
+    if html_dir:
+        click.echo(f"wrote {write_page(Path(corpus), Path(html_dir), manifest, shown, everything)}")
 
 
 @main.command("wordnet-wic")

@@ -4,6 +4,7 @@ import bz2
 import csv
 import io
 import json
+import re
 import zipfile
 from pathlib import Path
 
@@ -192,6 +193,10 @@ def test_a_task_defined_only_by_a_file_runs_through_every_command(tmp_path, cli)
         ok(train, ["--task-file", path, *data, *tiny, "--out", victim])
         ok(augment, ["build", "--task-file", path, "--mode", "adversarial", "--victim", victim, "--query-budget", 4,
                      "--limit", 3, "--out", folder / "adv", *data])
+        shown = ok(augment, ["show", folder / "adv", "--html", folder / "page"])  # the viewer on attack rows
+        assert "queries" in shown and "victim " in shown
+        page = (folder / "page" / "index.html").read_text()
+        assert len(re.findall(r'<tr data-status="(?:successful|failed|skipped)">', page)) == 3
         # A fresh process rebuilds the record from the corpus manifest alone, then from the run config.
         result = cli("training.cli", "--pairs", folder / "adv", *tiny, "--out", folder / "ptp")
         assert result.returncode == 0, result.stderr
