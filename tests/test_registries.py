@@ -58,14 +58,16 @@ def test_every_recipe_is_one_record_used_by_builds_and_robustness():
     from augment.attack.recipes import RECIPES, UNAVAILABLE, parts
     from augment.attack.spec import AttackSpec
 
-    assert set(RECIPES) == {"pwws", "deepwordbug"} and not set(RECIPES) & set(UNAVAILABLE)
+    assert set(RECIPES) == {"pwws", "deepwordbug", "a2t-wordnet-minilm"} and not set(RECIPES) & set(UNAVAILABLE)
     for name, recipe in RECIPES.items():
         assert AttackSpec(recipe=name).order == recipe.word_order
         transformation, pre, post = parts(0.25, name)
-        assert len(pre) == 3 and type(post[-1]).__name__ == "MaxWordsPerturbed"
+        assert len(pre) == 3 + len(recipe.pre()) and type(post[-1]).__name__ == "MaxWordsPerturbed"
+        assert type(pre[-1]).__name__ == "ProtectedSpans"  # robustness appends the last one to stock recipes
         import textattack.attack_recipes as stock
 
-        assert hasattr(stock, recipe.stock)  # robustness runs this stock recipe
+        # robustness runs this stock recipe, or the recipe's own Attack of TextAttack's parts
+        assert hasattr(stock, recipe.stock) if isinstance(recipe.stock, str) else callable(recipe.stock)
     with pytest.raises(PTPError, match="needs counter-fitted"):
         AttackSpec(recipe="textfooler")
 

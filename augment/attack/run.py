@@ -41,7 +41,7 @@ def attack_split(task: Task, split, victim, spec: AttackSpec, work: Path, log=pr
     from tqdm.auto import tqdm
 
     shard = shard or Shard.from_env()
-    recipe_parts = parts(spec.max_change, spec.recipe)
+    recipe_parts = parts(spec.max_change, spec.recipe, spec.min_similarity)
     cache = QueryCache(lowered(victim, spec.search_precision), spec.batch_size)
     work.mkdir(parents=True, exist_ok=True)
     n = len(split)

@@ -144,6 +144,10 @@ class Search:
         return items if self.spec.query_budget is None else items[:max(self.spec.query_budget - st.queries, 0)]
 
     def candidates(self, st, index: int) -> list:
+        ranges = self.restore_info[st.row][0]
+        for constraint in self.post:  # a sentence encoder embeds the protected words, not placeholders
+            if hasattr(constraint, "protected"):
+                constraint.protected = [[st.example[f][a:b] for a, b in ranges.get(f, [])] for f in self.task.perturbable]
         return transformed(self.transformation, st.current, st.original, [index], self.pre, self.post,
                            self.token_ids, str(st.row))
 
@@ -294,7 +298,8 @@ def transformed(transformation, current, original, indices, pre, post, token_ids
     if token_ids is not None and len(indices) == 1:
         own = token_ids(current.words[indices[0]])
         cands = [c for c in cands if token_ids(c.words[indices[0]]) != own]
-    for constraint in post:
-        cands = [c for c in cands if constraint(c, original)]
+    for constraint in post:  # call_many: a sentence encoder embeds all candidates in one batch
+        kept = {id(c) for c in constraint.call_many(cands, original)} if cands else set()
+        cands = [c for c in cands if id(c) in kept]
     return cands
 

@@ -33,6 +33,9 @@ class AttackSpec:
     search_precision: str = dataclasses.field(default="fp32", metadata={
         "help": "adversarial: the victim's precision while searching: fp32 | bf16 (GPUs) | int8 (CPU, "
                 "dynamic quantisation); every success is confirmed by the fp32 victim"})
+    min_similarity: float | None = dataclasses.field(default=None, metadata={
+        "help": "adversarial: also keep the partner's MiniLM sentence embedding within this cosine of the "
+                "original's (a2t-wordnet-minilm's constraint, 0.9 there), for any recipe"})
     chunk_rows: int = 64  # checkpoint every N rows
 
     def __post_init__(self):
@@ -49,6 +52,8 @@ class AttackSpec:
             raise PTPError(f"--batch-size {self.batch_size}: must be at least 1")
         if self.word_order not in ("", *WORD_ORDERS):
             raise PTPError(f"--word-order {self.word_order}: choose one of {', '.join(WORD_ORDERS)}")
+        if self.min_similarity is not None and not 0 < self.min_similarity <= 1:
+            raise PTPError(f"--min-similarity {self.min_similarity}: must be a cosine in (0, 1], e.g. 0.9")
         if self.search_precision not in PRECISIONS:
             raise PTPError(f"--search-precision {self.search_precision}: choose one of {', '.join(PRECISIONS)}")
 
@@ -60,6 +65,8 @@ class AttackSpec:
         out = asdict(self)
         out.pop("chunk_rows")
         out.pop("word_order")
+        if self.min_similarity is None:
+            out.pop("min_similarity")  # corpora built before the option keep their fingerprints
         if self.order != RECIPES[self.recipe].word_order:
             out["word_order"] = self.order  # the recipe's own order keeps older corpora's fingerprints
         if self.search_precision == "fp32":

@@ -29,14 +29,18 @@ class Recipe:
     transformation: Callable  # () -> a TextAttack Transformation
     constraints: Callable  # () -> the recipe's own post-transformation constraints
     word_order: str  # how its greedy search ranks words: weighted-saliency | unk
-    stock: str  # TextAttack's recipe class in textattack.attack_recipes
+    # TextAttack's recipe class in textattack.attack_recipes, or (model_wrapper) -> an Attack of
+    # TextAttack's parts for a recipe TextAttack does not ship
+    stock: str | Callable
+    pre: Callable = lambda: []  # () -> the recipe's own pre-transformation constraints
 
 
 # Recipes TextAttack ships that this project does not offer, and why.
 UNAVAILABLE = {"textfooler": "counter-fitted word embeddings and the Universal Sentence Encoder (TF-Hub)",
                "bae": "a BERT masked language model from the Hugging Face hub",
                "bert-attack": "a BERT masked language model from the Hugging Face hub",
-               "a2t": "counter-fitted word embeddings and a sentence-BERT model from the hub",
+               "a2t": "counter-fitted word embeddings and a sentence-BERT model from the hub (offline "
+                      "parts: --recipe a2t-wordnet-minilm)",
                "textbugger": "GloVe embeddings and the Universal Sentence Encoder (TF-Hub)",
                "pso": "HowNet sememes (OpenHowNet download)",
                "alzantot": "the Google 1B language model and counter-fitted embeddings",
@@ -48,9 +52,10 @@ UNAVAILABLE = {"textfooler": "counter-fitted word embeddings and the Universal S
 RECIPES: dict[str, Recipe] = collect(__name__, __path__, "RECIPE")
 
 
-def parts(max_change: float, recipe: str = "pwws"):
+def parts(max_change: float, recipe: str = "pwws", min_similarity: float | None = None):
     """(transformation, pre-transformation constraints, post-transformation constraints) of a
-    recipe, from TextAttack's parts, with the constraints every recipe here obeys."""
+    recipe, from TextAttack's parts, with the constraints every recipe here obeys; with
+    `min_similarity`, also the MiniLM sentence-similarity constraint (a2t-wordnet-minilm's)."""
     from augment.common.errors import PTPError
 
     if recipe not in RECIPES:
@@ -66,5 +71,10 @@ def parts(max_change: float, recipe: str = "pwws"):
                 return {i for i, w in enumerate(current_text.words) if w.lower() not in self.stopwords}
 
         transformation, own = RECIPES[recipe].transformation(), RECIPES[recipe].constraints()
-        pre = [RepeatModification(), AnyCaseStopwords(), protected_spans_constraint()]
+        if min_similarity is not None:
+            from .a2t_wordnet_minilm import sentence_similarity
+
+            own = [c for c in own if type(c).__name__ != "SBERT"] + [sentence_similarity(min_similarity)]
+        # The protected-span constraint stays last: robustness appends it to stock recipes.
+        pre = [RepeatModification(), AnyCaseStopwords(), *RECIPES[recipe].pre(), protected_spans_constraint()]
     return transformation, pre, own + [MaxWordsPerturbed(max_percent=max_change)]
