@@ -72,19 +72,25 @@ def view_rows(folder: Path, split: str = "train", status: str | None = None, lim
                 texts.append((field, original, partner, *word_diff(original, partner)))
         shown.append({"row": i, "idx": row.get("idx"), "label": task.labels[row["label"]]
                       if 0 <= row["label"] < len(task.labels) else row["label"],
-                      "status": state, "words_changed": words, "attack": attack, "texts": texts})
+                      "status": state, "words_changed": words, "attack": attack, "texts": texts,
+                      "victim": confidence(attack, task.labels)})
     statuses = sorted({s for s, _ in everything})
     if status is not None and status not in statuses:
         raise PTPError(f"--status {status}: no row of {folder} ({split}) has it; statuses there: {', '.join(statuses)}")
     return manifest, shown, everything
 
 
-def confidence(attack: dict | None) -> str:
+def confidence(attack: dict | None, labels: tuple = ()) -> str:
+    """The victim's label and confidence, before -> after."""
     if not attack or attack.get("confidence_before") is None:
         return ""
+
+    def name(i):
+        return labels[i] if isinstance(i, int) and 0 <= i < len(labels) else str(i)
+
     after = attack.get("confidence_after")
-    return (f"{attack['label_before']} {attack['confidence_before']:.2f} -> "
-            + (f"{attack['label_after']} {after:.2f}" if after is not None else "n/a"))
+    return (f"{name(attack['label_before'])} {attack['confidence_before']:.2f} -> "
+            + (f"{name(attack['label_after'])} {after:.2f}" if after is not None else "n/a"))
 
 
 def render_terminal(manifest: dict, rows: list[dict], colour: bool = True) -> str:
@@ -98,8 +104,8 @@ def render_terminal(manifest: dict, rows: list[dict], colour: bool = True) -> st
         facts = [f"row {row['row']}", f"label {row['label']}", row["status"], f"{row['words_changed']} words changed"]
         if attack.get("queries") is not None:
             facts.append(f"{attack['queries']} queries")
-        if confidence(attack):
-            facts.append(f"victim {confidence(attack)}")
+        if row["victim"]:
+            facts.append(f"victim {row['victim']}")
         lines.append("-" * 80)
         lines.append(" | ".join(facts))
         for field, original, partner, spans_o, spans_p in row["texts"]:
@@ -174,7 +180,7 @@ def render_html(folder: Path, manifest: dict, rows: list[dict], everything: list
     statuses = Counter(s for s, _ in everything)
     queries = [r["attack"]["queries"] for r in rows if r["attack"] and r["attack"].get("queries") is not None]
     summary = [("rows", len(everything))] + [(f"{status}", n) for status, n in sorted(statuses.items())]
-    summary.append(("mean words changed", f"{sum(w for _, w in everything) / max(len(everything), 1):.2f}"))
+    summary.append(("mean words changed (all rows)", f"{sum(w for _, w in everything) / max(len(everything), 1):.2f}"))
     if queries:
         summary.append(("mean queries (rows shown)", f"{sum(queries) / len(queries):.1f}"))
     body = []
@@ -187,7 +193,7 @@ def render_html(folder: Path, manifest: dict, rows: list[dict], everything: list
         queried = f"<br>{attack['queries']} queries" if attack.get("queries") is not None else ""
         body.append(f'<tr data-status="{esc(row["status"])}"><td>{row["row"]}</td><td>{esc(str(row["label"]))}</td>'
                     f'<td><span class="status {esc(row["status"])}">{esc(row["status"])}</span><br>'
-                    f'{row["words_changed"]} words{queried}</td><td>{esc(confidence(attack))}</td>'
+                    f'{row["words_changed"]} words{queried}</td><td>{esc(row["victim"])}</td>'
                     f'<td class="text">{originals}</td><td class="text">{partners}</td></tr>')
     params = manifest.get("params") or manifest.get("parameters") or {}
     meta = (f"task {esc(manifest['task'])} · mode {esc(str(manifest.get('mode')))} · "
