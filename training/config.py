@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields, replace
+from typing import TYPE_CHECKING
 
 from augment.common.errors import PTPError
 from augment.common.tasks import get_task
@@ -12,6 +13,9 @@ from .perturb import NORMS
 from .regularisers import REGULARISERS
 
 DEVICES = ("auto", "cpu", "cuda")
+
+if TYPE_CHECKING:
+    import torch
 
 
 def default_pooling(task_name: str) -> str:
