@@ -7,8 +7,12 @@ that no edit may touch: `mask` before, `unmask` after (which also gives the span
 from __future__ import annotations
 
 import difflib
+import re
 
 PLACEHOLDER = "PTPKEEP"
+# Text whose words are not prose: markup, entities, URLs, e-mail addresses, dotted abbreviations
+# ("U.S.", "e.g."). No word inside them is edited, in random or adversarial mode.
+NOT_PROSE = re.compile(r"<[^<>]*>|&\w+;|(?:https?://|www\.)\S+|\S+@\S+\.\w+|(?<!\w)(?:[^\W\d_]\.){2,}")
 
 def placeholder(i: int) -> str:
     letters = ""

@@ -30,7 +30,7 @@ import numpy as np
 
 from .common.errors import PTPError
 from .common.spans import protected_ranges, rewrite_spans
-from .protect import PLACEHOLDER, words_changed
+from .protect import NOT_PROSE, PLACEHOLDER, words_changed
 from .common.tasks import Task
 
 OPS = ("synonym", "delete")
@@ -64,9 +64,6 @@ def row_seed(*parts) -> int:
 
 # The words an op may edit: letters and digits, with inner apostrophes (don't, O'Hare, don`t).
 WORD = re.compile(r"\w+(?:['’`]\w+)*")
-# Text whose words are not prose: markup, entities, URLs, e-mail addresses, dotted abbreviations
-# ("U.S.", "e.g."). No word inside them is edited.
-NOT_PROSE = re.compile(r"<[^<>]*>|&\w+;|(?:https?://|www\.)\S+|\S+@\S+\.\w+|(?<!\w)(?:[^\W\d_]\.){2,}")
 # A synonym is words (WordNet joins them with "_"; hyphens, apostrophes): no "U.S." for "America".
 LEMMA = re.compile(r"[^\W_]+(?:[_ '’-][^\W_]+)*")
 # nlpaug sees only the words, joined by a character that is neither a word nor whitespace.

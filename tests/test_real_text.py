@@ -143,3 +143,37 @@ def test_adversarial_swaps_keep_case_and_skip_capitalised_stopwords():
     assert beast and all(w.isupper() for w in beast)
     assert cellar and all(w[0].isupper() and w[1:].islower() for w in cellar)
     assert 7 not in pre[1](text, transformation)  # "It": a stopword in any case
+
+
+def test_the_adversarial_search_leaves_markup_urls_and_abbreviations_alone(tmp_path):
+    """Every word of a review is a target for the victim below; the search must still leave the
+    words inside markup, entities, URLs and dotted abbreviations as they were."""
+    import numpy as np
+
+    from augment.attack.run import attack_split
+    from augment.attack.spec import AttackSpec
+    from augment.common.tasks import get_task
+    from augment.protect import NOT_PROSE
+
+    task = get_task("sentiment")
+    reviews = ["The U.S. cut is GREAT.<br /><br />See www.example.com/cut &amp; weep at the ending.",
+               "A sad, <i>slow</i> film about the U.K. miners; the acting is superb &mdash; truly moving."]
+    rows = [{"text": t, "label": 1, "idx": i} for i, t in enumerate(reviews)]
+
+    class AnyChange:  # the gold probability falls with every word that changes
+        unk_token = "[UNK]"
+
+        def predict_proba(self, examples):
+            out = []
+            for ex in examples:
+                kept = sum(w in reviews[0] or w in reviews[1] for w in ex["text"].split())
+                p = 1 / (1 + np.exp(-(kept - len(ex["text"].split()) + 0.5)))
+                out.append([1 - p, p])
+            return np.array(out)
+
+    records = attack_split(task, rows, AnyChange(), AttackSpec(max_change=1.0), tmp_path / "w", progress=False)[0]
+    changed = [r for r in records if r["perturbed"]["text"] != reviews[r["row"]]]
+    assert changed  # the search did edit prose
+    for r in records:
+        before, after = reviews[r["row"]], r["perturbed"]["text"]
+        assert NOT_PROSE.findall(after) == NOT_PROSE.findall(before), after

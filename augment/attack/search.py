@@ -9,9 +9,9 @@ from collections import OrderedDict
 import numpy as np
 
 from ..common.errors import PTPError
-from ..common.spans import protected_ranges, rewrite_spans
+from ..common.spans import merged, protected_ranges, rewrite_spans
 from ..common.tasks import Task, gold
-from ..protect import mask, unmask, words_changed
+from ..protect import NOT_PROSE, mask, unmask, words_changed
 from .goal import UntargetedClassification
 from .spec import AttackSpec
 
@@ -69,9 +69,17 @@ class State:
 
 
 def attacked_text(task: Task, example: dict):
+    """The example's perturbable fields as TextAttack's AttackedText, every protected span and
+    every stretch that is not prose (markup, entities, URLs, addresses, dotted abbreviations,
+    protect.NOT_PROSE) behind a placeholder word: the search swaps no "br" of a <br /> and no
+    "U" of "U.S."."""
     from textattack.shared import AttackedText
 
     ranges = protected_ranges(task, example)
+    for field in task.perturbable:
+        closed = [m.span() for m in NOT_PROSE.finditer(example[field])]
+        if closed:
+            ranges[field] = merged(ranges.get(field, []) + closed)
     fields, meta = OrderedDict(), {}
     for field in task.perturbable:
         masked, names = mask(example[field], ranges.get(field, []))

@@ -14,6 +14,7 @@ PRECISIONS = ("fp32", "bf16", "int8")
 
 # How the greedy search orders words (TextAttack's GreedyWordSwapWIR methods), and each recipe's own.
 WORD_ORDERS = ("weighted-saliency", "unk")
+TEXT_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,8 @@ class AttackSpec:
 
     def to_dict(self) -> dict:
         out = asdict(self)
+        # 2: markup, URLs and abbreviations kept out of the search (2026-12-02); earlier corpora rebuild.
+        out["text_version"] = TEXT_VERSION
         out.pop("chunk_rows")
         out.pop("word_order")
         if self.min_similarity is None:

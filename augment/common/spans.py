@@ -53,17 +53,18 @@ def protected_ranges(task: Task, example: dict) -> dict[str, list[tuple[int, int
     out: dict[str, list[tuple[int, int]]] = {}
     for spec in task.protected:
         out.setdefault(spec.field, []).extend(spec_ranges(spec, example))
-    return {f: _merge(r) for f, r in out.items()}
+    return {f: merged(r) for f, r in out.items()}
 
 
-def _merge(ranges):
-    merged = []
+def merged(ranges):
+    """Sorted ranges, overlapping ones joined."""
+    out = []
     for start, end in sorted(ranges):
-        if merged and start < merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        if out and start < out[-1][1]:
+            out[-1] = (out[-1][0], max(end, out[-1][1]))
         else:
-            merged.append((start, end))
-    return merged
+            out.append((start, end))
+    return out
 
 
 def rewrite_spans(task: Task, example: dict, field: str, old_ranges, new_ranges, new_text: str) -> dict:
