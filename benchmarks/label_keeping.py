@@ -48,6 +48,21 @@ def judge_folder(log=print) -> Path:
     return out / "seed-2"
 
 
+def cosine_pairs(encoder, a: list[str], b: list[str]) -> list[float]:
+    if not a:
+        return []
+    emb = encoder.encode(a + b, convert_to_tensor=True, normalize_embeddings=True)
+    return [float(emb[i] @ emb[len(a) + i]) for i in range(len(a))]
+
+
+def words_span(text: str) -> str:
+    """The text from its first to its last word (TextAttack's SentenceEncoder with no window)."""
+    from augment.random_ops import WORD
+
+    spans = [m.span() for m in WORD.finditer(text)]
+    return text[spans[0][0]:spans[-1][1]] if spans else text
+
+
 def quartiles(values: list[float]) -> dict:
     if not values:
         return {}
@@ -92,15 +107,17 @@ def main():
             on_partner = [int(p.argmax()) for p in judge.predict_proba(partners)] if won else []
             right = [i for i, r in enumerate(won) if on_original[i] == r["label"]]
             kept = [i for i in right if on_partner[i] == won[i]["label"]]
-            emb = encoder.encode([r["text"] for r in won] + [r["perturbed"]["text"] for r in won],
-                                 convert_to_tensor=True, normalize_embeddings=True)
-            cosines = [float(emb[i] @ emb[len(won) + i]) for i in range(len(won))]
+            cosines = cosine_pairs(encoder, [r["text"] for r in won], [r["perturbed"]["text"] for r in won])
+            # What the SBERT constraint measures: TextAttack's window from the first to the last word.
+            as_constraint = cosine_pairs(encoder, [words_span(r["text"]) for r in won],
+                                         [words_span(r["perturbed"]["text"]) for r in won])
             results[recipe] = {
                 "build_seconds": manifest["seconds"], "rows_per_second": round(len(rows) / manifest["seconds"], 3),
                 "statuses": manifest["summary"]["statuses"], "success_rate": manifest["summary"]["success_rate"],
                 "queries_per_attacked_row": round(statistics.fmean(r["attack"]["queries"] for r in attacked), 2),
                 "words_changed_per_successful_row": quartiles([r["attack"]["words_changed"] for r in won]),
                 "cosine_successful": quartiles(cosines),
+                "cosine_successful_as_the_constraint_sees_it": quartiles(as_constraint),
                 "judge_right_on_original": len(right),
                 "judge_keeps_label": len(kept),
                 "judge_keeps_label_share": round(100 * len(kept) / max(len(right), 1), 2),

