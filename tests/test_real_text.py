@@ -157,17 +157,17 @@ def test_the_adversarial_search_leaves_markup_urls_and_abbreviations_alone(tmp_p
 
     task = get_task("sentiment")
     reviews = ["The U.S. cut is GREAT.<br /><br />See www.example.com/cut &amp; weep at the ending.",
-               "A sad, <i>slow</i> film about the U.K. miners; the acting is superb &mdash; truly moving."]
+               "A sad, <i>slow</i> film about the U.K. miners; the acting doesn’t lag &mdash; truly moving."]
     rows = [{"text": t, "label": 1, "idx": i} for i, t in enumerate(reviews)]
 
-    class AnyChange:  # the gold probability falls with every word that changes
-        unk_token = "[UNK]"
+    class AnyChange:  # the gold probability falls with every word that changes, and never flips:
+        unk_token = "[UNK]"  # the search goes on until it has tried every word it may edit
 
         def predict_proba(self, examples):
             out = []
             for ex in examples:
                 kept = sum(w in reviews[0] or w in reviews[1] for w in ex["text"].split())
-                p = 1 / (1 + np.exp(-(kept - len(ex["text"].split()) + 0.5)))
+                p = 0.9 - 0.01 * (len(ex["text"].split()) - kept)
                 out.append([1 - p, p])
             return np.array(out)
 
@@ -177,3 +177,4 @@ def test_the_adversarial_search_leaves_markup_urls_and_abbreviations_alone(tmp_p
     for r in records:
         before, after = reviews[r["row"]], r["perturbed"]["text"]
         assert NOT_PROSE.findall(after) == NOT_PROSE.findall(before), after
+        assert r["row"] != 1 or "doesn’t" in after, after  # TextAttack would cut it into "doesn" + "t"

@@ -4,6 +4,7 @@ and repeated texts answered from a cache (`QueryCache`). `attack_batch` runs it 
 from __future__ import annotations
 
 import contextlib
+import re
 from collections import OrderedDict
 
 import numpy as np
@@ -68,16 +69,22 @@ class State:
         self.p_now = None
 
 
+# Words TextAttack would cut in two at an apostrophe it does not keep (its words keep ' only):
+# "doesn’t" became "doesn" + "t", and PWWS swapped the "t" ("doesn’tetraiodothyronine").
+SPLIT_BY_TEXTATTACK = re.compile(r"\w+(?:[’`]\w+)+")
+
+
 def attacked_text(task: Task, example: dict):
     """The example's perturbable fields as TextAttack's AttackedText, every protected span and
     every stretch that is not prose (markup, entities, URLs, addresses, dotted abbreviations,
-    protect.NOT_PROSE) behind a placeholder word: the search swaps no "br" of a <br /> and no
-    "U" of "U.S."."""
+    protect.NOT_PROSE), and every word with a curly apostrophe or a backtick, behind a placeholder
+    word: the search swaps no "br" of a <br />, no "U" of "U.S." and no "t" of "doesn’t"."""
     from textattack.shared import AttackedText
 
     ranges = protected_ranges(task, example)
     for field in task.perturbable:
         closed = [m.span() for m in NOT_PROSE.finditer(example[field])]
+        closed += [m.span() for m in SPLIT_BY_TEXTATTACK.finditer(example[field])]
         if closed:
             ranges[field] = merged(ranges.get(field, []) + closed)
     fields, meta = OrderedDict(), {}

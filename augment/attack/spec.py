@@ -14,7 +14,7 @@ PRECISIONS = ("fp32", "bf16", "int8")
 
 # How the greedy search orders words (TextAttack's GreedyWordSwapWIR methods), and each recipe's own.
 WORD_ORDERS = ("weighted-saliency", "unk")
-TEXT_VERSION = 2
+TEXT_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,8 @@ class AttackSpec:
 
     def to_dict(self) -> dict:
         out = asdict(self)
-        # 2: markup, URLs and abbreviations kept out of the search (2026-12-02); earlier corpora rebuild.
+        # 2: markup, URLs and abbreviations kept out of the search; 3: words with a curly apostrophe
+        # too (both 2026-12-02). Earlier corpora rebuild.
         out["text_version"] = TEXT_VERSION
         out.pop("chunk_rows")
         out.pop("word_order")
