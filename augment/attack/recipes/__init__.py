@@ -74,7 +74,7 @@ def parts(max_change: float, recipe: str = "pwws", min_similarity: float | None 
         if min_similarity is not None:
             from .a2t_wordnet_minilm import sentence_similarity
 
-            own = [c for c in own if type(c).__name__ != "SBERT"] + [sentence_similarity(min_similarity)]
+            own = own + [sentence_similarity(min_similarity)]
         # The protected-span constraint stays last: robustness appends it to stock recipes.
         pre = [RepeatModification(), AnyCaseStopwords(), *RECIPES[recipe].pre(), protected_spans_constraint()]
     return transformation, pre, own + [MaxWordsPerturbed(max_percent=max_change)]
