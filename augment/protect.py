@@ -14,6 +14,60 @@ PLACEHOLDER = "PTPKEEP"
 # ("U.S.", "e.g."). No word inside them is edited, in random or adversarial mode.
 NOT_PROSE = re.compile(r"<[^<>]*>|&\w+;|(?:https?://|www\.)\S+|\S+@\S+\.\w+|(?<!\w)(?:[^\W\d_]\.){2,}")
 
+# A capitalised word inside a sentence is taken for a name ("Both Grant and Hoult", "Here on
+# Earth"): WordNet knows many names as common words, and PWWS made "Grant" "Subsidisation". No
+# offline NER model exists here, and the tagger's NNP also fires on sentence-initial words;
+# sentence-initial names stay editable. A text mostly in capitals (shouting) has no names by this rule.
+WORD = re.compile(r"[^\W\d_][\w'’-]*")
+SENTENCE_END = re.compile(r"(?:^|(?<!\bMr)(?<!\bMrs)(?<!\bMs)(?<!\bDr)(?<!\bSt)(?<!\bJr)[.!?:;][\"'”’)\]]?)\s*[\"'“‘(\[]?\s*$")
+
+
+def names_inside_sentences(text: str) -> list[tuple[int, int]]:
+    """Spans of capitalised words that do not open a sentence."""
+    letters = [c for c in text if c.isalpha()]
+    if letters and sum(c.isupper() for c in letters) > len(letters) / 2:
+        return []
+    return [m.span() for m in WORD.finditer(text)
+            if m.group()[0].isupper() and m.group() != "I" and not SENTENCE_END.search(text[max(0, m.start() - 12):m.start()])]
+
+
+def respace(original: str, edited: str, ranges=()) -> tuple[str, list[tuple[int, int]]]:
+    """`edited` with the original's whitespace wherever their words agree, and `ranges` (character
+    ranges of `edited`) moved with it. The adversarial search works on single-spaced text; a partner
+    should differ from its original only in the words it swapped (double spaces, newlines and a
+    trailing newline kept, as random mode keeps them). Every word of `edited` is kept verbatim and in
+    order: only the whitespace between words is chosen, from the original where a word is matched
+    (equal, or swapped word for word), else one space."""
+    a = list(re.finditer(r"\S+", original))
+    b = list(re.finditer(r"\S+", edited))
+    if not a or not b:
+        return edited, list(ranges)
+
+    def before(i):  # the original's whitespace before its word i
+        return original[:a[0].start()] if i == 0 else original[a[i - 1].end():a[i].start()]
+
+    seps = [" "] * len(b)
+    matcher = difflib.SequenceMatcher(a=[m.group() for m in a], b=[m.group() for m in b], autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal" or (tag == "replace" and i2 - i1 == j2 - j1):
+            for k in range(j2 - j1):
+                seps[j1 + k] = before(i1 + k)
+        elif tag != "delete" and i1 < len(a):
+            seps[j1] = before(i1)
+    seps[0] = original[:a[0].start()]
+    out, starts, length = [], [], 0
+    for sep, m in zip(seps, b):
+        out += [sep, m.group()]
+        starts.append(length + len(sep))
+        length += len(sep) + len(m.group())
+    out.append(original[a[-1].end():])
+
+    def moved(pos: int, end: bool) -> int:
+        j = next(j for j, m in enumerate(b) if (m.start() < pos <= m.end() if end else m.start() <= pos < m.end()))
+        return starts[j] + pos - b[j].start()
+    return "".join(out), [(moved(s, False), moved(e, True)) for s, e in ranges]
+
+
 def placeholder(i: int) -> str:
     letters = ""
     i += 1

@@ -178,3 +178,38 @@ def test_the_adversarial_search_leaves_markup_urls_and_abbreviations_alone(tmp_p
         before, after = reviews[r["row"]], r["perturbed"]["text"]
         assert NOT_PROSE.findall(after) == NOT_PROSE.findall(before), after
         assert r["row"] != 1 or "doesn’t" in after, after  # TextAttack would cut it into "doesn" + "t"
+
+
+def test_adversarial_partners_keep_whitespace_and_names(tmp_path):
+    """The search works on single-spaced text; its partners must still keep the original's double
+    spaces, line breaks and trailing newline, and leave names inside a sentence alone ("Grant" is
+    in WordNet: PWWS made it "Subsidisation")."""
+    import re
+
+    import numpy as np
+
+    from augment.attack.run import attack_split
+    from augment.attack.spec import AttackSpec
+    from augment.common.tasks import get_task
+
+    task = get_task("sentiment")
+    reviews = ["Both Grant and Hoult  carry the movie;\nthe film is a great  joy.\n",
+               "  Here on Earth was a better film, and August  made a fine picture.\n\n"]
+    rows = [{"text": t, "label": 1, "idx": i} for i, t in enumerate(reviews)]
+
+    class AnyChange:  # every changed word lowers the gold probability, which never flips
+        unk_token = "[UNK]"
+
+        def predict_proba(self, examples):
+            words = set(" ".join(reviews).split())
+            return np.array([[0.1 + 0.01 * n, 0.9 - 0.01 * n] for n in
+                             (sum(w not in words for w in ex["text"].split()) for ex in examples)])
+
+    records = attack_split(task, rows, AnyChange(), AttackSpec(max_change=1.0), tmp_path / "w", progress=False)[0]
+    for r in records:
+        before, after = reviews[r["row"]], r["perturbed"]["text"]
+        assert after != before  # the search edited prose
+        assert len(after.split()) == len(before.split())  # word swaps only
+        assert re.findall(r"\s+", after) == re.findall(r"\s+", before), repr(after)
+        for name in ("Grant", "Hoult", "Earth", "August"):
+            assert before.count(name) == after.count(name), after

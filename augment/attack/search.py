@@ -12,7 +12,7 @@ import numpy as np
 from ..common.errors import PTPError
 from ..common.spans import merged, protected_ranges, rewrite_spans
 from ..common.tasks import Task, gold
-from ..protect import NOT_PROSE, mask, unmask, words_changed
+from ..protect import NOT_PROSE, mask, names_inside_sentences, respace, unmask, words_changed
 from .goal import UntargetedClassification
 from .spec import AttackSpec
 
@@ -86,6 +86,7 @@ def attacked_text(task: Task, example: dict):
     for field in task.perturbable:
         closed = [m.span() for m in NOT_PROSE.finditer(example[field])]
         closed += [m.span() for m in SPLIT_BY_TEXTATTACK.finditer(example[field])]
+        closed += names_inside_sentences(example[field])
         if closed:
             ranges[field] = merged(ranges.get(field, []) + closed)
     fields, meta = OrderedDict(), {}
@@ -97,14 +98,15 @@ def attacked_text(task: Task, example: dict):
 
 
 def restore_example(task: Task, example: dict, attacked, ranges, meta) -> dict | None:
-    """The example with the attacked fields put back (protected spans restored), or None."""
+    """The example with the attacked fields put back (protected spans restored, the original's
+    whitespace kept where the words agree), or None."""
     out = dict(example)
     for field, text in attacked._text_input.items():
         field_ranges = ranges.get(field, [])
         restored = unmask(text, meta[field], example[field], field_ranges)
         if restored is None:
             return None
-        new_text, new_ranges = restored
+        new_text, new_ranges = respace(example[field], *restored)
         out[field] = new_text
         out.update(rewrite_spans(task, example, field, field_ranges, new_ranges, new_text))
     return out

@@ -14,7 +14,7 @@ PRECISIONS = ("fp32", "bf16", "int8")
 
 # How the greedy search orders words (TextAttack's GreedyWordSwapWIR methods), and each recipe's own.
 WORD_ORDERS = ("weighted-saliency", "unk")
-TEXT_VERSION = 3
+TEXT_VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,8 @@ class AttackSpec:
     def to_dict(self) -> dict:
         out = asdict(self)
         # 2: markup, URLs and abbreviations kept out of the search; 3: words with a curly apostrophe
-        # too (both 2026-12-02). Earlier corpora rebuild.
+        # too (both 2026-12-02); 4: names inside sentences too, and the original's whitespace kept
+        # (2026-12-02). Earlier corpora rebuild.
         out["text_version"] = TEXT_VERSION
         out.pop("chunk_rows")
         out.pop("word_order")
