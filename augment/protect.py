@@ -62,9 +62,12 @@ def respace(original: str, edited: str, ranges=()) -> tuple[str, list[tuple[int,
         length += len(sep) + len(m.group())
     out.append(original[a[-1].end():])
 
-    def moved(pos: int, end: bool) -> int:
-        j = next(j for j, m in enumerate(b) if (m.start() < pos <= m.end() if end else m.start() <= pos < m.end()))
-        return starts[j] + pos - b[j].start()
+    def moved(pos: int, end: bool) -> int:  # a range's ends stay on the words they touch
+        if end:
+            j = max([j for j, m in enumerate(b) if m.start() < pos] or [0])
+            return starts[j] + min(pos, b[j].end()) - b[j].start()
+        j = min([j for j, m in enumerate(b) if m.end() > pos] or [len(b) - 1])
+        return starts[j] + max(pos - b[j].start(), 0)
     return "".join(out), [(moved(s, False), moved(e, True)) for s, e in ranges]
 
 

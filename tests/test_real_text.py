@@ -213,3 +213,17 @@ def test_adversarial_partners_keep_whitespace_and_names(tmp_path):
         assert re.findall(r"\s+", after) == re.findall(r"\s+", before), repr(after)
         for name in ("Grant", "Hoult", "Earth", "August"):
             assert before.count(name) == after.count(name), after
+
+
+def test_respace_keeps_the_original_whitespace_and_moves_spans_with_it():
+    from augment.protect import respace
+
+    original = "The  bank\tof the river  was\nsteep.\n"
+    edited = "The bank of the stream was steep."  # the search's single-spaced text, one word swapped
+    span = (4, 8)  # "bank" in the edited text
+    text, [moved] = respace(original, edited, [span])
+    assert text == "The  bank\tof the stream  was\nsteep.\n"
+    assert text[moved[0]:moved[1]] == "bank"
+    # A deletion and an insertion: the words are kept verbatim and in order, whitespace from the original.
+    assert respace("a  b  c\n", "a c")[0] == "a  c\n"
+    assert respace("a  b\n", "a b x")[0] == "a  b x\n"
