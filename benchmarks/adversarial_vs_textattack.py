@@ -17,9 +17,13 @@ Usage: python benchmarks/adversarial_vs_textattack.py [--task sentiment] [--rows
    many examples is searched in lock step); at a lower precision (`--precision`: bf16 on a GPU, int8
    on a CPU) with every success confirmed by the fp32 victim; and with fewer queries: words
    ordered by leave-one-out alone (`--word-order unk`) instead of PWWS's weighted saliency.
+5. `a2t`: the offline A2T-style recipe (`--recipe a2t-wordnet-minilm`: WordNet swaps under a
+   MiniLM cosine >= 0.9, part of speech and a 10% modification rate, leave-one-out order), run by
+   TextAttack's Attacker as an Attack of the same parts, and by this project's search; its rows/s
+   beside PWWS's (arm 4 at fp32) on the same rows.
 `--scaling N`: `ptp-augment build` on N train rows at 1 and at 2 processes (torchrun), rows/s.
 
-All arms search TextAttack's stock PWWS space (WordSwapWordNet, RepeatModification,
+Arms 1-4 search TextAttack's stock PWWS space (WordSwapWordNet, RepeatModification,
 StopwordModification, no max-change limit). The victim is a CLS-pooled prefix-tuned MiniLM
 (BertForSequenceClassification's head, so plain transformers + peft can load it: the stock wrapper
 needs that), trained here once on 2,048 train rows for 2 epochs and cached, unless --victim names
@@ -181,9 +185,9 @@ def main():
     ta = textattack_attack(task, rows, victim)
     result["textattack_attacker"] = arm(ta["seconds"], len(rows), ta["queries"], ta["statuses"])
 
-    def search(victim_, batch_size, precision_="fp32", order=""):
-        spec = AttackSpec(max_change=1.0, batch_size=batch_size,
-                              search_precision=precision_, word_order=order)
+    def search(victim_, batch_size, precision_="fp32", order="", recipe="pwws"):
+        spec = AttackSpec(recipe=recipe, max_change=1.0, batch_size=batch_size,
+                          search_precision=precision_, word_order=order)
         work = Path(tempfile.mkdtemp(prefix="ptp-bench-"))
         start = time.perf_counter()
         records, summary = attack_split(task, Dataset.from_list(rows), victim_, spec, work / "w",
@@ -226,6 +230,13 @@ def main():
     unk = search(victim, sizes[0], order="unk")[1]
     unk["speedup_over_weighted_saliency"] = round(runs[0]["seconds"] / unk["seconds"], 2)
     result["ptp_augment_unk_order"] = unk
+    log("5/5 a2t-wordnet-minilm: the Attacker with the recipe's parts, and this project's search")
+    ta_a2t = textattack_attack(task, rows, victim, "a2t-wordnet-minilm")
+    a2t = search(victim, sizes[0], recipe="a2t-wordnet-minilm")[1]
+    result["a2t"] = {"textattack_attacker": arm(ta_a2t["seconds"], len(rows), ta_a2t["queries"], ta_a2t["statuses"]),
+                     "ptp_augment": a2t,
+                     "speedup_over_attacker": round(a2t["examples_per_s"] / (len(rows) / ta_a2t["seconds"]), 2),
+                     "rows_per_s_over_pwws": round(a2t["examples_per_s"] / runs[0]["examples_per_s"], 2)}
     best = max(runs + result.get("ptp_augment_low_precision", []), key=lambda r: r["examples_per_s"])
     result["speedup_over_attacker"] = round(best["examples_per_s"] / result["textattack_attacker"]["examples_per_s"], 2)
     result["speedup_over_stock"] = round(best["examples_per_s"] / result["textattack_stock"]["examples_per_s"], 2)
