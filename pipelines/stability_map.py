@@ -139,7 +139,9 @@ def plot(result: dict, path: Path) -> None:
             ax.set_ylabel("learning rate")
             ax.set_title(f"prefix {prefix}: {label}", fontsize=9)
             fig.colorbar(image, ax=ax, shrink=0.8)
-    fig.suptitle(f"vanilla on {result['task']}: where seeds spread and runs collapse", fontsize=10)
+    model = result.get("base", {}).get("model")
+    fig.suptitle(f"vanilla{f' {model}' if model else ''} on {result['task']}: where seeds spread and runs collapse",
+                 fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
