@@ -18,7 +18,7 @@ NOT_PROSE = re.compile(r"<[^<>]*>|&\w+;|(?:https?://|www\.)\S+|\S+@\S+\.\w+|(?<!
 # Earth"): WordNet knows many names as common words, and PWWS made "Grant" "Subsidisation". No
 # offline NER model exists here, and the tagger's NNP also fires on sentence-initial words;
 # sentence-initial names stay editable. A text mostly in capitals (shouting) has no names by this rule.
-WORD = re.compile(r"[^\W\d_][\w'’-]*")
+NAME_WORD = re.compile(r"[^\W\d_][\w'’-]*")  # a letter, then letters, apostrophes, hyphens ("Jean-Luc")
 SENTENCE_END = re.compile(r"(?:^|(?<!\bMr)(?<!\bMrs)(?<!\bMs)(?<!\bDr)(?<!\bSt)(?<!\bJr)[.!?:;][\"'”’)\]]?)\s*[\"'“‘(\[]?\s*$")
 
 
@@ -27,7 +27,7 @@ def names_inside_sentences(text: str) -> list[tuple[int, int]]:
     letters = [c for c in text if c.isalpha()]
     if letters and sum(c.isupper() for c in letters) > len(letters) / 2:
         return []
-    return [m.span() for m in WORD.finditer(text)
+    return [m.span() for m in NAME_WORD.finditer(text)
             if m.group()[0].isupper() and m.group() != "I" and not SENTENCE_END.search(text[max(0, m.start() - 12):m.start()])]
 
 

@@ -106,6 +106,8 @@ def restore_example(task: Task, example: dict, attacked, ranges, meta) -> dict |
         restored = unmask(text, meta[field], example[field], field_ranges)
         if restored is None:
             return None
+        # Here, not only on the saved partner: every query sees the text that would be saved (a BPE
+        # victim such as RoBERTa reads a double space as its own token).
         new_text, new_ranges = respace(example[field], *restored)
         out[field] = new_text
         out.update(rewrite_spans(task, example, field, field_ranges, new_ranges, new_text))
