@@ -109,6 +109,7 @@ TRAIN_CASES = {
     "zero steps": (lambda t, c: ["--pairs", c, "--embed-noise", "pgd", "--steps", "0"], "--steps 0"),
     "zero batch size": (lambda t, c: ["--pairs", c, "--batch-size", "0"], "--batch-size 0"),
     "unknown method": (lambda t, c: ["--pairs", c, "--method", "lora"], "--method lora: choose one of"),
+    "unknown precision": (lambda t, c: ["--pairs", c, "--precision", "fp16"], "--precision fp16: choose one of"),
     "unknown task": (lambda t, c: ["--task", "nope"], "unknown task 'nope'"),
     "no task": (lambda t, c: [], "pass --task"),
 }

@@ -185,6 +185,25 @@ def test_cuda_bf16_prefix_pgd_trains_and_reloads(tmp_path, tiny_bert, fixtures):
     assert evaluate_run(tmp_path / "gpu" / "seed-1", device="cuda")["accuracy"] == metrics["best"]["accuracy"]
 
 
+def test_cpu_bf16_runs_under_autocast_and_reloads_the_same(tmp_path, tiny_bert, fixtures):
+    """--precision bf16 on CPU: the encoder's matmuls in bf16 (accelerate's autocast), the run
+    recorded as bf16, and a reloaded run scores with its own precision (the same accuracy); the
+    fp32 run is another run, with other weights."""
+    from training.reload import evaluate_run
+
+    spec = TrainSpec(task="wic", model=str(tiny_bert), prefix_len=4, epochs=2, batch_size=4, device="cpu",
+                     precision="bf16")
+    _train(tmp_path, "bf16", spec, data_dir=fixtures)
+    _train(tmp_path, "fp32", replace(spec, precision="fp32"), data_dir=fixtures)
+    metrics = json.loads((tmp_path / "bf16" / "seed-1" / "metrics.json").read_text())
+    assert metrics["mixed_precision"] == "bf16"
+    assert json.loads((tmp_path / "fp32" / "seed-1" / "metrics.json").read_text())["mixed_precision"] == "no"
+    a, b = _adapter(tmp_path, "bf16"), _adapter(tmp_path, "fp32")
+    assert not all(torch.equal(a[k], b[k]) for k in a)
+    assert evaluate_run(tmp_path / "bf16" / "seed-1", device="cpu")["accuracy"] == metrics["best"]["accuracy"]
+    assert spec.to_dict()["precision"] == "bf16" and "precision" not in replace(spec, precision="auto").to_dict()
+
+
 def test_roberta_family_trains(tmp_path, tiny_roberta, fixtures):
     spec = TrainSpec(task="rte", model=str(tiny_roberta), epochs=1, batch_size=4, device="cpu", prefix_len=4)
     from training.reload import evaluate_run

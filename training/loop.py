@@ -50,13 +50,21 @@ def tracker(track: str) -> str | None:
 
 
 
-def make_accelerator(device: str, split_batches: bool = True, track: str = "none", project_dir=None):
+def make_accelerator(device: str, precision: str = "auto", split_batches: bool = True, track: str = "none",
+                     project_dir=None):
     from accelerate import Accelerator
+    from accelerate.state import AcceleratorState
     from accelerate.utils import DataLoaderConfiguration
 
     if device == "cuda" and not torch.cuda.is_available():
         raise PTPError("--device cuda: no CUDA device is available here; use --device auto or cpu")
-    mixed = "bf16" if device != "cpu" and torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "no"
+    gpu_bf16 = device != "cpu" and torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    mixed = "bf16" if precision == "bf16" or (precision == "auto" and gpu_bf16) else "no"
+    state = AcceleratorState._shared_state
+    if state and state.get("_mixed_precision") not in (None, mixed):
+        # accelerate keeps one precision per process, and one process may run several (a sweep, a
+        # reload after training): forget it, keeping the process group (PartialState).
+        AcceleratorState._reset_state()
     # split_batches: the global batch is --batch-size whatever the number of processes, so N
     # processes follow the same optimisation path as one.
     return Accelerator(cpu=device == "cpu", mixed_precision=mixed, log_with=tracker(track),
@@ -207,7 +215,7 @@ def train_one_seed(spec: TrainSpec, out: Path, train_rows, val_rows, provenance:
     task = get_task(spec.task)
     work = work_folder(out)
     config = {"spec": spec.to_dict(), "provenance": provenance}
-    accelerator = make_accelerator(spec.device, track=track, project_dir=work)
+    accelerator = make_accelerator(spec.device, spec.precision, track=track, project_dir=work)
     set_seed(spec.seed)
     with_pairs = provenance.get("pairs") is not None and spec.lam > 0 and spec.consistency != "none"
     model, collate, train_items, (val_rows, val_items), test, calibration, mechanism = prepare_run(

@@ -80,7 +80,7 @@ def predict_split(run: Path, split: str, data_dir=None, device: str = "auto", la
     rows = data[split].to_list()
     if labelled:
         check_rows(task, rows, split)
-    accelerator = make_accelerator(device)
+    accelerator = make_accelerator(device, spec.precision)
     items = encode_rows(tokenizer, task, rows, spec.max_length)
     order = length_order(items)
     loader = DataLoader([items[i] for i in order], batch_size=64,
