@@ -20,7 +20,7 @@ from training.config import TrainSpec
 from training.protocol import TrainingData, load_training_data, open_data, train_positions
 from training.runs import describe, run_seeds
 
-from .stats import collapsed, compare, within_draws
+from .stats import collapse_test, collapsed, compare, within_draws
 
 
 def corpus_for(task: str, pairs: dict, rows: list[int] | None, limit: int | None, out: Path, source, data_dir,
@@ -167,37 +167,46 @@ def _interval(ci) -> str:
     return "—" if ci[0] is None else f"[{ci[0]:+.2f}, {ci[1]:+.2f}]"
 
 
-def collapsed_count(row: dict, floor: dict | None, metric: str) -> int:
-    """Runs that failed: at or below the majority floor, or >= COLLAPSE_SHARE of the split in one class."""
+def collapsed_runs(row: dict, floor: dict | None, metric: str) -> list[bool]:
+    """Per run, whether it failed: at or below the majority floor, or >= COLLAPSE_SHARE of the split in one class."""
     level = floor[metric] if floor else None
-    return sum(collapsed(v, s, level) for v, s in zip(row["values"], row["one_class_share"]))
+    return [collapsed(v, s, level) for v, s in zip(row["values"], row["one_class_share"])]
+
+
+def collapsed_count(row: dict, floor: dict | None, metric: str) -> int:
+    return sum(collapsed_runs(row, floor, metric))
 
 
 def write_report(results: dict, out: Path, floor: dict | None = None, more_results: dict | None = None) -> str:
     """report.md, results.json (the comparison, the runs and `more_results`) and stability.png in `out`."""
     table = comparison(results)
     table["floor"] = floor
-    for row in table["methods"].values():
-        row["collapsed"] = collapsed_count(row, floor, table["metric"])
     metric, base = table["metric"], table["baseline"]
+    base_runs = collapsed_runs(table["methods"][base], floor, metric)
+    for name, row in table["methods"].items():
+        row["collapsed"] = collapsed_count(row, floor, metric)
+        row["collapse_test"] = None if name == base else collapse_test(collapsed_runs(row, floor, metric), base_runs)
     lines = [f"{table['split']} {metric} ({table['rows']} rows) at each seed's validation-selected epoch, "
              f"seeds {','.join(map(str, table['seeds']))}; paired statistics against {base}.",
              "",
-             "| method | mean +- std | min | max | collapsed | paired gain [95% CI] | better on | std ratio [95% CI] | Brown-Forsythe p |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "| method | mean +- std | min | max | collapsed | paired gain [95% CI] | better on | std ratio [95% CI] | "
+             "Brown-Forsythe p | collapse p |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for name, row in table["methods"].items():
         cmp = row["vs_baseline"]
         if cmp is None:
-            extra = "— | — | — | —"
+            extra = "— | — | — | — | —"
         else:
             ratio = "—" if cmp["std_ratio"] is None else f"{cmp['std_ratio']:.2f} {_interval(cmp['std_ratio_ci']).replace('+', '')}"
             p = "—" if cmp["brown_forsythe_p"] is None else f"{cmp['brown_forsythe_p']:.3f}"
-            extra = f"{cmp['gain']:+.2f} {_interval(cmp['gain_ci'])} | {cmp['gains_positive']}/{cmp['seeds']} | {ratio} | {p}"
+            extra = (f"{cmp['gain']:+.2f} {_interval(cmp['gain_ci'])} | {cmp['gains_positive']}/{cmp['seeds']} | {ratio} | "
+                     f"{p} | {row['collapse_test']['exact_mcnemar_p']:.3f}")
         lines.append(f"| {name} | {row['mean']:.2f} +- {row['std']:.2f} | {row['min']} | {row['max']} | "
                      f"{row['collapsed']}/{len(row['values'])} | {extra} |")
     if floor is not None:
-        lines.append(f"| zero-training floor: {floor['rule']} | {floor[metric]:.2f} | — | — | — | — | — | — | — |")
-    lines.append("\ncollapsed: runs at or below the zero-training floor, or with >= 95% of the split in one class.")
+        lines.append(f"| zero-training floor: {floor['rule']} | {floor[metric]:.2f} | — | — | — | — | — | — | — | — |")
+    lines.append("\ncollapsed: runs at or below the zero-training floor, or with >= 95% of the split in one class; "
+                 "collapse p: exact McNemar test of the collapsed runs against the baseline's on the same seeds.")
     if table["split"] != "test":
         lines.append("\nWarning: no labelled test split, so these figures were selected and reported on validation "
                      "(pass --holdout to report on a split nothing was selected on).")

@@ -3,7 +3,8 @@
 - paired gain: mean over seeds of (method - baseline) on the same seed and data, with a
   percentile bootstrap 95% interval (resampling seeds);
 - std ratio: std(method) / std(baseline) (sample stds), with a paired bootstrap 95% interval;
-- Brown-Forsythe test of equal variances (Levene's test centred on the median), its p-value.
+- Brown-Forsythe test of equal variances (Levene's test centred on the median), its p-value;
+- collapse rates compared by the exact McNemar test (the runs are paired).
 Bootstraps use a fixed generator, so a report is reproducible. With fewer than three seeds, or
 when every value is equal, an interval or test is undefined and reported as None.
 """
@@ -115,3 +116,20 @@ COLLAPSE_SHARE = 0.95
 def collapsed(score: float | None, one_class_share: float | None, floor: float | None) -> bool:
     return (floor is not None and score is not None and score <= floor) or \
         (one_class_share is not None and one_class_share >= COLLAPSE_SHARE)
+
+
+def collapse_test(method: list[bool], baseline: list[bool]) -> dict:
+    """Collapsed runs of a method against the baseline's on the same (draw, seed) pairs, compared by
+    the exact McNemar test: a two-sided binomial test on the discordant pairs (one collapsed, the
+    other not), the exact test for paired yes/no outcomes; Fisher's would treat the runs as
+    independent. No discordant pair: p = 1."""
+    from scipy import stats
+
+    if len(method) != len(baseline):
+        raise ValueError("collapse_test: method and baseline need the same runs")
+    only_method = sum(m and not b for m, b in zip(method, baseline))
+    only_baseline = sum(b and not m for m, b in zip(method, baseline))
+    discordant = only_method + only_baseline
+    p = stats.binomtest(only_method, discordant, 0.5).pvalue if discordant else 1.0
+    return {"collapsed": sum(map(bool, method)), "baseline_collapsed": sum(map(bool, baseline)),
+            "only_method": only_method, "only_baseline": only_baseline, "exact_mcnemar_p": _clean(p)}

@@ -201,6 +201,21 @@ def test_paired_statistics():
     assert compare(method[:2], base[:2])["gain_ci"] == [None, None]
 
 
+def test_collapse_rates_are_compared_pair_by_pair_with_the_exact_mcnemar_test():
+    from pipelines.stats import collapse_test
+
+    baseline = [True] * 6 + [False] * 4
+    out = collapse_test([False] * 10, baseline)  # six runs rescued, none lost
+    assert (out["collapsed"], out["baseline_collapsed"], out["only_method"], out["only_baseline"]) == (0, 6, 0, 6)
+    assert out["exact_mcnemar_p"] == pytest.approx(2 * 0.5 ** 6, abs=1e-4)
+    # Six collapsed each, but on other seeds: three rescued, three lost, no evidence either way.
+    swapped = collapse_test([False, False, False, True, True, True, True, True, True, False], baseline)
+    assert swapped["only_method"] == 3 and swapped["only_baseline"] == 3 and swapped["exact_mcnemar_p"] == 1.0
+    assert collapse_test([False] * 4, [False] * 4)["exact_mcnemar_p"] == 1.0
+    with pytest.raises(ValueError, match="same runs"):
+        collapse_test([True], [True, False])
+
+
 def test_within_draw_spread_leaves_the_draws_own_effect_out():
     from pipelines.stats import compare, within_draws
 
@@ -338,4 +353,5 @@ def test_few_shot_grid_perturbs_only_each_draws_rows_and_pools_draws(tmp_path, t
     report = (tmp_path / "grid" / "report.md").read_text()
     assert "Per draw" in report and "| 1 |" in report
     assert "within-draw std" in report  # two seeds a draw: the table is there, its figures undefined
+    assert "collapse p" in report
     assert json.loads((tmp_path / "grid" / "results.json").read_text())["within_draws"]["rn-text"]["draws"] == 2
