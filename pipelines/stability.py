@@ -184,8 +184,9 @@ def write_report(results: dict, out: Path, floor: dict | None = None, more_resul
     metric, base = table["metric"], table["baseline"]
     base_runs = collapsed_runs(table["methods"][base], floor, metric)
     for name, row in table["methods"].items():
-        row["collapsed"] = collapsed_count(row, floor, metric)
-        row["collapse_test"] = None if name == base else collapse_test(collapsed_runs(row, floor, metric), base_runs)
+        runs = collapsed_runs(row, floor, metric)
+        row["collapsed"] = sum(runs)
+        row["collapse_test"] = None if name == base else collapse_test(runs, base_runs)
     lines = [f"{table['split']} {metric} ({table['rows']} rows) at each seed's validation-selected epoch, "
              f"seeds {','.join(map(str, table['seeds']))}; paired statistics against {base}.",
              "",
