@@ -233,6 +233,30 @@ def test_multi_seed_summary_has_mean_std_min_max(tmp_path, tiny_bert, fixtures):
     assert again["summary"] == summary["summary"]  # finished seeds are reused
 
 
+def test_a_moved_corpus_reuses_its_seeds_and_another_corpus_does_not(tmp_path, tiny_bert, wic_pairs, fixtures):
+    """Run folders trained in pieces are merged into one (two cores, one folder per piece): a seed
+    is reused when its corpus has the same fingerprint wherever it lies, never on other pairs."""
+    from augment.build import build_corpus
+    from augment.common.errors import PTPError
+    from augment.random_ops import RandomSpec
+    from training.protocol import open_data
+    from training.runs import run_seeds
+
+    spec = TrainSpec(task="wic", model=str(tiny_bert), epochs=1, batch_size=4, device="cpu", prefix_len=2)
+    first = run_seeds(spec, [1], open_data("wic", pairs=wic_pairs, log=lambda *_: None), out=tmp_path / "run",
+                      log=lambda *_: None)
+    moved = shutil.copytree(wic_pairs, tmp_path / "merged" / "corpora" / "wic_rand")
+    lines = []
+    again = run_seeds(spec, [1], open_data("wic", pairs=moved, log=lambda *_: None), out=tmp_path / "run",
+                      log=lines.append)
+    assert any("seed 1: reusing" in line for line in lines) and again["summary"] == first["summary"]
+    other = build_corpus("wic", "random", out=tmp_path / "other", data_dir=fixtures, spec=RandomSpec(rate=0.1),
+                         log=lambda *_: None)[0]
+    with pytest.raises(PTPError, match="holds a run with other settings"):
+        run_seeds(spec, [1], open_data("wic", pairs=other, log=lambda *_: None), out=tmp_path / "run",
+                  log=lambda *_: None)
+
+
 @pytest.mark.slow
 def test_two_processes_match_one(tmp_path, tiny_bert, fixtures):
     """torchrun with 2 CPU processes over gloo vs 1 process, with text pairs and PGD (random
