@@ -1,13 +1,35 @@
 #!/usr/bin/env bash
-# One folder for the cell (the runs were trained in several, two cores at a time), then the paired
-# report over 3 draws x 10 seeds; every run is reused, nothing trains.
+# One folder per report (the runs were trained in several, two cores at a time), then the paired
+# reports; every run is reused, nothing trains. rn-text has draw 0 (seeds 1-10) and draw 1 (seeds
+# 1-5): the rest did not fit the sitting. One report per draw against the same vanilla runs;
+# pooled.py pools its 15 pairs with the same statistics.
 set -euo pipefail; cd /work/mpptp; . ./common.sh
-for piece in cell-1,2,3,4,5 cell-6,7,8,9,10 cell-b cell-c; do
-  for seed in $piece/draw-*/runs/*/seed-*; do
-    [ -f $seed/metrics.json ] || continue
-    dest=cell/${seed#$piece/}; [ -e $dest ] && continue
-    mkdir -p $(dirname $dest); cp -a $seed $dest
+merge() {  # merge DEST PIECE... : copy finished seed folders (and the corpora they trained on)
+  local dest=$1; shift
+  for piece in "$@"; do
+    for seed in $piece/draw-*/runs/*/seed-*; do
+      [ -f $seed/metrics.json ] || continue
+      to=$dest/${seed#$piece/}; [ -e $to ] && continue
+      mkdir -p $(dirname $to); cp -a $seed $to
+    done
   done
+}
+merge cell cell-1,2,3,4,5 cell-6,7,8,9,10 cell-b cell-c piece-freelb-*
+for d in 0 1; do
+  mkdir -p cell-rn-text-d$d/draw-$d/runs; cp -a cell/draw-$d/runs/vanilla cell-rn-text-d$d/draw-$d/runs/ 2>/dev/null || true
+  merge cell-rn-text-d$d piece-rn-text-d$d-*
 done
-ptp-pipeline stability $C --sample-seeds 0,1,2 --seeds 1,2,3,4,5,6,7,8,9,10 --methods vanilla,rn-embed-tuned \
-    --presets presets-rn-embed.json --out cell 2>&1 | grep -v "reusing" | tail -n 40
+python - <<'PY'
+import json
+merged = {}
+for m in ("rn-embed", "freelb", "rn-text"):
+    merged.update(json.load(open(f"presets-{m}.json")))
+open("presets-cell.json", "w").write(json.dumps(merged, indent=2) + "\n")
+PY
+ptp-pipeline stability $C --sample-seeds 0,1,2 --seeds 1,2,3,4,5,6,7,8,9,10 \
+    --methods vanilla,rn-embed-tuned,freelb-tuned --presets presets-cell.json --out cell 2>&1 | grep -v "reusing" | tail -n 40
+ptp-pipeline stability $C --sample-seeds 0 --seeds 1,2,3,4,5,6,7,8,9,10 \
+    --methods vanilla,rn-text-tuned --presets presets-cell.json --out cell-rn-text-d0 2>&1 | grep -v "reusing" | tail -n 20
+ptp-pipeline stability $C --sample-seeds 1 --seeds 1,2,3,4,5 \
+    --methods vanilla,rn-text-tuned --presets presets-cell.json --out cell-rn-text-d1 2>&1 | grep -v "reusing" | tail -n 20
+python pooled.py
