@@ -137,12 +137,25 @@ def make_optimizer(model, spec: TrainSpec, steps: int):
 
 
 
+def same_run(saved: dict, config: dict) -> bool:
+    """Whether a seed saved with `saved` ({spec, provenance}) is the run `config` would make, so
+    that it may be reused when finished or resumed when killed. A corpus is known by its
+    fingerprint (its task, rows, parameters, seed and source), not by its folder: a run folder
+    merged or moved with its corpus keeps its seeds."""
+    recorded, now = saved.get("provenance") or {}, config["provenance"]
+    if recorded.get("corpus_fingerprint") and recorded["corpus_fingerprint"] == now.get("corpus_fingerprint"):
+        recorded = {**recorded, "pairs": now.get("pairs")}
+    return saved.get("spec") == config["spec"] and recorded == now
+
+
 def resume_or_start(accelerator, work: Path, config: dict, resume: bool, log) -> bool:
-    """Resume from `work`'s last epoch checkpoint when it was made with this very config; else
-    start `work` afresh."""
+    """Resume from `work`'s last epoch checkpoint when it was made for this same run; else start
+    `work` afresh."""
     saved = work / "config.json"
-    if resume and (work / "checkpoint").is_dir() and saved.is_file() and json.loads(saved.read_text()) == config:
+    if resume and (work / "checkpoint").is_dir() and saved.is_file() and same_run(json.loads(saved.read_text()), config):
         accelerator.load_state(str(work / "checkpoint"), strict=False)  # only trainable weights are saved
+        if accelerator.is_main_process:  # the same run; its corpus may lie elsewhere now
+            saved.write_text(json.dumps(config, indent=2))
         return True
     if accelerator.is_main_process:
         shutil.rmtree(work, ignore_errors=True)

@@ -12,7 +12,7 @@ from augment.common.corpus import fingerprint_of, write_lock
 from augment.common.errors import PTPError
 
 from .config import TrainSpec
-from .loop import train_one_seed
+from .loop import same_run, train_one_seed
 from .protocol import TrainingData, load_training_data
 
 
@@ -66,15 +66,6 @@ def report(results: list[dict], validation: dict) -> dict:
             "warning": "no labelled test split: these figures were selected and reported on the same split"}
 
 
-def same_data(recorded: dict, now: dict) -> bool:
-    """Whether a finished seed trained on the data a run would train on now. A corpus is known by
-    its fingerprint (its task, rows, parameters, seed and source), not by its folder: a run folder
-    merged or moved with its corpus still reuses its seeds."""
-    if recorded.get("corpus_fingerprint") and recorded["corpus_fingerprint"] == now.get("corpus_fingerprint"):
-        recorded = {**recorded, "pairs": now.get("pairs")}
-    return recorded == now
-
-
 def run_seeds(spec: TrainSpec, seeds: list[int], data: TrainingData, out=None, force: bool = False, log=print,
               track: str = "auto") -> dict:
     """Train every seed on `data` (protocol.open_data) reusing finished seed folders with the same
@@ -96,7 +87,7 @@ def run_seeds(spec: TrainSpec, seeds: list[int], data: TrainingData, out=None, f
             done = folder / "metrics.json"
             if done.exists() and not force:
                 config = json.loads((folder / "config.json").read_text())
-                if config["spec"] == seed_spec.to_dict() and same_data(config["provenance"], provenance):
+                if same_run(config, {"spec": seed_spec.to_dict(), "provenance": provenance}):
                     log(f"seed {seed}: reusing {folder}")
                     results.append(json.loads(done.read_text()))
                     continue
