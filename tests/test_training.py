@@ -250,6 +250,7 @@ def test_a_moved_corpus_reuses_its_seeds_and_another_corpus_does_not(tmp_path, t
     again = run_seeds(spec, [1], open_data("wic", pairs=moved, log=lambda *_: None), out=tmp_path / "run",
                       log=lines.append)
     assert any("seed 1: reusing" in line for line in lines) and again["summary"] == first["summary"]
+    assert json.loads((tmp_path / "run" / "seed-1" / "config.json").read_text())["provenance"]["pairs"] == str(moved)
     other = build_corpus("wic", "random", out=tmp_path / "other", data_dir=fixtures, spec=RandomSpec(rate=0.1),
                          log=lambda *_: None)[0]
     with pytest.raises(PTPError, match="holds a run with other settings"):

@@ -8,6 +8,7 @@ A step whose loss or gradients are not finite is skipped (and counted), never ap
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 import time
@@ -148,14 +149,24 @@ def same_run(saved: dict, config: dict) -> bool:
     return saved.get("spec") == config["spec"] and recorded == now
 
 
+def record_config(path: Path, config: dict) -> None:
+    """Write a seed's config.json (after `same_run`, so its corpus may lie elsewhere now). Replaced
+    in one rename: another process reading it meanwhile sees the old file or the new, never half."""
+    text = json.dumps(config, indent=2)
+    if not path.is_file() or path.read_text() != text:
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        tmp.write_text(text)
+        os.replace(tmp, path)
+
+
 def resume_or_start(accelerator, work: Path, config: dict, resume: bool, log) -> bool:
     """Resume from `work`'s last epoch checkpoint when it was made for this same run; else start
     `work` afresh."""
     saved = work / "config.json"
     if resume and (work / "checkpoint").is_dir() and saved.is_file() and same_run(json.loads(saved.read_text()), config):
         accelerator.load_state(str(work / "checkpoint"), strict=False)  # only trainable weights are saved
-        if accelerator.is_main_process:  # the same run; its corpus may lie elsewhere now
-            saved.write_text(json.dumps(config, indent=2))
+        if accelerator.is_main_process:
+            record_config(saved, config)
         return True
     if accelerator.is_main_process:
         shutil.rmtree(work, ignore_errors=True)

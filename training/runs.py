@@ -12,7 +12,7 @@ from augment.common.corpus import fingerprint_of, write_lock
 from augment.common.errors import PTPError
 
 from .config import TrainSpec
-from .loop import same_run, train_one_seed
+from .loop import record_config, same_run, train_one_seed
 from .protocol import TrainingData, load_training_data
 
 
@@ -87,8 +87,11 @@ def run_seeds(spec: TrainSpec, seeds: list[int], data: TrainingData, out=None, f
             done = folder / "metrics.json"
             if done.exists() and not force:
                 config = json.loads((folder / "config.json").read_text())
-                if same_run(config, {"spec": seed_spec.to_dict(), "provenance": provenance}):
+                now = {"spec": seed_spec.to_dict(), "provenance": provenance}
+                if same_run(config, now):
                     log(f"seed {seed}: reusing {folder}")
+                    if main_process:
+                        record_config(folder / "config.json", now)
                     results.append(json.loads(done.read_text()))
                     continue
                 raise PTPError(f"{folder}: holds a run with other settings; pass --force or another --out")
