@@ -140,7 +140,8 @@ def plot(result: dict, path: Path) -> None:
             ax.set_title(f"prefix {prefix}: {label}", fontsize=9)
             fig.colorbar(image, ax=ax, shrink=0.8)
     model = result.get("base", {}).get("model")
-    fig.suptitle(f"vanilla{f' {model}' if model else ''} on {result['task']}: where seeds spread and runs collapse",
+    # Two lines: a one-column map (one prompt length) is narrower than the title on one line.
+    fig.suptitle(f"vanilla{f' {model}' if model else ''} on {result['task']}:\nwhere seeds spread and runs collapse",
                  fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
