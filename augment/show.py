@@ -12,10 +12,10 @@ from __future__ import annotations
 import difflib
 import html
 import json
-import os
 from collections import Counter
 from pathlib import Path
 
+from .common.atomic import replace_file
 from .common.corpus import load_corpus
 from .common.errors import PTPError
 from .common.tasks import get_task
@@ -212,7 +212,5 @@ def write_page(folder: Path, out: Path, manifest: dict, rows: list[dict], everyt
     page = render_html(folder, manifest, rows, everything)
     target = Path(out) / "index.html"
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".index.html.tmp-{os.getpid()}")
-    tmp.write_text(page, encoding="utf-8")
-    os.replace(tmp, target)
+    replace_file(target, page)
     return target

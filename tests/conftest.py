@@ -1,3 +1,4 @@
+import contextlib
 import os
 import subprocess
 import sys
@@ -23,6 +24,31 @@ def run_cli(module: str, *args, cwd=None, env=None, timeout=600):
 @pytest.fixture
 def cli():
     return run_cli
+
+
+@pytest.fixture
+def killed_in_epoch_2(monkeypatch):
+    """A context in which training is killed (KeyboardInterrupt, which it must raise) at its second
+    validation pass, after epoch 1's checkpoint; outside it, validation is real again."""
+    import training.loop as loop
+
+    @contextlib.contextmanager
+    def kill():
+        real, calls = loop.evaluate, {"n": 0}
+
+        def evaluate(*args, **kwargs):
+            calls["n"] += 1
+            if calls["n"] == 2:
+                raise KeyboardInterrupt
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(loop, "evaluate", evaluate)
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                yield
+        finally:
+            monkeypatch.setattr(loop, "evaluate", real)
+    return kill
 
 
 @pytest.fixture(scope="session")

@@ -43,23 +43,11 @@ def _history(run):
 
 
 @pytest.mark.parametrize("method", ["prefix", "deep"])
-def test_a_killed_seed_resumes_after_its_last_epoch_with_the_same_result(tmp_path, tiny_bert, fixtures, monkeypatch,
-                                                                          method):
-    import training.loop as loop
-
+def test_a_killed_seed_resumes_after_its_last_epoch_with_the_same_result(tmp_path, tiny_bert, fixtures,
+                                                                          killed_in_epoch_2, method):
     spec = replace(_spec(tiny_bert), method=method)
     _train(spec, tmp_path / "whole", fixtures, track="none")
-
-    real, calls = loop.evaluate, {"n": 0}
-
-    def killed_in_epoch_2(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(loop, "evaluate", killed_in_epoch_2)
-    with pytest.raises(KeyboardInterrupt):
+    with killed_in_epoch_2():
         _train(spec, tmp_path / "killed", fixtures, track="none")
     work = tmp_path / "killed" / ".seed-1.partial"
     assert (work / "checkpoint").is_dir() and not (tmp_path / "killed" / "seed-1").exists()
@@ -68,7 +56,6 @@ def test_a_killed_seed_resumes_after_its_last_epoch_with_the_same_result(tmp_pat
     encoder = sum(f.stat().st_size for f in Path(tiny_bert).glob("*.safetensors"))
     assert saved < encoder / 2
 
-    monkeypatch.setattr(loop, "evaluate", real)
     logs = []
     from training.protocol import open_data
     from training.runs import run_seeds

@@ -258,27 +258,16 @@ def test_a_moved_corpus_reuses_its_seeds_and_another_corpus_does_not(tmp_path, t
                   log=lambda *_: None)
 
 
-def test_a_killed_seed_resumes_on_its_moved_corpus(tmp_path, tiny_bert, wic_pairs, monkeypatch):
+def test_a_killed_seed_resumes_on_its_moved_corpus(tmp_path, tiny_bert, wic_pairs, killed_in_epoch_2):
     """A piece killed mid-seed, then moved with its corpus, resumes after its last epoch instead of
     starting over; the finished seed records where its corpus lies now."""
-    import training.loop as loop
     from training.protocol import open_data
     from training.runs import run_seeds
 
     spec = TrainSpec(task="wic", model=str(tiny_bert), epochs=2, batch_size=4, device="cpu", prefix_len=2, lam=1.0)
-    real, calls = loop.evaluate, {"n": 0}
-
-    def killed_in_epoch_2(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(loop, "evaluate", killed_in_epoch_2)
-    with pytest.raises(KeyboardInterrupt):
+    with killed_in_epoch_2():
         run_seeds(spec, [1], open_data("wic", pairs=wic_pairs, log=lambda *_: None), out=tmp_path / "run",
                   log=lambda *_: None)
-    monkeypatch.setattr(loop, "evaluate", real)
     moved = shutil.copytree(wic_pairs, tmp_path / "merged" / "corpora" / "wic_rand")
     lines = []
     run_seeds(spec, [1], open_data("wic", pairs=moved, log=lambda *_: None), out=tmp_path / "run", log=lines.append)

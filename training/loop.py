@@ -8,7 +8,6 @@ A step whose loss or gradients are not finite is skipped (and counted), never ap
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sys
 import time
@@ -17,7 +16,7 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader
 
-from augment.common.atomic import replace_folder
+from augment.common.atomic import replace_file, replace_folder
 from augment.common.errors import PTPError
 from augment.common.tasks import get_task
 
@@ -150,13 +149,11 @@ def same_run(saved: dict, config: dict) -> bool:
 
 
 def record_config(path: Path, config: dict) -> None:
-    """Write a seed's config.json (after `same_run`, so its corpus may lie elsewhere now). Replaced
-    in one rename: another process reading it meanwhile sees the old file or the new, never half."""
+    """Write a seed's config.json, also after `same_run` (its corpus may lie elsewhere now), in one
+    rename: another process reading it meanwhile sees the old file or the new, never half."""
     text = json.dumps(config, indent=2)
     if not path.is_file() or path.read_text() != text:
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        tmp.write_text(text)
-        os.replace(tmp, path)
+        replace_file(path, text)
 
 
 def resume_or_start(accelerator, work: Path, config: dict, resume: bool, log) -> bool:
@@ -171,7 +168,7 @@ def resume_or_start(accelerator, work: Path, config: dict, resume: bool, log) ->
     if accelerator.is_main_process:
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
-        saved.write_text(json.dumps(config, indent=2))
+        record_config(saved, config)
     accelerator.wait_for_everyone()
     return False
 

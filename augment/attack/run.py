@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..common.atomic import replace_file
 from ..common.errors import PTPError
 from ..common.tasks import Task
 from ..shards import Shard
@@ -62,9 +63,7 @@ def attack_split(task: Task, split, victim, spec: AttackSpec, work: Path, log=pr
     for rows in filter(None, chunks):
         results = attack_batch(task, [split[i] for i in rows], rows, victim, spec, recipe_parts, cache)
         name = f"chunk-{rows[0]:08d}-{rows[-1]:08d}.jsonl"
-        tmp = work / f".{name}.tmp"
-        tmp.write_text("".join(json.dumps(r) + "\n" for r in results))
-        os.replace(tmp, work / name)  # a chunk is all there or not at all
+        replace_file(work / name, "".join(json.dumps(r) + "\n" for r in results))  # a chunk is all there or not at all
         for r in results:
             done[r["row"]] = r
             counts[r["attack"]["status"]] += 1

@@ -31,6 +31,15 @@ def atomic_folder(final, keep_existing: bool = False):
     replace_folder(tmp, final)
 
 
+def replace_file(path, text: str) -> None:
+    """Write `path` whole or not at all: a temporary sibling renamed into place, so a reader (a
+    resumed job, another process) sees the old file or the new one, never half."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
 def replace_folder(filled, final) -> None:
     """Move a filled folder to `final` (for work folders that outlive one process, such as a
     training seed's, which resumes): an older `final` is moved aside in one rename, then deleted."""
