@@ -136,8 +136,9 @@ def sweep_cmd(method, grid_items, seeds, out, presets_out, presets_file, source,
 @click.option("--prefix-lens", default="8,20", show_default=True, help="prompt lengths (comma list)")
 @click.option("--seeds", default="1,2,3,4,5", show_default=True)
 @click.option("--out", type=click.Path(), default="data/map", show_default=True)
+@click.option("--finished-only", is_flag=True, help="train nothing: report the cells whose seeds have all finished")
 @debug_option
-def map_cmd(lrs, budgets, prefix_lens, seeds, presets_file, source, data_dir, victim, out, track, **base):
+def map_cmd(lrs, budgets, prefix_lens, seeds, presets_file, source, data_dir, victim, out, track, finished_only, **base):
     """Vanilla over learning rate x training length x prompt length (the grid's values replace
     --lr, --epochs and --prefix-len): per cell the test mean, seed std, last-epoch drop and
     collapse rate; report.md, results.json, map.png (finished runs reused). Long runs: pass
@@ -160,7 +161,8 @@ def map_cmd(lrs, budgets, prefix_lens, seeds, presets_file, source, data_dir, vi
     spec = _base(**base)
     grid = (numbers(lrs, float, "lrs"), numbers(budgets, int, "budgets"), numbers(prefix_lens, int, "prefix-lens"))
     data = open_data(spec.task, source=source, data_dir=data_dir, log=click.echo)
-    stability_map(spec, data, *grid, parse_seeds(seeds), Path(out), log=click.echo, track=track)
+    stability_map(spec, data, *grid, parse_seeds(seeds), Path(out), log=click.echo, track=track,
+                  finished_only=finished_only)
 
 
 @main.command()

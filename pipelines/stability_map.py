@@ -10,7 +10,9 @@ reports (the claim protocol).
 Per cell: mean and std over seeds of test at the selected epoch and at the last epoch, the drop
 from the selected to the last, and the collapse rate: runs whose selected epoch scores at or below
 the majority-class floor, or puts at least COLLAPSE_SHARE of test in one class. Outputs: report.md,
-results.json and map.png (std and collapse rate per cell). Finished runs are reused.
+results.json and map.png (std and collapse rate per cell). Finished runs are reused; with
+`finished_only` nothing is trained and the cells not yet finished are left out and named, so a map
+that grows over several sittings can be read between them.
 """
 from __future__ import annotations
 
@@ -55,7 +57,8 @@ def summarise_cell(results: list[dict], metric: str, floor: float | None) -> dic
 
 
 def stability_map(base: TrainSpec, data: TrainingData, lrs: list[float], budgets: list[int], prefix_lens: list[int],
-                  seeds: list[int], out: Path, log=print, track="none") -> dict:
+                  seeds: list[int], out: Path, log=print, track="none", finished_only: bool = False) -> dict:
+    from augment.common.errors import PTPError
     from augment.common.tasks import get_task
 
     from .stability import floor_of
@@ -64,20 +67,27 @@ def stability_map(base: TrainSpec, data: TrainingData, lrs: list[float], budgets
     metric = task.metrics[0]
     floor = floor_of(base, data)
     floor_score = floor[metric] if floor else None
-    cells = {}
+    cells, unfinished = {}, []
     for lr, epochs, prefix_len in itertools.product(lrs, budgets, prefix_lens):
         name = cell_name(lr, epochs, prefix_len)
+        folder = out / "runs" / name
+        if finished_only and not all((folder / f"seed-{s}" / "metrics.json").is_file() for s in seeds):
+            log(f"== {name}: not finished, left out")
+            unfinished.append(name)
+            continue
         log(f"== {name}")
         spec = replace(base, lr=lr, epochs=epochs, prefix_len=prefix_len, eval_every=min(base.eval_every, epochs),
                        consistency="none", embed_noise="none")
-        summary = run_seeds(spec, seeds, data, out=out / "runs" / name, log=log, track=track)
-        folder = out / "runs" / name
+        summary = run_seeds(spec, seeds, data, out=folder, log=log, track=track)
         results = [json.loads((folder / f"seed-{s}" / "metrics.json").read_text()) for s in seeds]
         cells[name] = {"lr": lr, "epochs": epochs, "prefix_len": prefix_len, **summarise_cell(results, metric, floor_score)}
         cells[name]["split"] = summary["report"]["split"]
+    if not cells:
+        raise PTPError(f"{out / 'runs'}: no cell of this grid has all its seeds finished; run it without --finished-only")
     result = {"task": task.name, "metric": metric, "floor": floor, "seeds": seeds, "collapse_share": COLLAPSE_SHARE,
               "eval_every": base.eval_every, "schedule": "linear decay to 0 over each budget; each budget its own run",
-              "base": {k: v for k, v in base.to_dict().items() if k != "seed"}, "cells": cells}
+              "base": {k: v for k, v in base.to_dict().items() if k != "seed"}, "cells": cells,
+              "unfinished": unfinished}
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(result, indent=2))
     text = report(result)
@@ -102,6 +112,8 @@ def report(result: dict) -> str:
         lines.append(f"| {cell['lr']:g} | {cell['epochs']} | {cell['prefix_len']} | {cell['mean']:.2f} +- {cell['std']:.2f} | "
                      f"{cell['last_mean']:.2f} +- {cell['last_std']:.2f} | {cell['drop']:+.2f} | "
                      f"{cell['collapsed']}/{len(cell['seeds'])} | {','.join(map(str, cell['selected_epochs']))} |")
+    if result.get("unfinished"):
+        lines += ["", f"Not finished yet, left out: {', '.join(result['unfinished'])}."]
     return "\n".join(lines)
 
 
@@ -130,7 +142,9 @@ def plot(result: dict, path: Path) -> None:
             ax = axes[row][col]
             image = ax.imshow(grid, cmap="magma_r", vmin=0, vmax=vmax, origin="lower", aspect="auto")
             for i, j in itertools.product(range(len(lrs)), range(len(budgets))):
-                if not np.isnan(grid[i, j]):
+                if np.isnan(grid[i, j]):
+                    ax.text(j, i, "not run", ha="center", va="center", fontsize=7, color="grey")
+                else:
                     ax.text(j, i, f"{grid[i, j]:.2f}", ha="center", va="center", fontsize=8,
                             color="white" if grid[i, j] > vmax * 0.6 else "black")
             ax.set_xticks(range(len(budgets)), budgets)

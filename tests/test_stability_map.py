@@ -49,3 +49,16 @@ def test_the_map_trains_every_cell_reports_collapse_and_reuses_runs(tmp_path):
     assert "collapsed" in (tmp_path / "map" / "report.md").read_text() and (tmp_path / "map" / "map.png").stat().st_size
     again = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, env=env)
     assert again.returncode == 0 and again.stdout.count("reusing") == 8  # 4 cells x 2 seeds
+    # A grid grown by a budget not yet run: --finished-only reports the 4 finished cells, names the
+    # 2 others, and trains nothing.
+    grown = [*args[:args.index("--budgets") + 1], "1,3,5", *args[args.index("--budgets") + 2:], "--finished-only"]
+    partial = subprocess.run(grown, capture_output=True, text=True, cwd=ROOT, env=env)
+    assert partial.returncode == 0, partial.stderr[-3000:]
+    result = json.loads((tmp_path / "map" / "results.json").read_text())
+    assert len(result["cells"]) == 4 and result["unfinished"] == ["lr=0.01_epochs=5_prefix=2", "lr=0.03_epochs=5_prefix=2"]
+    assert not (tmp_path / "map" / "runs" / "lr=0.01_epochs=5_prefix=2").exists()
+    assert "Not finished yet, left out: lr=0.01_epochs=5_prefix=2" in (tmp_path / "map" / "report.md").read_text()
+    nothing = subprocess.run([*grown[:grown.index("--out") + 1], tmp_path / "empty", "--finished-only"],
+                             capture_output=True, text=True, cwd=ROOT, env=env)
+    assert nothing.returncode == 2 and "no cell of this grid has all its seeds finished" in nothing.stderr
+    assert "Traceback" not in nothing.stderr
