@@ -87,7 +87,7 @@ def stability_map(base: TrainSpec, data: TrainingData, lrs: list[float], budgets
     result = {"task": task.name, "metric": metric, "floor": floor, "seeds": seeds, "collapse_share": COLLAPSE_SHARE,
               "eval_every": base.eval_every, "schedule": "linear decay to 0 over each budget; each budget its own run",
               "base": {k: v for k, v in base.to_dict().items() if k != "seed"}, "cells": cells,
-              "unfinished": unfinished}
+              "grid": {"lrs": lrs, "budgets": budgets, "prefix_lens": prefix_lens}, "unfinished": unfinished}
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(result, indent=2))
     text = report(result)
@@ -127,9 +127,10 @@ def plot(result: dict, path: Path) -> None:
     import numpy as np
 
     cells = list(result["cells"].values())
-    lrs = sorted({c["lr"] for c in cells})
-    budgets = sorted({c["epochs"] for c in cells})
-    prefixes = sorted({c["prefix_len"] for c in cells})
+    # The whole grid asked for, so that unfinished cells show as "not run" (older results: the cells).
+    asked = result.get("grid") or {"lrs": [c["lr"] for c in cells], "budgets": [c["epochs"] for c in cells],
+                                  "prefix_lens": [c["prefix_len"] for c in cells]}
+    lrs, budgets, prefixes = (sorted(set(asked[key])) for key in ("lrs", "budgets", "prefix_lens"))
     fig, axes = plt.subplots(2, len(prefixes), figsize=(3.6 * len(prefixes) + 1, 6.4), squeeze=False)
     top_std = max(max(c["std"] for c in cells), 1e-9)  # one scale for every prompt length
     for col, prefix in enumerate(prefixes):
