@@ -127,10 +127,8 @@ def plot(result: dict, path: Path) -> None:
     import numpy as np
 
     cells = list(result["cells"].values())
-    # The whole grid asked for, so that unfinished cells show as "not run" (older results: the cells).
-    asked = result.get("grid") or {"lrs": [c["lr"] for c in cells], "budgets": [c["epochs"] for c in cells],
-                                  "prefix_lens": [c["prefix_len"] for c in cells]}
-    lrs, budgets, prefixes = (sorted(set(asked[key])) for key in ("lrs", "budgets", "prefix_lens"))
+    # The whole grid asked for, so that unfinished cells show as "not run".
+    lrs, budgets, prefixes = (sorted(set(result["grid"][key])) for key in ("lrs", "budgets", "prefix_lens"))
     fig, axes = plt.subplots(2, len(prefixes), figsize=(3.6 * len(prefixes) + 1, 6.4), squeeze=False)
     top_std = max(max(c["std"] for c in cells), 1e-9)  # one scale for every prompt length
     for col, prefix in enumerate(prefixes):
