@@ -16,14 +16,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def machine() -> dict:
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
-    except (OSError, StopIteration):
-        cpu = platform.processor()
     import torch
 
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "torch": torch.__version__,
-            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+    from training.loop import hardware
+
+    return {**hardware(), "cores": os.cpu_count(), "python": platform.python_version(), "torch": torch.__version__,
             "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                                      cwd=Path(__file__).parent).stdout.strip()}
 

@@ -197,6 +197,8 @@ def test_cpu_bf16_runs_under_autocast_and_reloads_the_same(tmp_path, tiny_bert, 
     _train(tmp_path, "fp32", replace(spec, precision="fp32"), data_dir=fixtures)
     metrics = json.loads((tmp_path / "bf16" / "seed-1" / "metrics.json").read_text())
     assert metrics["mixed_precision"] == "bf16"
+    assert metrics["hardware"]["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
+    assert metrics["hardware"]["cpu"]
     assert json.loads((tmp_path / "fp32" / "seed-1" / "metrics.json").read_text())["mixed_precision"] == "no"
     a, b = _adapter(tmp_path, "bf16"), _adapter(tmp_path, "fp32")
     assert not all(torch.equal(a[k], b[k]) for k in a)

@@ -8,6 +8,7 @@ A step whose loss or gradients are not finite is skipped (and counted), never ap
 from __future__ import annotations
 
 import json
+import platform
 import shutil
 import sys
 import time
@@ -32,6 +33,19 @@ CALIBRATION_ROWS = 512
 
 TRACKERS = ("auto", "tensorboard", "wandb", "none")
 
+
+
+def hardware() -> dict:
+    """The arithmetic a run's numbers came from. The same seed gives other numbers on another CPU
+    (measured: an MPNet bf16 seed scores 58.18 on an AVX2 EPYC and 65.30 on an AMX Xeon), so a run
+    records its CPU and the vector instructions torch dispatches to; runs pooled from several
+    machines can then be told apart."""
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        cpu = platform.processor()
+    return {"cpu": cpu, "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
 
 
 def tracker(track: str) -> str | None:
@@ -303,7 +317,8 @@ def train_one_seed(spec: TrainSpec, out: Path, train_rows, val_rows, provenance:
               "validation_rows": len(val_rows), "processes": accelerator.num_processes,
               "device": str(accelerator.device), "mixed_precision": accelerator.mixed_precision,
               "seconds": round(time.time() - started, 1), "adapter_epoch": best["epoch"],
-              "calibration": calibration, "mechanism": mechanism, **({"radii": radii} if radii else {})}
+              "calibration": calibration, "mechanism": mechanism, "hardware": hardware(),
+              **({"radii": radii} if radii else {})}
     save_run(accelerator, model, result, work, out)
     return result
 
