@@ -32,43 +32,59 @@ def corpus_for(task: str, pairs: dict, rows: list[int] | None, limit: int | None
     key = {**params, **({"rows": rows} if rows is not None else {}), **({"limit": limit} if limit else {})}
     suffix = f"_{fingerprint_of(key)[:8]}" if key else ""
     folder = out / "corpora" / f"{task}_{pairs['mode']}{suffix}"
-    if pairs["mode"] == "random":
-        build_corpus(task, "random", out=folder, source=source, data_dir=data_dir, spec=RandomSpec(**params),
-                     rows=rows, limit=None if rows else limit, log=log)
-    else:
-        from augment.attack.run import adversarial_splitter
-        from augment.attack.spec import AttackSpec
-        from training.victim import load_victim, resolve_victim
+    # Processes sharing an experiment build each corpus once: the first builds, the others wait for
+    # it here and then find it cached (build_corpus itself refuses a second writer outright).
+    from filelock import FileLock
 
-        path, identity = resolve_victim(victim, task, log=log, source=source, data_dir=data_dir)
-        spec = AttackSpec(victim=identity, **params)
-        build_corpus(task, "adversarial", out=folder, source=source, data_dir=data_dir, spec=spec, rows=rows,
-                     limit=None if rows else limit, log=log,
-                     perturb_split=adversarial_splitter(spec, lambda: load_victim(path, task), log=log))
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(folder.parent / f".{folder.name}.build.lock")):
+        if pairs["mode"] == "random":
+            build_corpus(task, "random", out=folder, source=source, data_dir=data_dir, spec=RandomSpec(**params),
+                         rows=rows, limit=None if rows else limit, log=log)
+        else:
+            from augment.attack.run import adversarial_splitter
+            from augment.attack.spec import AttackSpec
+            from training.victim import load_victim, resolve_victim
+
+            path, identity = resolve_victim(victim, task, log=log, source=source, data_dir=data_dir)
+            spec = AttackSpec(victim=identity, **params)
+            build_corpus(task, "adversarial", out=folder, source=source, data_dir=data_dir, spec=spec, rows=rows,
+                         limit=None if rows else limit, log=log,
+                         perturb_split=adversarial_splitter(spec, lambda: load_victim(path, task), log=log))
     return folder
 
 
 def run_method(task: str, preset: dict, seeds: list[int], folder: Path, corpora: Path, base: TrainSpec,
-               data: TrainingData, source="auto", data_dir=None, victim=None, log=print, track="auto") -> dict:
+               data: TrainingData, source="auto", data_dir=None, victim=None, log=print, track="auto",
+               wait: bool = True) -> dict | None:
     """One method (a preset) on every seed: its corpus if it has one, then the runs. `data` is the
-    task's data, opened once by the caller; a text preset trains on its corpus instead."""
+    task's data, opened once by the caller; a text preset trains on its corpus instead. `wait`:
+    see run_seeds (None while another process still trains some of the seeds)."""
     if preset["pairs"]:
         # The corpus perturbs the rows the trainer uses: the few-shot draw, or the first --max-train.
         pairs = corpus_for(task, preset["pairs"], train_positions(base, data), base.max_train, corpora,
                            source, data_dir, victim, log)
         data = open_data(task, pairs=pairs, log=log)
     spec = replace(base, **preset["train"])
-    return run_seeds(spec, seeds, data, out=folder, log=log, track=track)
+    return run_seeds(spec, seeds, data, out=folder, log=log, track=track, wait=wait)
 
 
 def stability(task: str, seeds: list[int], methods: dict[str, dict], out: Path, base: TrainSpec,
-              source="auto", data_dir=None, victim=None, log=print, track="auto", data: TrainingData | None = None) -> dict:
+              source="auto", data_dir=None, victim=None, log=print, track="auto", data: TrainingData | None = None,
+              wait: bool = True) -> dict | None:
+    """Every method on every seed, then the report. Several processes given the same command share
+    the runs (run_seeds); with `wait=False`, None and no report while another still trains some."""
     data = data or open_data(task, source=source, data_dir=data_dir, log=log)
     results = {}
-    for name, preset in methods.items():
-        log(f"== {name}")
-        results[name] = run_method(task, preset, seeds, out / "runs" / name, out, base, data, source, data_dir,
-                                   victim, log, track)
+    # Every run no other process holds first, then (with `wait`) those another holds.
+    for wait_now in (False, True) if wait else (False,):
+        for name, preset in methods.items():
+            if results.get(name) is None:
+                log(f"== {name}")
+                results[name] = run_method(task, preset, seeds, out / "runs" / name, out, base, data, source,
+                                           data_dir, victim, log, track, wait=wait_now)
+    if any(result is None for result in results.values()):
+        return None
     report = write_report(results, out, floor_of(base, data))
     log(report)
     return results
@@ -87,10 +103,14 @@ def stability_draws(task: str, seeds: list[int], methods: dict[str, dict], out: 
         raise PTPError("--sample-seeds draws few-shot training sets: pass --train-size N too")
     per_draw = {}
     data = open_data(task, source=source, data_dir=data_dir, log=log)
-    for draw in sample_seeds:
-        log(f"=== draw {draw} ({base.train_size} examples, sample seed {draw})")
-        per_draw[draw] = stability(task, seeds, methods, out / f"draw-{draw}", replace(base, sample_seed=draw),
-                                   source, data_dir, victim, log, track, data=data)
+    # First every run no other process holds, over all draws; then wait for those another holds
+    # (two processes given this command share the work with no idle core until the last runs).
+    for wait in (False, True):
+        for draw in sample_seeds:
+            if per_draw.get(draw) is None:
+                log(f"=== draw {draw} ({base.train_size} examples, sample seed {draw})")
+                per_draw[draw] = stability(task, seeds, methods, out / f"draw-{draw}", replace(base, sample_seed=draw),
+                                           source, data_dir, victim, log, track, data=data, wait=wait)
     names, base_name = list(methods), next(iter(methods))
     first = per_draw[sample_seeds[0]][base_name]
     metric, report = first["metric"], first["report"]

@@ -327,16 +327,20 @@ def test_span_head_calibration_has_its_own_group_without_weight_decay(tmp_path, 
 @pytest.mark.slow
 def test_few_shot_grid_perturbs_only_each_draws_rows_and_pools_draws(tmp_path, tiny_bert, fixtures):
     """stability --train-size N --sample-seeds A,B: one folder per draw, each draw's text corpus
-    holding exactly that draw's rows, and a report pooled over (draw, seed) pairs."""
+    holding exactly that draw's rows, and a report pooled over (draw, seed) pairs. Started twice at
+    once on one folder (a core each), the two processes share the runs: each is trained once."""
     from training.config import TrainSpec
     from training.protocol import load_training_data, open_data
 
-    res = subprocess.run([sys.executable, "-m", "pipelines.cli", "stability", "--task", "rte", "--data-dir",
-                          fixtures / "RTE", "--model", tiny_bert, "--epochs", "1", "--batch-size", "2",
-                          "--train-size", "4", "--sample-seeds", "0,1", "--seeds", "1,2", "--methods",
-                          "vanilla,rn-text", "--track", "none", "--out", tmp_path / "grid"],
-                         capture_output=True, text=True, cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"})
-    assert res.returncode == 0, res.stderr[-3000:]
+    command = [sys.executable, "-m", "pipelines.cli", "stability", "--task", "rte", "--data-dir", fixtures / "RTE",
+               "--model", tiny_bert, "--epochs", "1", "--batch-size", "2", "--train-size", "4", "--sample-seeds",
+               "0,1", "--seeds", "1,2", "--methods", "vanilla,rn-text", "--track", "none", "--out", tmp_path / "grid"]
+    both = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
+                             env={**os.environ, "OMP_NUM_THREADS": "1"}) for _ in range(2)]
+    logs = [process.communicate(timeout=600)[0] for process in both]
+    assert [process.returncode for process in both] == [0, 0], logs[0][-3000:] + logs[1][-3000:]
+    trained = sum(log.count("epoch 1: train_loss") for log in logs)
+    assert trained == 2 * 2 * 2, logs  # draws x methods x seeds, none twice
     for draw in (0, 1):
         spec = TrainSpec(task="rte", train_size=4, sample_seed=draw)
         drawn = load_training_data(spec, open_data("rte", data_dir=fixtures / "RTE", log=lambda *_: None),

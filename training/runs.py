@@ -8,7 +8,8 @@ import statistics
 from dataclasses import replace
 from pathlib import Path
 
-from augment.common.corpus import fingerprint_of, write_lock
+from augment.common.atomic import replace_file
+from augment.common.corpus import fingerprint_of
 from augment.common.errors import PTPError
 
 from .config import TrainSpec
@@ -67,48 +68,89 @@ def report(results: list[dict], validation: dict) -> dict:
 
 
 def run_seeds(spec: TrainSpec, seeds: list[int], data: TrainingData, out=None, force: bool = False, log=print,
-              track: str = "auto") -> dict:
+              track: str = "auto", wait: bool = True) -> dict | None:
     """Train every seed on `data` (protocol.open_data) reusing finished seed folders with the same
-    spec, resuming interrupted ones, and write summary.json. `force` retrains from scratch."""
+    spec, resuming interrupted ones, and write summary.json. `force` retrains from scratch.
+
+    Seeds are claimed one at a time (a lock file per seed), so processes given the same run share
+    its seeds: start the same command twice and each trains the seeds the other does not hold, then
+    waits for the other's before the summary; with `wait=False` it returns None instead (no
+    summary), to go on with other work first."""
+    from filelock import FileLock, Timeout
+
     out = Path(out) if out else default_run_dir(spec, data.identity)
     if out.exists() and any(out.iterdir()) and not (out / "summary.json").exists() and not any(out.glob("seed-*")) \
-            and not any(out.glob(".seed-*.partial")):
+            and not any(out.glob(".seed-*")):
         raise PTPError(f"{out}: exists and is not a ptp-train run folder; choose another --out")
     train_rows, val_rows, test_rows, provenance = load_training_data(spec, data, log=log)
     log(f"run folder: {out} ({len(train_rows)} train rows, {len(val_rows)} validation rows (selects), "
         f"{len(test_rows) if test_rows else 'no'} test rows (reports))")
-    results = []
-    # Under torchrun every process runs this; the main process alone locks and writes.
+    out.mkdir(parents=True, exist_ok=True)
+    # Under torchrun every process trains each seed together: only the main process writes, and it
+    # waits for a held seed rather than skip it (the other ranks could not follow a skip).
     main_process = int(os.environ.get("RANK", "0")) == 0
-    with write_lock(out) if main_process else contextlib.nullcontext():
-        for seed in seeds:
-            seed_spec = replace(spec, seed=seed)
-            folder = out / f"seed-{seed}"
-            done = folder / "metrics.json"
-            if done.exists() and not force:
-                config = json.loads((folder / "config.json").read_text())
-                now = {"spec": seed_spec.to_dict(), "provenance": provenance}
-                if same_run(config, now):
-                    log(f"seed {seed}: reusing {folder}")
-                    if main_process:
-                        record_config(folder / "config.json", now)
-                    results.append(json.loads(done.read_text()))
-                    continue
-                raise PTPError(f"{folder}: holds a run with other settings; pass --force or another --out")
-            results.append(train_one_seed(seed_spec, folder, train_rows, val_rows, provenance, test_rows, log=log,
-                                          track=track, resume=not force))
-        validation = summarise(results)
-        summary = {"task": spec.task, "metric": results[0]["metric"], "seeds": seeds,
-                   "spec": {k: v for k, v in spec.to_dict().items() if k != "seed"},
-                   "provenance": provenance, "protocol": provenance["protocol"], "summary": validation,
-                   "report": report(results, validation),
-                   # Per seed, for collapse: the share of the reported split put in one class at the
-                   # selected epoch (None for runs that did not record it, or without a test split),
-                   # and the steps skipped as not finite.
-                   "one_class_share": [((r.get("test") or {}).get("one_class_share") or {}).get("best") for r in results],
-                   "skipped_steps": [r["skipped_steps"] for r in results],
-                   "note": "summary: validation metrics at the best validation epoch of each seed (best) and "
-                           "at the final epoch (last); report: the reported split's metrics at those epochs"}
-        if main_process:
-            (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    alone = int(os.environ.get("WORLD_SIZE", "1")) == 1
+
+    def finished_or_trained(seed: int, retrain: bool) -> dict:
+        seed_spec = replace(spec, seed=seed)
+        folder = out / f"seed-{seed}"
+        done = folder / "metrics.json"
+        if done.exists() and not retrain:
+            config = json.loads((folder / "config.json").read_text())
+            now = {"spec": seed_spec.to_dict(), "provenance": provenance}
+            if same_run(config, now):
+                log(f"seed {seed}: reusing {folder}")
+                if main_process:
+                    record_config(folder / "config.json", now)
+                return json.loads(done.read_text())
+            raise PTPError(f"{folder}: holds a run with other settings; pass --force or another --out")
+        return train_one_seed(seed_spec, folder, train_rows, val_rows, provenance, test_rows, log=log,
+                              track=track, resume=not retrain)
+
+    @contextlib.contextmanager
+    def claimed(seed: int, block: bool):
+        """Whether this process holds the seed now (other torchrun ranks follow the main one)."""
+        if not main_process:
+            yield True
+            return
+        lock = FileLock(str(out / f".seed-{seed}.lock"))
+        try:
+            lock.acquire(timeout=-1 if block else 0)
+        except Timeout:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            lock.release()
+
+    results, held = {}, []
+    for seed in seeds:
+        with claimed(seed, block=not alone) as mine:
+            if mine:
+                results[seed] = finished_or_trained(seed, force)
+            else:
+                held.append(seed)
+                log(f"seed {seed}: another process is training it; "
+                    + ("waiting for it after the others" if wait else "leaving it to that process"))
+    if held and not wait:
+        return None
+    for seed in held:  # normally finished by now; trained here if the other process died meanwhile
+        with claimed(seed, block=True):
+            results[seed] = finished_or_trained(seed, False)
+    results = [results[seed] for seed in seeds]
+    validation = summarise(results)
+    summary = {"task": spec.task, "metric": results[0]["metric"], "seeds": seeds,
+               "spec": {k: v for k, v in spec.to_dict().items() if k != "seed"},
+               "provenance": provenance, "protocol": provenance["protocol"], "summary": validation,
+               "report": report(results, validation),
+               # Per seed, for collapse: the share of the reported split put in one class at the
+               # selected epoch (None for runs that did not record it, or without a test split),
+               # and the steps skipped as not finite.
+               "one_class_share": [((r.get("test") or {}).get("one_class_share") or {}).get("best") for r in results],
+               "skipped_steps": [r["skipped_steps"] for r in results],
+               "note": "summary: validation metrics at the best validation epoch of each seed (best) and "
+                       "at the final epoch (last); report: the reported split's metrics at those epochs"}
+    if main_process:  # whole or not at all: another process sharing the seeds may write it too
+        replace_file(out / "summary.json", json.dumps(summary, indent=2))
     return summary
