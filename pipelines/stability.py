@@ -9,13 +9,17 @@ with its interval, and the Brown-Forsythe test of equal variance (pipelines/stat
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 from dataclasses import replace
 from pathlib import Path
 
 from augment.build import build_corpus
-from augment.common.corpus import fingerprint_of
+from augment.common.atomic import replace_file
+from augment.common.corpus import fingerprint_of, waited_lock
 from augment.random_ops import RandomSpec
+from augment.shards import Shard
 from training.config import TrainSpec
 from training.protocol import TrainingData, load_training_data, open_data, train_positions
 from training.runs import describe, run_seeds
@@ -33,11 +37,12 @@ def corpus_for(task: str, pairs: dict, rows: list[int] | None, limit: int | None
     suffix = f"_{fingerprint_of(key)[:8]}" if key else ""
     folder = out / "corpora" / f"{task}_{pairs['mode']}{suffix}"
     # Processes sharing an experiment build each corpus once: the first builds, the others wait for
-    # it here and then find it cached (build_corpus itself refuses a second writer outright).
-    from filelock import FileLock
-
+    # it here and then find it cached (build_corpus itself refuses a second writer outright). Under
+    # torchrun the ranks build one corpus together (shards), so only the main one takes the lock.
+    lock = waited_lock(folder.parent / f".{folder.name}.build.lock", log,
+                       f"{folder}: another process is building this corpus; waiting for it")
     folder.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(folder.parent / f".{folder.name}.build.lock")):
+    with lock if Shard.from_env().main else contextlib.nullcontext():
         if pairs["mode"] == "random":
             build_corpus(task, "random", out=folder, source=source, data_dir=data_dir, spec=RandomSpec(**params),
                          rows=rows, limit=None if rows else limit, log=log)
@@ -145,7 +150,7 @@ def stability_draws(task: str, seeds: list[int], methods: dict[str, dict], out: 
         std = "— | —" if w["std"] is None else f"{w['std']:.2f} | {w['baseline_std']:.2f}"
         lines.append(f"| {name} | {std} | {ratio} | {p} |")
     text += "\n" + "\n".join(lines)
-    (out / "report.md").write_text(text + "\n")
+    replace_file(out / "report.md", text + "\n")
     log(text)
     return {"draws": per_draw, "pooled": comparison(pooled), "within_draws": within}
 
@@ -233,8 +238,8 @@ def write_report(results: dict, out: Path, floor: dict | None = None, more_resul
                      "(pass --holdout to report on a split nothing was selected on).")
     text = "\n".join(lines)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "report.md").write_text(text + "\n")
-    (out / "results.json").write_text(json.dumps({"comparison": table, "runs": results, **(more_results or {})},
+    replace_file(out / "report.md", text + "\n")
+    replace_file(out / "results.json", json.dumps({"comparison": table, "runs": results, **(more_results or {})},
                                                          indent=2))
     plot(table, out / "stability.png")
     return text
@@ -264,5 +269,7 @@ def plot(table: dict, path: Path) -> None:
     ax.set_ylabel(f"{table['split']} {table['metric']} (validation-selected epoch)")
     ax.set_title(f"{len(seeds)} seeds per method; bar: mean +- std")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    png = io.BytesIO()  # whole or not at all, as the report beside it
+    fig.savefig(png, format="png", dpi=120)
+    replace_file(path, png.getvalue())
     plt.close(fig)

@@ -16,12 +16,14 @@ that grows over several sittings can be read between them.
 """
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import statistics
 from dataclasses import replace
 from pathlib import Path
 
+from augment.common.atomic import replace_file
 from training.config import TrainSpec
 from training.protocol import TrainingData
 from training.runs import describe, run_seeds
@@ -89,9 +91,9 @@ def stability_map(base: TrainSpec, data: TrainingData, lrs: list[float], budgets
               "base": {k: v for k, v in base.to_dict().items() if k != "seed"}, "cells": cells,
               "grid": {"lrs": lrs, "budgets": budgets, "prefix_lens": prefix_lens}, "unfinished": unfinished}
     out.mkdir(parents=True, exist_ok=True)
-    (out / "results.json").write_text(json.dumps(result, indent=2))
+    replace_file(out / "results.json", json.dumps(result, indent=2))
     text = report(result)
-    (out / "report.md").write_text(text + "\n")
+    replace_file(out / "report.md", text + "\n")
     plot(result, out / "map.png")
     log(text)
     return result
@@ -157,5 +159,7 @@ def plot(result: dict, path: Path) -> None:
     fig.suptitle(f"vanilla{f' {model}' if model else ''} on {result['task']}:\nwhere seeds spread and runs collapse",
                  fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    png = io.BytesIO()  # whole or not at all, as the report beside it
+    fig.savefig(png, format="png", dpi=120)
+    replace_file(path, png.getvalue())
     plt.close(fig)

@@ -16,6 +16,7 @@ import statistics
 from dataclasses import fields, replace
 from pathlib import Path
 
+from augment.common.atomic import replace_file
 from augment.common.errors import PTPError
 from training.config import TrainSpec
 from training.protocol import open_data
@@ -103,7 +104,7 @@ def sweep(task: str, method: str, preset: dict, grid: dict[str, list], seeds: li
     result = {"task": task, "method": method, "seeds": seeds, "grid": grid, "selected_on": "validation", "floor": floor,
               "base": {k: v for k, v in base.to_dict().items() if k != "seed"}, "points": points, "picked": picked}
     out.mkdir(parents=True, exist_ok=True)
-    (out / "sweep.json").write_text(json.dumps(result, indent=2))
+    replace_file(out / "sweep.json", json.dumps(result, indent=2))
     lines = [f"| {method} setting | validation {picked['metric']} mean over seeds {','.join(map(str, seeds))} | std "
              f"| collapsed runs | skipped steps |", "|---|---|---|---|---|"]
     lines += [f"| {label(p['setting'])}{' (picked)' if p is picked else ''} | {p['validation_mean']:.2f} "
@@ -111,25 +112,27 @@ def sweep(task: str, method: str, preset: dict, grid: dict[str, list], seeds: li
     if floor:
         lines.append(f"\nCollapsed: at or below validation's majority floor ({floor[picked['metric']]:.2f}) or "
                      "the test split put >= 95% in one class at the selected epoch.")
-    (out / "sweep.md").write_text("\n".join(lines) + "\n")
+    replace_file(out / "sweep.md", "\n".join(lines) + "\n")
     log("\n".join(lines))
     return result
 
 
 def write_preset(path: Path, name: str, result: dict) -> None:
-    """Put the picked setting into a presets file as `name` (replacing an earlier sweep's entry)."""
-    presets = {}
-    if path.exists():
-        try:
-            presets = json.loads(path.read_text())
-        except json.JSONDecodeError as err:
-            raise PTPError(f"{path}: not a JSON presets file ({err}); choose another --presets-out") from None
-    picked = result["picked"]
-    presets[name] = {**picked["preset"], "about": {
-        "method": result["method"], "setting": picked["setting"], "selected_on": "validation",
-        "validation_mean": picked["validation_mean"], "seeds": result["seeds"], "grid": result["grid"],
-        "base": result["base"]}}
+    """Put the picked setting into a presets file as `name` (replacing an earlier sweep's entry).
+    Read, changed and replaced under a lock: sweeps sharing a file (or their runs) finish together."""
+    from filelock import FileLock
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(presets, indent=2) + "\n")
-    tmp.replace(path)
+    with FileLock(str(path.with_name(f".{path.name}.lock"))):
+        presets = {}
+        if path.exists():
+            try:
+                presets = json.loads(path.read_text())
+            except json.JSONDecodeError as err:
+                raise PTPError(f"{path}: not a JSON presets file ({err}); choose another --presets-out") from None
+        picked = result["picked"]
+        presets[name] = {**picked["preset"], "about": {
+            "method": result["method"], "setting": picked["setting"], "selected_on": "validation",
+            "validation_mean": picked["validation_mean"], "seeds": result["seeds"], "grid": result["grid"],
+            "base": result["base"]}}
+        replace_file(path, json.dumps(presets, indent=2) + "\n")

@@ -237,29 +237,35 @@ def test_multi_seed_summary_has_mean_std_min_max(tmp_path, tiny_bert, fixtures):
 
 def test_processes_given_one_run_share_its_seeds(tmp_path, tiny_bert, fixtures):
     """A seed another process holds is left to it (wait=False: no summary yet) or waited for; if
-    that process dies, the waiting one trains the seed itself. The numbers are those of one process."""
+    that process dies, the waiting one trains the seed itself. The numbers are those of one process.
+    A process with other settings in a folder being trained is refused at once."""
     import fcntl
-    import threading
 
+    from augment.common.errors import PTPError
     from training.protocol import open_data
     from training.runs import run_seeds
 
     spec = TrainSpec(task="wic", model=str(tiny_bert), epochs=1, batch_size=4, device="cpu", prefix_len=2)
     data = open_data("wic", data_dir=fixtures, log=lambda *_: None)
     out = tmp_path / "run"
-    out.mkdir()
-    other = open(out / ".seed-2.lock", "w")  # another process, training seed 2
+    other = open(tmp_path / ".run.seed-2.lock", "w")  # another process, training seed 2
     fcntl.flock(other, fcntl.LOCK_EX)
     lines = []
     assert run_seeds(spec, [1, 2, 3], data, out=out, log=lines.append, wait=False) is None
     assert [(out / f"seed-{s}" / "metrics.json").is_file() for s in (1, 2, 3)] == [True, False, True]
     assert not (out / "summary.json").exists()
     assert "seed 2: another process is training it; leaving it to that process" in lines
-    threading.Timer(1.0, other.close).start()  # it dies without finishing seed 2
+    with pytest.raises(PTPError, match="another process is training other settings in this folder"):
+        run_seeds(replace(spec, lr=0.1), [1, 2, 3], data, out=out, log=lambda *_: None)
+
+    def log(line):  # the other process dies without finishing seed 2 once this one waits for it
+        lines.append(line)
+        if line == "seed 2: another process is training it; waiting for it after the others":
+            other.close()
+
     lines.clear()
-    shared = run_seeds(spec, [1, 2, 3], data, out=out, log=lines.append)
-    assert "seed 2: another process is training it; waiting for it after the others" in lines
-    assert [line.split(":")[0] for line in lines if "reusing" in line] == ["seed 1", "seed 3"]
+    shared = run_seeds(spec, [1, 2, 3], data, out=out, log=log)
+    assert other.closed and [line.split(":")[0] for line in lines if "reusing" in line] == ["seed 1", "seed 3"]
     alone = run_seeds(spec, [1, 2, 3], data, out=tmp_path / "alone", log=lambda *_: None)
     assert shared["summary"] == alone["summary"] and json.loads((out / "summary.json").read_text()) == shared
 

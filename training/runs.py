@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from augment.common.atomic import replace_file
-from augment.common.corpus import fingerprint_of
+from augment.common.corpus import fingerprint_of, write_lock
 from augment.common.errors import PTPError
 
 from .config import TrainSpec
@@ -75,21 +75,53 @@ def run_seeds(spec: TrainSpec, seeds: list[int], data: TrainingData, out=None, f
     Seeds are claimed one at a time (a lock file per seed), so processes given the same run share
     its seeds: start the same command twice and each trains the seeds the other does not hold, then
     waits for the other's before the summary; with `wait=False` it returns None instead (no
-    summary), to go on with other work first."""
-    from filelock import FileLock, Timeout
-
+    summary), to go on with other work first. `force` retrains the seeds this process claims."""
     out = Path(out) if out else default_run_dir(spec, data.identity)
     if out.exists() and any(out.iterdir()) and not (out / "summary.json").exists() and not any(out.glob("seed-*")) \
-            and not any(out.glob(".seed-*")):
+            and not any(out.glob(".seed-*.partial")):
         raise PTPError(f"{out}: exists and is not a ptp-train run folder; choose another --out")
     train_rows, val_rows, test_rows, provenance = load_training_data(spec, data, log=log)
     log(f"run folder: {out} ({len(train_rows)} train rows, {len(val_rows)} validation rows (selects), "
         f"{len(test_rows) if test_rows else 'no'} test rows (reports))")
-    out.mkdir(parents=True, exist_ok=True)
-    # Under torchrun every process trains each seed together: only the main process writes, and it
-    # waits for a held seed rather than skip it (the other ranks could not follow a skip).
+    # Locks and the run's identity lie beside the folder, which only a finished seed creates.
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # Under torchrun the ranks train each seed together and could not follow one rank's skip or
+    # wait: the main process locks the whole folder, as a single writer, and shares nothing.
     main_process = int(os.environ.get("RANK", "0")) == 0
-    alone = int(os.environ.get("WORLD_SIZE", "1")) == 1
+    sharing = int(os.environ.get("WORLD_SIZE", "1")) == 1
+    with (contextlib.nullcontext() if sharing or not main_process else write_lock(out)):
+        if sharing:
+            refuse_other_settings(out, spec, provenance)
+        return _run_seeds(spec, seeds, out, train_rows, val_rows, test_rows, provenance, force, log, track, wait,
+                          main_process, sharing)
+
+
+def beside(out: Path, what: str) -> Path:
+    """A hidden file beside run folder `out` (a lock, the run's identity) that names it."""
+    return out.parent / f".{out.name}.{what}"
+
+
+def refuse_other_settings(out: Path, spec: TrainSpec, provenance: dict) -> None:
+    """A process sharing a run folder with another that trains other settings there stops at once
+    (else each would wait for the other's seeds, then fail on them)."""
+    from filelock import FileLock, Timeout
+
+    identity = {"spec": {**spec.to_dict(), "seed": None}, "provenance": provenance}
+    with FileLock(str(beside(out, "run.lock"))):
+        recorded = beside(out, "run.json")
+        if recorded.is_file() and not same_run(json.loads(recorded.read_text()), identity):
+            for lock_file in out.parent.glob(f".{out.name}.seed-*.lock"):
+                try:
+                    FileLock(str(lock_file)).acquire(timeout=0).lock.release()
+                except Timeout:
+                    raise PTPError(f"{out}: another process is training other settings in this folder "
+                                   f"({lock_file} is held); wait for it or choose another --out") from None
+        replace_file(recorded, json.dumps(identity, indent=2))
+
+
+def _run_seeds(spec, seeds, out, train_rows, val_rows, test_rows, provenance, force, log, track, wait,
+               main_process, sharing) -> dict | None:
+    from filelock import FileLock, Timeout
 
     def finished_or_trained(seed: int, retrain: bool) -> dict:
         seed_spec = replace(spec, seed=seed)
@@ -109,11 +141,11 @@ def run_seeds(spec: TrainSpec, seeds: list[int], data: TrainingData, out=None, f
 
     @contextlib.contextmanager
     def claimed(seed: int, block: bool):
-        """Whether this process holds the seed now (other torchrun ranks follow the main one)."""
-        if not main_process:
+        """Whether this process holds the seed now (always, under torchrun: see run_seeds)."""
+        if not sharing:
             yield True
             return
-        lock = FileLock(str(out / f".seed-{seed}.lock"))
+        lock = FileLock(str(beside(out, f"seed-{seed}.lock")))
         try:
             lock.acquire(timeout=-1 if block else 0)
         except Timeout:
@@ -126,7 +158,7 @@ def run_seeds(spec: TrainSpec, seeds: list[int], data: TrainingData, out=None, f
 
     results, held = {}, []
     for seed in seeds:
-        with claimed(seed, block=not alone) as mine:
+        with claimed(seed, block=False) as mine:
             if mine:
                 results[seed] = finished_or_trained(seed, force)
             else:

@@ -31,12 +31,15 @@ def atomic_folder(final, keep_existing: bool = False):
     replace_folder(tmp, final)
 
 
-def replace_file(path, text: str) -> None:
-    """Write `path` whole or not at all: a temporary sibling renamed into place, so a reader (a
-    resumed job, another process) sees the old file or the new one, never half."""
+def replace_file(path, content: str | bytes) -> None:
+    """Write `path` (text, or bytes such as a PNG) whole or not at all: a temporary sibling renamed
+    into place, so a reader (a resumed job, another process) sees the old file or the new, never half."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
+    if isinstance(content, bytes):
+        tmp.write_bytes(content)
+    else:
+        tmp.write_text(content, encoding="utf-8")
     os.replace(tmp, path)
 
 

@@ -70,6 +70,23 @@ def write_lock(folder: Path):
         lock.release()
 
 
+@contextlib.contextmanager
+def waited_lock(path: Path, log, waiting: str):
+    """Exclusive lock at `path`, waited for; `waiting` goes to `log` when another process holds it."""
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(str(path))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        log(waiting)
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 def read_manifest(folder: Path) -> dict | None:
     path = Path(folder) / MANIFEST
     if not path.is_file():
