@@ -10,13 +10,12 @@ with its interval, and the Brown-Forsythe test of equal variance (pipelines/stat
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 from dataclasses import replace
 from pathlib import Path
 
 from augment.build import build_corpus
-from augment.common.atomic import replace_file
+from augment.common.atomic import replace_file, replace_png
 from augment.common.corpus import fingerprint_of, waited_lock
 from augment.random_ops import RandomSpec
 from augment.shards import Shard
@@ -74,20 +73,30 @@ def run_method(task: str, preset: dict, seeds: list[int], folder: Path, corpora:
     return run_seeds(spec, seeds, data, out=folder, log=log, track=track, wait=wait)
 
 
+def free_first(keys: list, run, wait: bool = True) -> dict:
+    """`run(key, wait)` for every key: first each without waiting for runs another process holds
+    (None where it would have to), then, with `wait`, the keys left, waiting for those runs."""
+    results = {}
+    for wait_now in (False, True) if wait else (False,):
+        for key in keys:
+            if results.get(key) is None:
+                results[key] = run(key, wait_now)
+    return results
+
+
 def stability(task: str, seeds: list[int], methods: dict[str, dict], out: Path, base: TrainSpec,
               source="auto", data_dir=None, victim=None, log=print, track="auto", data: TrainingData | None = None,
               wait: bool = True) -> dict | None:
     """Every method on every seed, then the report. Several processes given the same command share
     the runs (run_seeds); with `wait=False`, None and no report while another still trains some."""
     data = data or open_data(task, source=source, data_dir=data_dir, log=log)
-    results = {}
-    # Every run no other process holds first, then (with `wait`) those another holds.
-    for wait_now in (False, True) if wait else (False,):
-        for name, preset in methods.items():
-            if results.get(name) is None:
-                log(f"== {name}")
-                results[name] = run_method(task, preset, seeds, out / "runs" / name, out, base, data, source,
-                                           data_dir, victim, log, track, wait=wait_now)
+
+    def method(name, wait_now):
+        log(f"== {name}")
+        return run_method(task, methods[name], seeds, out / "runs" / name, out, base, data, source, data_dir,
+                          victim, log, track, wait=wait_now)
+
+    results = free_first(list(methods), method, wait)
     if any(result is None for result in results.values()):
         return None
     report = write_report(results, out, floor_of(base, data))
@@ -106,16 +115,15 @@ def stability_draws(task: str, seeds: list[int], methods: dict[str, dict], out: 
         from augment.common.errors import PTPError
 
         raise PTPError("--sample-seeds draws few-shot training sets: pass --train-size N too")
-    per_draw = {}
     data = open_data(task, source=source, data_dir=data_dir, log=log)
-    # First every run no other process holds, over all draws; then wait for those another holds
-    # (two processes given this command share the work with no idle core until the last runs).
-    for wait in (False, True):
-        for draw in sample_seeds:
-            if per_draw.get(draw) is None:
-                log(f"=== draw {draw} ({base.train_size} examples, sample seed {draw})")
-                per_draw[draw] = stability(task, seeds, methods, out / f"draw-{draw}", replace(base, sample_seed=draw),
-                                           source, data_dir, victim, log, track, data=data, wait=wait)
+
+    def draw_of(draw, wait):
+        log(f"=== draw {draw} ({base.train_size} examples, sample seed {draw})")
+        return stability(task, seeds, methods, out / f"draw-{draw}", replace(base, sample_seed=draw), source,
+                         data_dir, victim, log, track, data=data, wait=wait)
+
+    # Over all draws, so that two processes given this command leave no core idle until the last runs.
+    per_draw = free_first(sample_seeds, draw_of)
     names, base_name = list(methods), next(iter(methods))
     first = per_draw[sample_seeds[0]][base_name]
     metric, report = first["metric"], first["report"]
@@ -269,7 +277,5 @@ def plot(table: dict, path: Path) -> None:
     ax.set_ylabel(f"{table['split']} {table['metric']} (validation-selected epoch)")
     ax.set_title(f"{len(seeds)} seeds per method; bar: mean +- std")
     fig.tight_layout()
-    png = io.BytesIO()  # whole or not at all, as the report beside it
-    fig.savefig(png, format="png", dpi=120)
-    replace_file(path, png.getvalue())
+    replace_png(path, fig)
     plt.close(fig)

@@ -16,14 +16,13 @@ that grows over several sittings can be read between them.
 """
 from __future__ import annotations
 
-import io
 import itertools
 import json
 import statistics
 from dataclasses import replace
 from pathlib import Path
 
-from augment.common.atomic import replace_file
+from augment.common.atomic import replace_file, replace_png
 from training.config import TrainSpec
 from training.protocol import TrainingData
 from training.runs import describe, run_seeds
@@ -159,7 +158,5 @@ def plot(result: dict, path: Path) -> None:
     fig.suptitle(f"vanilla{f' {model}' if model else ''} on {result['task']}:\nwhere seeds spread and runs collapse",
                  fontsize=10)
     fig.tight_layout()
-    png = io.BytesIO()  # whole or not at all, as the report beside it
-    fig.savefig(png, format="png", dpi=120)
-    replace_file(path, png.getvalue())
+    replace_png(path, fig)
     plt.close(fig)

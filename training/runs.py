@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from augment.common.atomic import replace_file
-from augment.common.corpus import fingerprint_of, write_lock
+from augment.common.corpus import fingerprint_of, free_lock, write_lock
 from augment.common.errors import PTPError
 
 from .config import TrainSpec
@@ -76,6 +76,8 @@ def run_seeds(spec: TrainSpec, seeds: list[int], data: TrainingData, out=None, f
     its seeds: start the same command twice and each trains the seeds the other does not hold, then
     waits for the other's before the summary; with `wait=False` it returns None instead (no
     summary), to go on with other work first. `force` retrains the seeds this process claims."""
+    from filelock import FileLock
+
     out = Path(out) if out else default_run_dir(spec, data.identity)
     if out.exists() and any(out.iterdir()) and not (out / "summary.json").exists() and not any(out.glob("seed-*")) \
             and not any(out.glob(".seed-*.partial")):
@@ -89,39 +91,6 @@ def run_seeds(spec: TrainSpec, seeds: list[int], data: TrainingData, out=None, f
     # wait: the main process locks the whole folder, as a single writer, and shares nothing.
     main_process = int(os.environ.get("RANK", "0")) == 0
     sharing = int(os.environ.get("WORLD_SIZE", "1")) == 1
-    with (contextlib.nullcontext() if sharing or not main_process else write_lock(out)):
-        if sharing:
-            refuse_other_settings(out, spec, provenance)
-        return _run_seeds(spec, seeds, out, train_rows, val_rows, test_rows, provenance, force, log, track, wait,
-                          main_process, sharing)
-
-
-def beside(out: Path, what: str) -> Path:
-    """A hidden file beside run folder `out` (a lock, the run's identity) that names it."""
-    return out.parent / f".{out.name}.{what}"
-
-
-def refuse_other_settings(out: Path, spec: TrainSpec, provenance: dict) -> None:
-    """A process sharing a run folder with another that trains other settings there stops at once
-    (else each would wait for the other's seeds, then fail on them)."""
-    from filelock import FileLock, Timeout
-
-    identity = {"spec": {**spec.to_dict(), "seed": None}, "provenance": provenance}
-    with FileLock(str(beside(out, "run.lock"))):
-        recorded = beside(out, "run.json")
-        if recorded.is_file() and not same_run(json.loads(recorded.read_text()), identity):
-            for lock_file in out.parent.glob(f".{out.name}.seed-*.lock"):
-                try:
-                    FileLock(str(lock_file)).acquire(timeout=0).lock.release()
-                except Timeout:
-                    raise PTPError(f"{out}: another process is training other settings in this folder "
-                                   f"({lock_file} is held); wait for it or choose another --out") from None
-        replace_file(recorded, json.dumps(identity, indent=2))
-
-
-def _run_seeds(spec, seeds, out, train_rows, val_rows, test_rows, provenance, force, log, track, wait,
-               main_process, sharing) -> dict | None:
-    from filelock import FileLock, Timeout
 
     def finished_or_trained(seed: int, retrain: bool) -> dict:
         seed_spec = replace(spec, seed=seed)
@@ -141,14 +110,17 @@ def _run_seeds(spec, seeds, out, train_rows, val_rows, test_rows, provenance, fo
 
     @contextlib.contextmanager
     def claimed(seed: int, block: bool):
-        """Whether this process holds the seed now (always, under torchrun: see run_seeds)."""
+        """Whether this process holds the seed now (always, under torchrun)."""
         if not sharing:
             yield True
             return
-        lock = FileLock(str(beside(out, f"seed-{seed}.lock")))
-        try:
-            lock.acquire(timeout=-1 if block else 0)
-        except Timeout:
+        path = beside(out, f"seed-{seed}.lock")
+        if block:
+            lock = FileLock(str(path))
+            lock.acquire()
+        else:
+            lock = free_lock(path)
+        if lock is None:
             yield False
             return
         try:
@@ -156,33 +128,58 @@ def _run_seeds(spec, seeds, out, train_rows, val_rows, test_rows, provenance, fo
         finally:
             lock.release()
 
-    results, held = {}, []
-    for seed in seeds:
-        with claimed(seed, block=False) as mine:
-            if mine:
-                results[seed] = finished_or_trained(seed, force)
-            else:
-                held.append(seed)
-                log(f"seed {seed}: another process is training it; "
-                    + ("waiting for it after the others" if wait else "leaving it to that process"))
-    if held and not wait:
-        return None
-    for seed in held:  # normally finished by now; trained here if the other process died meanwhile
-        with claimed(seed, block=True):
-            results[seed] = finished_or_trained(seed, False)
-    results = [results[seed] for seed in seeds]
-    validation = summarise(results)
-    summary = {"task": spec.task, "metric": results[0]["metric"], "seeds": seeds,
-               "spec": {k: v for k, v in spec.to_dict().items() if k != "seed"},
-               "provenance": provenance, "protocol": provenance["protocol"], "summary": validation,
-               "report": report(results, validation),
-               # Per seed, for collapse: the share of the reported split put in one class at the
-               # selected epoch (None for runs that did not record it, or without a test split),
-               # and the steps skipped as not finite.
-               "one_class_share": [((r.get("test") or {}).get("one_class_share") or {}).get("best") for r in results],
-               "skipped_steps": [r["skipped_steps"] for r in results],
-               "note": "summary: validation metrics at the best validation epoch of each seed (best) and "
-                       "at the final epoch (last); report: the reported split's metrics at those epochs"}
-    if main_process:  # whole or not at all: another process sharing the seeds may write it too
-        replace_file(out / "summary.json", json.dumps(summary, indent=2))
-    return summary
+    with contextlib.nullcontext() if sharing or not main_process else write_lock(out):
+        if sharing:
+            refuse_other_settings(out, spec, provenance)
+        results, held = {}, []
+        for seed in seeds:
+            with claimed(seed, block=False) as mine:
+                if mine:
+                    results[seed] = finished_or_trained(seed, force)
+                else:
+                    held.append(seed)
+                    log(f"seed {seed}: another process is training it; "
+                        + ("waiting for it after the others" if wait else "leaving it to that process"))
+        if held and not wait:
+            return None
+        for seed in held:  # normally finished by now; trained here if the other process died meanwhile
+            with claimed(seed, block=True):
+                results[seed] = finished_or_trained(seed, False)
+        results = [results[seed] for seed in seeds]
+        validation = summarise(results)
+        summary = {"task": spec.task, "metric": results[0]["metric"], "seeds": seeds,
+                   "spec": {k: v for k, v in spec.to_dict().items() if k != "seed"},
+                   "provenance": provenance, "protocol": provenance["protocol"], "summary": validation,
+                   "report": report(results, validation),
+                   # Per seed, for collapse: the share of the reported split put in one class at the
+                   # selected epoch (None for runs that did not record it, or without a test split),
+                   # and the steps skipped as not finite.
+                   "one_class_share": [((r.get("test") or {}).get("one_class_share") or {}).get("best") for r in results],
+                   "skipped_steps": [r["skipped_steps"] for r in results],
+                   "note": "summary: validation metrics at the best validation epoch of each seed (best) and "
+                           "at the final epoch (last); report: the reported split's metrics at those epochs"}
+        if main_process:  # whole or not at all: another process sharing the seeds may write it too
+            replace_file(out / "summary.json", json.dumps(summary, indent=2))
+        return summary
+
+
+def beside(out: Path, what: str) -> Path:
+    """A hidden file beside run folder `out` (a lock, the run's identity) that names it."""
+    return out.parent / f".{out.name}.{what}"
+
+
+def refuse_other_settings(out: Path, spec: TrainSpec, provenance: dict) -> None:
+    """A process sharing a run folder with another that trains other settings there stops at once
+    (else each would wait for the other's seeds, then fail on them)."""
+    from filelock import FileLock
+
+    identity = {"spec": {**spec.to_dict(), "seed": None}, "provenance": provenance}
+    with FileLock(str(beside(out, "run.lock"))):
+        recorded = beside(out, "run.json")
+        if recorded.is_file() and not same_run(json.loads(recorded.read_text()), identity):
+            for lock_file in out.parent.glob(f".{out.name}.seed-*.lock"):
+                if (lock := free_lock(lock_file)) is None:
+                    raise PTPError(f"{out}: another process is training other settings in this folder "
+                                   f"({lock_file} is held); wait for it or choose another --out")
+                lock.release()
+        replace_file(recorded, json.dumps(identity, indent=2))

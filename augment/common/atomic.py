@@ -43,6 +43,15 @@ def replace_file(path, content: str | bytes) -> None:
     os.replace(tmp, path)
 
 
+def replace_png(path, figure, dpi: int = 120) -> None:
+    """A matplotlib figure saved as `path` whole or not at all (as `replace_file`)."""
+    import io
+
+    png = io.BytesIO()
+    figure.savefig(png, format="png", dpi=dpi)
+    replace_file(path, png.getvalue())
+
+
 def replace_folder(filled, final) -> None:
     """Move a filled folder to `final` (for work folders that outlive one process, such as a
     training seed's, which resumes): an older `final` is moved aside in one rename, then deleted."""

@@ -51,19 +51,27 @@ def atomic_save(data, folder: Path, extra: dict[str, str] | None = None,
     return folder
 
 
-@contextlib.contextmanager
-def write_lock(folder: Path):
-    """Exclusive lock for writing `folder`; a second writer gets a clear error, not a mess."""
+def free_lock(path: Path):
+    """The file lock at `path`, acquired if no other process holds it now, else None."""
     from filelock import FileLock, Timeout
 
-    folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(folder.parent / f".{folder.name}.lock"))
+    lock = FileLock(str(path))
     try:
         lock.acquire(timeout=0)
     except Timeout:
+        return None
+    return lock
+
+
+@contextlib.contextmanager
+def write_lock(folder: Path):
+    """Exclusive lock for writing `folder`; a second writer gets a clear error, not a mess."""
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    path = folder.parent / f".{folder.name}.lock"
+    if (lock := free_lock(path)) is None:
         raise PTPError(f"{folder}: another process is writing this folder (lock "
-                       f"{lock.lock_file}); wait for it to finish or choose another --out") from None
+                       f"{path}); wait for it to finish or choose another --out")
     try:
         yield
     finally:
@@ -73,13 +81,11 @@ def write_lock(folder: Path):
 @contextlib.contextmanager
 def waited_lock(path: Path, log, waiting: str):
     """Exclusive lock at `path`, waited for; `waiting` goes to `log` when another process holds it."""
-    from filelock import FileLock, Timeout
+    from filelock import FileLock
 
-    lock = FileLock(str(path))
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
+    if (lock := free_lock(path)) is None:
         log(waiting)
+        lock = FileLock(str(path))
         lock.acquire()
     try:
         yield
