@@ -8,8 +8,9 @@ the trainer's as `ptp-train`). A provider is a module with two functions:
         and a short identity string that becomes part of the corpus fingerprint;
     load(location, task, device) -> an object with predict_proba(examples) and unk_token.
 
-Entry points rather than an import keep the dependency one way (augment <- training) and let
-another package offer its own victims under another name (`--victim-provider NAME`).
+Entry points rather than an import keep the dependency one way (augment <- training). The
+commands always use the default, `ptp-train`; `provider(NAME)` loads another provider
+registered in the group.
 """
 from __future__ import annotations
 
