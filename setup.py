@@ -1,10 +1,10 @@
-"""PTP: prompt tuning with perturbation-based regularizers."""
+"""PTP: prompt tuning with perturbation-based regularisers."""
 from setuptools import find_packages, setup
 
 setup(
     name="ptp",
     version="0.1.0",
-    description="Prompt tuning with perturbation-based regularizers (random and adversarial, "
+    description="Prompt tuning with perturbation-based regularisers (random and adversarial, "
                 "text and embedding space) for frozen encoders on SuperGLUE-style tasks",
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
