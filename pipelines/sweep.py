@@ -20,6 +20,7 @@ from augment.common.atomic import replace_file
 from augment.common.errors import PTPError
 from training.config import TrainSpec
 from training.protocol import open_data
+from training.regularisers import KNOBS, REGULARISERS
 
 from .stability import collapsed_count, floor_of, run_method
 
@@ -81,6 +82,12 @@ def label(setting: dict) -> str:
 
 def sweep(task: str, method: str, preset: dict, grid: dict[str, list], seeds: list[int], out: Path,
           base: TrainSpec, source="auto", data_dir=None, victim=None, log=print, track="auto") -> dict:
+    noise = preset["train"].get("embed_noise", base.embed_noise)
+    reads = [k.name for k in REGULARISERS[noise].knobs]
+    unread = [k for k in grid if k in KNOBS and k not in reads]
+    if unread:  # a knob the method never reads would train the same runs again under other names
+        raise PTPError(f"--grid {', '.join(unread)}: {method} ({noise}) does not read it; its regulariser's "
+                       f"knobs: {', '.join(reads) or 'none'}")
     candidates = [(setting, apply(preset, setting)) for setting in settings(grid)]
     for _, candidate in candidates:  # reject a bad value in any grid point before training anything
         replace(base, **candidate["train"])

@@ -7,15 +7,66 @@ from training.config import TrainSpec
 from training.regularisers import REGULARISERS, Regulariser
 
 
-def test_every_regulariser_is_one_record_whose_knobs_and_preset_are_trainspec_settings():
-    fields = set(TrainSpec.__dataclass_fields__)
-    assert set(REGULARISERS) == {"none", "gaussian", "pgd", "freelb", "smart"}
+def test_every_regulariser_is_one_record_whose_knobs_are_spec_fields_with_one_meaning():
+    """Properties of every record, whatever records there are: its knobs are TrainSpec fields and
+    ptp-train options with their declared default and help, a knob shared by several records is one
+    knob, and its preset is a valid spec that ptp-pipeline offers."""
+    from click.testing import CliRunner
+
+    from pipelines.presets import PRESETS
+    from training.cli import main
+    from training.regularisers import KNOBS, Knob
+
+    assert "none" in REGULARISERS and len(REGULARISERS) >= 2
+    spec_fields = TrainSpec.__dataclass_fields__
+    help_text = " ".join(CliRunner().invoke(main, ["--help"], terminal_width=400).output.split())
     for name, record in REGULARISERS.items():
         assert isinstance(record, Regulariser) and record.name == name
-        assert set(record.knobs) <= fields, name
-        preset_name, settings = record.preset
-        spec = TrainSpec(task="rte", **settings)  # every preset is a valid spec
-        assert spec.embed_noise == settings.get("embed_noise", "none")
+        assert name in help_text
+        for knob in record.knobs:
+            assert isinstance(knob, Knob) and KNOBS[knob.name] is knob or KNOBS[knob.name] == knob
+            assert spec_fields[knob.name].default == knob.default and knob.flag in help_text
+            assert getattr(TrainSpec(task="rte"), knob.name) == knob.default
+            if knob.bound == "positive":  # the record's bound is the spec's check
+                with pytest.raises(PTPError, match=f"{knob.flag} 0"):
+                    TrainSpec(task="rte", **{knob.name: knob.type(0)})
+        if record.preset:
+            preset_name, settings = record.preset
+            spec = TrainSpec(task="rte", **settings)  # every preset is a valid spec
+            assert spec.embed_noise == settings.get("embed_noise", "none") and PRESETS[preset_name]["train"] == settings
+
+
+def test_run_identity_is_one_rule_that_keeps_runs_from_before_knob_records(tmp_path):
+    """Seed configs written by the code before knobs lived in their records (tests/fixtures/
+    run-configs-2026-12-03, from a committed sweep's base) read back to the same identity: the
+    same stored spec, `same_run` true, the same default run folder."""
+    import json
+    from pathlib import Path
+
+    from training.config import FIRST_LAYOUT
+    from training.loop import same_run
+
+    configs = sorted((Path(__file__).parent / "fixtures" / "run-configs-2026-12-03").glob("*.json"))
+    assert len(configs) == 4
+    for path in configs:
+        saved = json.loads(path.read_text())
+        spec = TrainSpec.from_dict(saved["spec"])
+        assert spec.to_dict() == saved["spec"], path.name
+        assert same_run(saved, {"spec": spec.to_dict(), "provenance": saved["provenance"]})
+        assert set(FIRST_LAYOUT) <= set(saved["spec"])
+    # The rule: a field outside the first layout is stored only away from its default, a knob included.
+    from training.regularisers import KNOBS
+
+    later = [f for f in TrainSpec.__dataclass_fields__ if f not in FIRST_LAYOUT and f not in ("task_definition",)]
+    assert {"grad_accum", "radii", "start_std", "adv_max_norm"} <= set(later)
+    plain = TrainSpec(task="rte")
+    for name in later:
+        assert name not in plain.to_dict(), name
+    assert TrainSpec(task="rte", grad_accum=2).to_dict()["grad_accum"] == 2
+    moved = [n for n in later if n in KNOBS and not KNOBS[n].stored_as and KNOBS[n].type is float]
+    for name in moved:  # a knob of a record set away from its default enters the identity
+        value = KNOBS[name].default * 2 + 0.5
+        assert TrainSpec(task="rte", **{name: value}).to_dict()[name] == value
 
 
 def test_the_spec_offers_exactly_the_registered_regularisers():
@@ -52,3 +103,14 @@ def test_a_preset_file_written_before_the_split_still_loads(tmp_path):
     train = load_presets(str(path))["freelb-tuned"]["train"]
     assert train["adv_max_norm"] == 0.0 and "eps" not in train
     TrainSpec(task="rte", **train)
+
+
+def test_a_sweep_refuses_a_knob_its_method_does_not_read(tmp_path):
+    """FreeLB's max norm was once stored as eps: sweeping eps for freelb would train one setting
+    three times. The sweep reads which knobs the method's regulariser declares and says so."""
+    from pipelines.presets import PRESETS
+    from pipelines.sweep import sweep
+
+    with pytest.raises(PTPError, match=r"--grid eps: freelb \(freelb\) does not read it; .*adv_max_norm"):
+        sweep("rte", "freelb", PRESETS["freelb"], {"eps": [0.1, 0.2]}, [1], tmp_path / "s", TrainSpec(task="rte"))
+    assert not (tmp_path / "s").exists()

@@ -89,3 +89,31 @@ def make_tiny(kind: str, folder: Path) -> Path:
             AutoModel.from_config(config).save_pretrained(folder)
     tok.save_pretrained(folder)
     return folder
+
+
+def tiny_batch(folder: Path, method: str = "prefix", rows: int = 4, **spec):
+    """(model, input embeddings, one collated RTE batch, TrainSpec) on a tiny BERT (made in
+    `folder`), for regulariser tests that check a step's maths by hand."""
+    import torch
+
+    from training.config import TrainSpec
+    from training.data import Collator, encode_rows, head_size
+    from training.model import build_peft_model, input_embeddings, load_encoder
+
+    model_dir = make_tiny_bert(folder)
+    spec = TrainSpec(task="rte", model=str(model_dir), method=method, prefix_len=4, device="cpu", **spec)
+    with seeded_init(1):
+        encoder, tokenizer = load_encoder(str(model_dir), spec.dropout)
+        model = build_peft_model(encoder, 2, spec.pooling, 0, method, spec.prefix_len)
+        with torch.no_grad():  # a trained-looking head and prompt, not PEFT's zeros
+            for p in model.parameters():
+                if p.requires_grad:
+                    p.add_(torch.randn_like(p) * 0.5)
+    from augment.common.tasks import get_task
+    from training.protocol import load_training_data, open_data
+
+    task, quiet = get_task("rte"), lambda *_: None
+    train = load_training_data(spec, open_data("rte", data_dir=Path(__file__).parent / "fixtures" / "RTE", log=quiet),
+                               log=quiet)[0]
+    items = encode_rows(tokenizer, task, train[:rows], spec.max_length)
+    return model, input_embeddings(model), Collator(tokenizer.pad_token_id, head_size(task))(items), spec

@@ -1,7 +1,7 @@
 """The training spec: every knob of one ptp-train run, validated when it is built."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields, make_dataclass, replace
 from typing import TYPE_CHECKING
 
 from augment.common.errors import PTPError
@@ -9,8 +9,7 @@ from augment.common.tasks import get_task
 
 from .losses import CONSISTENCY
 from .model import DEFAULT_MODEL, METHODS, POOLINGS
-from .perturb import NORMS
-from .regularisers import REGULARISERS
+from .regularisers import KNOBS, PER_COORDINATE, REGULARISERS, readers
 
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "fp32", "bf16")
@@ -25,16 +24,26 @@ def default_pooling(task_name: str) -> str:
     return "span" if get_task(task_name).pooled_spans else "mean"
 
 
-# Fields added after runs were first cached, with the value that means "not set".
-LATER_FIELDS = {"task_definition": "", "grad_accum": 1, "eval_every": 1, "radii": "absolute", "precision": "auto"}
 RADII = ("absolute", "relative")
-# Perturbation sizes read per coordinate (a noise std, an linf radius) and as an example's l2 norm.
-PER_COORDINATE = ("sigma", "start_std")
-NORM_RADII = ("eps", "step_size", "init_mag", "adv_max_norm")
+# Run identity, one rule: a spec is stored (run configs, run folder names, caches) as the fields
+# of the first stored layout below, plus every other field whose value differs from its default
+# (so a setting or knob added later changes no earlier run's identity while unset), with a knob
+# that runs once stored under another field (`Knob.stored_as`) stored there. Every run folder and
+# cache written since the first layout keeps its identity (tests/fixtures/run-configs-2026-12-03).
+FIRST_LAYOUT = ("task", "model", "method", "prefix_len", "prefix_projection", "pooling", "lr", "batch_size",
+                "epochs", "max_length", "weight_decay", "warmup", "consistency", "lam", "embed_noise", "sigma",
+                "eps", "step_size", "steps", "norm", "init_mag", "max_grad_norm", "seed", "device", "dropout",
+                "max_train", "train_size", "sample_seed", "holdout", "holdout_seed", "trust_remote_code")
+
+
+def knob_help(name: str) -> str:
+    """A knob's --help line, naming the regularisers that read it: 'pgd/freelb/smart: ascent step'."""
+    return f"{'/'.join(readers(name))}: {KNOBS[name].help}"
 
 
 @dataclass(frozen=True)
-class TrainSpec:
+class TrainSettings:
+    """Every setting of a run but the regularisers' knobs, which `TrainSpec` adds from their records."""
     task: str
     model: str = field(default=DEFAULT_MODEL, metadata={"help": "HF name or local folder; 'minilm' (22M) and 'mpnet' (110M) are packaged"})
     method: str = field(default="prefix", metadata={
@@ -56,21 +65,13 @@ class TrainSpec:
     warmup: float = field(default=0.0, metadata={"help": "fraction of steps"})
     consistency: str = field(default="ce", metadata={"help": "ce | kl | none"})
     lam: float = field(default=1.0, metadata={"flag": "lambda", "help": "weight of the perturbed term"})
-    embed_noise: str = field(default="none", metadata={"help": " | ".join(REGULARISERS)})
-    # Each knob means one thing; which regulariser reads which is its record's `knobs`.
-    sigma: float = field(default=0.01, metadata={"help": "gaussian: noise std per coordinate"})
-    eps: float = field(default=0.05, metadata={"help": "pgd: radius of the ball"})
-    step_size: float = field(default=0.02, metadata={"help": "pgd/freelb/smart: ascent step"})
-    steps: int = field(default=1, metadata={"help": "pgd/freelb/smart: ascent steps (K)"})
-    norm: str = field(default="l2", metadata={"help": "pgd/freelb/smart: l2 | linf"})
-    init_mag: float = field(default=0.0, metadata={"help": "freelb: initial magnitude"})
-    # Defaults as when FreeLB's max norm was --eps and SMART's start --sigma, so runs keep their meaning.
-    adv_max_norm: float = field(default=0.05, metadata={"help": "freelb: max norm of the perturbation (0: none)"})
-    start_std: float = field(default=0.01, metadata={"help": "smart: std of the random start"})
+    embed_noise: str = field(default="none", metadata={
+        "help": " | ".join(REGULARISERS) + " (each regulariser's knobs follow, named by it)"})
     # Relative radii carry a setting across encoder widths (384, 768, 1024): see `absolute_radii`.
     radii: str = field(default="absolute", metadata={
-        "help": "absolute | relative: sigma, eps, step sizes, init_mag, adv_max_norm and start_std as fractions of "
-                "the encoder's token-embedding scale (the absolute values used go in metrics.json)"})
+        "help": "absolute | relative: the regulariser's input-embedding sizes (" +
+                ", ".join(k.name for k in KNOBS.values() if k.size) + ") as fractions of the encoder's "
+                "token-embedding scale (the absolute values used go in metrics.json)"})
     # Gradient clipping, as P-tuning v2 (HF Trainer's max_grad_norm 1.0) does; 0 turns it off.
     max_grad_norm: float = field(default=1.0, metadata={"help": "gradient clipping (0: off)"})
     # Split each batch into N chunks, one forward/backward each, for models whose batch does not
@@ -116,26 +117,27 @@ class TrainSpec:
         if not self.pooling:
             object.__setattr__(self, "pooling", default_pooling(task.name))
         choices = {"method": METHODS, "pooling": POOLINGS, "consistency": CONSISTENCY,
-                   "embed_noise": tuple(REGULARISERS), "norm": NORMS, "device": DEVICES, "radii": RADII,
-                   "precision": PRECISIONS}
+                   "embed_noise": tuple(REGULARISERS), "device": DEVICES, "radii": RADII, "precision": PRECISIONS}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise PTPError(f"--{name.replace('_', '-')} {getattr(self, name)}: choose one of {', '.join(allowed)}")
         positive = {"prefix_len": self.prefix_len, "lr": self.lr, "batch_size": self.batch_size,
-                    "epochs": self.epochs, "max_length": self.max_length, "sigma": self.sigma,
-                    "step_size": self.step_size, "steps": self.steps, "grad_accum": self.grad_accum,
-                    "start_std": self.start_std, "eval_every": self.eval_every}
+                    "epochs": self.epochs, "max_length": self.max_length, "grad_accum": self.grad_accum,
+                    "eval_every": self.eval_every}
         for name, value in positive.items():
             if not value > 0:
                 raise PTPError(f"--{name.replace('_', '-')} {value}: must be positive")
-        for name in ("eps", "init_mag", "max_grad_norm", "adv_max_norm"):
-            if getattr(self, name) < 0:
-                raise PTPError(f"--{name.replace('_', '-')} {getattr(self, name)}: must be >= 0")
+        if self.max_grad_norm < 0:
+            raise PTPError(f"--max-grad-norm {self.max_grad_norm}: must be >= 0")
+        for knob in KNOBS.values():
+            refusal = knob.refusal(getattr(self, knob.name))
+            if refusal:
+                raise PTPError(refusal)
         regulariser = REGULARISERS[self.embed_noise]
-        for knob, stored in regulariser.stored_as.items():  # a knob that once shared another's name
-            if getattr(self, stored) != DEFAULTS[stored]:
-                flag, own = stored.replace("_", "-"), knob.replace("_", "-")
-                raise PTPError(f"--{flag} is not a {self.embed_noise} knob ({FIELD_HELP[stored]}); "
+        for knob in regulariser.knobs:  # a knob that once shared another's name
+            if knob.stored_as and getattr(self, knob.stored_as) != KNOBS[knob.stored_as].default:
+                flag, own = knob.stored_as.replace("_", "-"), knob.name.replace("_", "-")
+                raise PTPError(f"--{flag} is not a {self.embed_noise} knob ({knob_help(knob.stored_as)}); "
                                f"{self.embed_noise}'s is --{own}")
         if regulariser.check is not None:
             regulariser.check(self)
@@ -162,15 +164,15 @@ class TrainSpec:
         record of it. The unit is the encoder's token embeddings (`embedding`, [vocab, width]):
         their mean l2 norm for l2 radii (an example-level ball or step), their per-coordinate RMS
         (mean norm / sqrt(width)) for per-coordinate sizes (Gaussian sigma, SMART's start, every
-        linf radius); so a relative setting keeps its noise-to-embedding ratio at any width."""
+        linf radius); so a relative setting keeps its noise-to-embedding ratio at any width. Which
+        knob is which kind of size is its record's `Knob.size`."""
         if self.radii == "absolute":
             return self, {}
         norms = embedding.detach().float().norm(dim=1)
         mean_norm = round(norms.mean().item(), 6)
         rms = round(mean_norm / embedding.shape[1] ** 0.5, 6)
-        knobs = REGULARISERS[self.embed_noise].knobs
-        scale = {k: rms if k in PER_COORDINATE or self.norm == "linf" else mean_norm
-                 for k in knobs if k in PER_COORDINATE + NORM_RADII}
+        scale = {k.name: rms if k.size == PER_COORDINATE or self.norm == "linf" else mean_norm
+                 for k in REGULARISERS[self.embed_noise].knobs if k.size}
         absolute = {k: getattr(self, k) * unit for k, unit in scale.items()}
         record = {"unit": {"mean_token_norm": mean_norm, "per_coordinate_rms": rms},
                   "relative": {k: getattr(self, k) for k in scale}, "absolute": absolute}
@@ -183,19 +185,15 @@ class TrainSpec:
         return spec, record
 
     def to_dict(self) -> dict:
-        """The stored layout (run configs, run folder names, caches). Knobs added later are written
-        only when set, and a regulariser's `stored_as` knobs under their old field (FreeLB's
-        adv_max_norm as `eps`, SMART's start_std as `sigma`), so every earlier config and run
-        hash holds."""
-        out = asdict(self)
-        for name, unset in LATER_FIELDS.items():
-            if out[name] == unset:
-                del out[name]
-        stored_as = REGULARISERS[self.embed_noise].stored_as
-        for knob in STORED_KNOBS:
-            value = out.pop(knob)
-            if knob in stored_as:
-                out[stored_as[knob]] = value
+        """The stored layout (run configs, run folder names, caches): the one rule of FIRST_LAYOUT."""
+        legacy = {k.stored_as: k.name for k in REGULARISERS[self.embed_noise].knobs if k.stored_as}
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in FIRST_LAYOUT:
+                out[f.name] = getattr(self, legacy.get(f.name, f.name))
+            elif value != f.default and not (f.name in KNOBS and KNOBS[f.name].stored_as):
+                out[f.name] = value
         return out
 
     @classmethod
@@ -204,9 +202,14 @@ class TrainSpec:
         return cls(**upgrade({k: v for k, v in data.items() if k in known}))
 
 
-DEFAULTS = {f.name: f.default for f in fields(TrainSpec)}
-FIELD_HELP = {f.name: f.metadata.get("help", "") for f in fields(TrainSpec)}
-STORED_KNOBS = sorted({knob for r in REGULARISERS.values() for knob in r.stored_as})
+# Each regulariser's knobs are fields of the spec (and so `ptp-train` options), declared once, in
+# the regulariser's own file: a new regulariser adds its knobs here by being there.
+TrainSpec = make_dataclass(
+    "TrainSpec", [(k.name, k.type, field(default=k.default, metadata={"help": knob_help(k.name)}))
+                  for k in KNOBS.values()],
+    bases=(TrainSettings,), frozen=True,
+    namespace={"__module__": __name__, "__doc__": "Every knob of one ptp-train run, validated when it is built: "
+                                                  "TrainSettings plus each regulariser's knobs."})
 
 
 def upgrade(knobs: dict) -> dict:
@@ -215,9 +218,9 @@ def upgrade(knobs: dict) -> dict:
     default. Settings already in the new layout pass through."""
     record = REGULARISERS.get(knobs.get("embed_noise", "none"))
     out = dict(knobs)
-    for knob, stored in (record.stored_as.items() if record else ()):
-        if knob not in out and stored in out:
-            out[knob] = out.pop(stored)
+    for knob in (record.knobs if record else ()):
+        if knob.stored_as and knob.name not in out and knob.stored_as in out:
+            out[knob.name] = out.pop(knob.stored_as)
     return out
 
 

@@ -26,6 +26,13 @@ POOLINGS = ("cls", "mean", "span")
 # prompt (Lester et al. 2021); ptuning: P-tuning v1.
 METHODS = ("prefix", "deep", "prompt", "ptuning")
 DEFAULT_MODEL = "minilm"
+
+
+def is_head_parameter(name: str) -> bool:
+    """Whether a trained parameter (a PEFT model's name, also under accelerate's `module.`) is the
+    head's: PooledClassifier's `classifier`, which PEFT keeps as a module to save. The others are
+    the prompt's own (its embedding, projection MLP or layer prompts)."""
+    return "classifier" in name.split(".")
 DROPOUT_FIELDS = ("hidden_dropout_prob", "attention_probs_dropout_prob", "dropout", "attention_dropout")
 
 

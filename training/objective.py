@@ -16,6 +16,7 @@ from .config import TrainSpec
 from .data import flatten, scores
 from .losses import consistency_loss, gold_cross_entropy
 from .metrics import task_metrics
+from .model import is_head_parameter
 from .perturb import RowNoise
 from .regularisers import REGULARISERS
 
@@ -69,8 +70,27 @@ class Batch:
     def view_scores(self, embeds) -> torch.Tensor:
         return flat_scores(self.model, self.flat_view, self.view["valid"], embeds)
 
-    def clean_scores(self) -> torch.Tensor:
-        return forward_scores(self.model, self.clean)
+    def clean_scores(self, parameters: dict | None = None) -> torch.Tensor:
+        """The clean batch's scores (with gradients); with `parameters` ({name: tensor}, names as
+        `trained`'s), scored with those tensors in place of the model's own. torch.func's
+        functional_call swaps them in for this one forward pass, changing nothing in place, so a
+        tensor made from a parameter (p + delta) passes its gradient on to the parameter."""
+        if parameters is None:
+            return forward_scores(self.model, self.clean)
+        flat = flatten(self.clean)
+        kwargs = {"input_ids": flat["input_ids"], **encoder_inputs(flat)}
+        logits = torch.func.functional_call(self.model, parameters, args=(), kwargs=kwargs).logits
+        return scores(logits, self.clean["valid"])
+
+    def trained(self, prompt_only: bool = False) -> dict[str, torch.Tensor]:
+        """The trained parameters by name (the prompt's and the head's); with `prompt_only`, the
+        prompt's own (every trained parameter outside the head)."""
+        return {n: p for n, p in self.model.named_parameters()
+                if p.requires_grad and not (prompt_only and is_head_parameter(n))}
+
+    def task_loss(self, scores_) -> torch.Tensor:
+        """The task's cross-entropy of scores against the batch's gold outputs."""
+        return gold_cross_entropy(scores_, self.gold)
 
     def clean_target(self) -> torch.Tensor:
         with torch.no_grad():
@@ -91,14 +111,17 @@ class Batch:
 
 
 def training_loss(model, embed, batch: dict, spec: TrainSpec, generator) -> Loss:
-    """CE(clean) + lambda * the regulariser's perturbed term, for one batch."""
+    """CE(clean) + lambda * the regulariser's perturbed term, for one batch (or the term alone,
+    for a regulariser that does not add the clean loss)."""
     if not uses_perturbation(spec, batch):
         ce = gold_cross_entropy(forward_scores(model, batch["clean"]), batch["gold"])
         return Loss(ce, ce, None, True)
     step = Batch(model, embed, batch, spec, generator)
-    clean_scores, term, finite = REGULARISERS[spec.embed_noise].term(step)
+    record = REGULARISERS[spec.embed_noise]
+    clean_scores, term, finite = record.term(step)
     ce = step.clean_ce if step.clean_ce is not None else gold_cross_entropy(clean_scores, batch["gold"])
-    return Loss(ce + spec.lam * term, ce, term, finite)
+    # A regulariser whose term is the whole objective (SAM's loss at the perturbed weights) is not added to the clean one.
+    return Loss(ce + spec.lam * term if record.adds_clean_loss else term, ce, term, finite)
 
 
 def rows_of(batch: dict, start: int, end: int) -> dict:

@@ -45,10 +45,25 @@ class RowNoise:
     def rand(self, shape) -> torch.Tensor:
         return self._draw(torch.rand, shape)
 
+    def shared_randn(self, shape) -> torch.Tensor:
+        """A draw of the step, not of a row: the same numbers on every process and in every chunk
+        of the step's batch (for noise on the shared parameters, such as the prompt)."""
+        self.draws += 1
+        key = ((self.seed * 1_000_003 + self.step) * 1_000_003 + self.draws) * 1_000_003 - 1
+        generator = torch.Generator(device=self.device).manual_seed(key % (2 ** 63))
+        return torch.randn(tuple(shape), generator=generator, device=self.device)
+
 
 def randn(generator, shape) -> torch.Tensor:
     if isinstance(generator, RowNoise):
         return generator.randn(shape)
+    return torch.randn(shape, generator=generator, device=generator.device)
+
+
+def shared_randn(generator, shape) -> torch.Tensor:
+    """Normal draws for the whole step (RowNoise.shared_randn), or from a plain generator."""
+    if isinstance(generator, RowNoise):
+        return generator.shared_randn(shape)
     return torch.randn(shape, generator=generator, device=generator.device)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 
 from ..perturb import ascent_direction, finite_step, project, rand
-from . import Regulariser
+from . import EXAMPLE_L2, NORM, STEP_SIZE, STEPS, Knob, Regulariser
 
 
 def freelb_start(embeds, mask, init_mag: float, norm: str, generator) -> torch.Tensor:
@@ -66,9 +66,12 @@ def term(step):
 
 
 REGULARISER = Regulariser(
-    name="freelb", term=term, knobs=("init_mag", "step_size", "steps", "adv_max_norm", "norm"), needs_clean=True,
+    name="freelb", term=term, knobs=(
+        Knob("init_mag", float, 0.0, "initial magnitude", size=EXAMPLE_L2, bound="non-negative"), STEP_SIZE, STEPS,
+        # The default is the one from when the max norm was --eps, so runs keep their meaning.
+        Knob("adv_max_norm", float, 0.05, "max norm of the perturbation (0: none)", size=EXAMPLE_L2,
+             bound="non-negative", stored_as="eps"), NORM), needs_clean=True,
     paper="FreeLB (Zhu et al. 2020), its mean over K ascent points as PTP's perturbed term",
     # Its GLUE settings are K=2-3, adv-lr 0.1-0.2 (l2), init-mag 0.1-0.6, no max norm, on
     # BERT/RoBERTa embeddings of norm ~1-1.5 per token (MiniLM: ~1.1).
-    preset=("freelb", {"embed_noise": "freelb", "steps": 2, "step_size": 0.1, "init_mag": 0.3, "adv_max_norm": 0.0}),
-    stored_as={"adv_max_norm": "eps"})
+    preset=("freelb", {"embed_noise": "freelb", "steps": 2, "step_size": 0.1, "init_mag": 0.3, "adv_max_norm": 0.0}))

@@ -8,7 +8,9 @@ import torch
 from augment.common.errors import PTPError
 
 from ..perturb import ascent_direction, finite_step, per_example_norm, project, rand, randn
-from . import Regulariser
+from . import EXAMPLE_L2, NORM, STEP_SIZE, STEPS, Knob, Regulariser
+
+EPS = Knob("eps", float, 0.05, "radius of the ball", size=EXAMPLE_L2, bound="non-negative")
 
 
 def random_start(embeds, mask, eps: float, norm: str, generator) -> torch.Tensor:
@@ -60,7 +62,7 @@ def check(spec) -> None:
 
 
 REGULARISER = Regulariser(
-    name="pgd", term=term, knobs=("eps", "step_size", "steps", "norm"), needs_clean=False,
+    name="pgd", term=term, knobs=(EPS, STEP_SIZE, STEPS, NORM), needs_clean=False,
     paper="PGD (Madry et al. 2018) on input embeddings; PTP-ADV in embedding space",
     # One PGD step on the input embeddings, l2 radius 0.1 per example (an example of ~30 MiniLM
     # tokens has norm ~6). A radius of 0.5 took WordNet-WiC to 53-57% (docs/results-before-protocol.md).

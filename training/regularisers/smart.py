@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from augment.common.errors import PTPError
 
 from ..perturb import finite_step, randn
-from . import Regulariser
+from . import NORM, PER_COORDINATE, STEP_SIZE, STEPS, Knob, Regulariser
 
 
 def smart(embeds, mask, divergence_fn, clean_scores: torch.Tensor, start_std: float, step_size: float,
@@ -74,10 +74,13 @@ def check(spec) -> None:
 
 
 REGULARISER = Regulariser(
-    name="smart", term=term, knobs=("start_std", "step_size", "steps", "norm"), needs_clean=True,
+    name="smart", term=term, knobs=(
+        # The default is the one from when the start was --sigma, so runs keep their meaning.
+        Knob("start_std", float, 0.01, "std of the random start", size=PER_COORDINATE, bound="positive",
+             stored_as="sigma"), STEP_SIZE, STEPS, NORM), needs_clean=True,
     paper="SMART (Jiang et al. 2020), smoothness-inducing adversarial regulariser",
     # Noise std 1e-5, one step of 1e-3 normalised by the inf-norm, symmetric KL to the clean
     # prediction (lambda_s 1 in mt-dnn's examples).
     preset=("smart", {"embed_noise": "smart", "consistency": "kl", "start_std": 1e-5, "step_size": 1e-3,
                       "steps": 1, "norm": "linf"}),
-    stored_as={"start_std": "sigma"}, check=check)
+    check=check)
