@@ -51,7 +51,7 @@ def _logits(model, tokenizer, rows):
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_deep_prompts_train_keep_the_encoder_and_reload(tmp_path, tiny_models, kind, monkeypatch):
-    from augment.common.sources import load_local
+    from augment.common.official_files import load_local
     from augment.common.tasks import get_task
     from training.reload import load_run
 

@@ -41,7 +41,7 @@ def wic_splits():
 
 
 def test_wordnet_wic_offsets_point_at_the_word(wic_splits):
-    from augment.common.sources import surface_matches
+    from augment.common.official_files import surface_matches
 
     for rows in wic_splits.values():
         for row in rows:

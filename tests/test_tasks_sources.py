@@ -105,7 +105,7 @@ def test_fewglue_folder_is_read(tmp_path, fixtures):
 
 
 def test_hub_rows_map_to_the_same_schema():
-    from augment.common.sources import hub_row_to_flat
+    from augment.common.hub_data import hub_row_to_flat
 
     row = {"paragraph": "p", "question": "q", "answer": "a", "idx": {"paragraph": 3, "question": 1, "answer": 7}, "label": 1}
     assert hub_row_to_flat(get_task("multirc"), row) == {"paragraph": "p", "question": "q", "answer": "a",

@@ -147,7 +147,7 @@ def test_methods_poolings_and_noise_train_and_reload_with_plain_peft(tmp_path, t
 def test_pooling_and_head_stay_fp32_under_bf16_autocast(tiny_bert, fixtures, pooling):
     """On CUDA accelerate trains under bf16 autocast; the same autocast exists on CPU, so the
     fp32 island around pooling and the head is checked here, where CI runs."""
-    from augment.common.sources import load_local
+    from augment.common.official_files import load_local
     from augment.common.tasks import get_task
     from training.data import Collator, encode_rows, flatten
     from training.objective import flat_scores

@@ -26,10 +26,11 @@ def _run(tmp_path, spec, data_dir, name="run", pairs=None):
 
 
 def test_auto_source_never_depends_on_the_network(monkeypatch, fixtures):
+    import augment.common.hub_data as hub_data
     import augment.common.sources as sources
     from augment.common.tasks import get_task
 
-    monkeypatch.setattr(sources, "_hub_reachable", lambda: True)  # even when the hub answers
+    monkeypatch.setattr(hub_data, "_hub_reachable", lambda: True)  # even when the hub answers
     assert sources.pick_source(get_task("wic"), "auto", None) == "wordnet"
     assert sources.pick_source(get_task("rte"), "auto", fixtures / "RTE") == "local"
     with pytest.raises(PTPError, match="--source hub"):

@@ -12,7 +12,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from augment.common.atomic import atomic_folder
-from augment.common.sources import OFFICIAL_DIRS
+from augment.common.official_files import OFFICIAL_DIRS
 from augment.common.tasks import Task
 
 from .reload import predict_split
