@@ -114,3 +114,22 @@ def test_a_sweep_refuses_a_knob_its_method_does_not_read(tmp_path):
     with pytest.raises(PTPError, match=r"--grid eps: freelb \(freelb\) does not read it; .*adv_max_norm"):
         sweep("rte", "freelb", PRESETS["freelb"], {"eps": [0.1, 0.2]}, [1], tmp_path / "s", TrainSpec(task="rte"))
     assert not (tmp_path / "s").exists()
+
+
+@pytest.mark.parametrize("method", ["prefix", "deep", "prompt"])
+def test_every_regulariser_takes_a_step_on_every_prompt_mechanism(tmp_path, method):
+    """Each record's preset, one step on a tiny BERT: a finite loss whose gradient reaches every
+    trained parameter, with PEFT's prefix, the deep (layer-input) prompt and prompt tuning."""
+    import torch
+
+    from tests.tiny_models import tiny_batch
+    from training.objective import training_loss
+
+    for name, record in REGULARISERS.items():
+        settings = record.preset[1] if record.preset else {"embed_noise": name}
+        model, embed, batch, spec = tiny_batch(tmp_path / "bert", method=method, **settings)
+        loss = training_loss(model, embed, batch, spec, torch.Generator().manual_seed(0))
+        loss.total.backward()
+        assert torch.isfinite(loss.total) and loss.finite, name
+        trained = {n: p for n, p in model.named_parameters() if p.requires_grad}
+        assert trained and all(p.grad is not None and p.grad.abs().sum() > 0 for p in trained.values()), name

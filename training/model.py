@@ -222,12 +222,15 @@ class PooledClassifier(nn.Module):
         extra = {"past_key_values": past_key_values} if past_key_values is not None else {}
         if token_type_ids is not None and "token_type_ids" in self.accepts:
             extra["token_type_ids"] = token_type_ids
-        self.layer_states = self.layer_prompts() if hasattr(self, "layer_prompts") else None
+        # Held as a plain attribute (object.__setattr__): Module.__setattr__ would register the
+        # Parameter the prompt returns as a parameter of this module, and then refuse the plain
+        # tensor a functional_call (SAM, prompt noise) puts in its place.
+        object.__setattr__(self, "layer_states", self.layer_prompts() if hasattr(self, "layer_prompts") else None)
         try:
             out = self.encoder(input_ids=None, attention_mask=attention_mask, inputs_embeds=inputs_embeds,
                                return_dict=True, **extra)
         finally:
-            self.layer_states = None
+            object.__setattr__(self, "layer_states", None)
         # Prompt tuning prepends virtual tokens: keep the positions of the real text only.
         hidden = out.last_hidden_state[:, out.last_hidden_state.shape[1] - text_mask.shape[1]:]
         # Pooling and head in fp32 even under bf16 autocast: the span head compares a cosine with a
