@@ -1,4 +1,4 @@
-"""`ptp-train`: prompt tuning (PEFT prefix/prompt) with perturbation-based regularizers."""
+"""`ptp-train`: prompt tuning (PEFT prefix/prompt) with perturbation-based regularisers."""
 from __future__ import annotations
 
 import json

@@ -115,3 +115,14 @@ KNOBS: dict[str, Knob] = knob_table(REGULARISERS.values())
 def readers(knob: str) -> list[str]:
     """The regularisers that read `knob`."""
     return [name for name, record in REGULARISERS.items() if any(k.name == knob for k in record.knobs)]
+
+
+def markdown() -> str:
+    """The table of regularisers and their knobs that docs/training.md carries (a test keeps it
+    equal to this): regenerate with `python -c "from training.regularisers import markdown; print(markdown())"`."""
+    lines = ["| `--embed-noise` | preset | knobs (default; size kind for `--radii relative`) | follows |",
+             "|---|---|---|---|"]
+    for name, record in REGULARISERS.items():
+        knobs = ", ".join(f"`{k.flag}` {k.default} ({k.size or 'not a size'})" for k in record.knobs) or "none"
+        lines.append(f"| `{name}` | {f'`{record.preset[0]}`' if record.preset else ''} | {knobs} | {record.paper} |")
+    return "\n".join(lines)
