@@ -14,6 +14,8 @@ from pathlib import Path
 
 import click
 
+from .stats import COLLAPSE_SHARE
+
 
 def run_cli(group, name: str, args: list[str]) -> None:
     """Run one step as the user would type it; stop the demo at the first step that fails."""
@@ -25,17 +27,24 @@ def run_cli(group, name: str, args: list[str]) -> None:
         raise PTPError(f"the demo stopped: `{name} {' '.join(args[:3])} ...` exited with code {code} (see above)")
 
 
+def collapse_words(row: dict, floor: dict | None, metric: str, split: str) -> str:
+    """The collapse count in words: the table's own `collapsed` (stability.write_report), never a recount."""
+    n, seeds, share = row["collapsed"], len(row["values"]), f"{COLLAPSE_SHARE:.0%} of {split} in one class"
+    if n:
+        return (f"; collapsed {n}/{seeds} (at or below the floor ({floor[metric]:.2f}) or >= {share})" if floor
+                else f"; collapsed {n}/{seeds} (>= {share})")
+    return (f", none collapsed (every seed above the floor ({floor[metric]:.2f}) and under {share})" if floor
+            else f", none collapsed (every seed under {share})")
+
+
 def verdict(table: dict) -> list[str]:
-    """What the comparison says, in words: floor, mean, spread."""
+    """What the comparison says, in words: collapse, mean, spread."""
     metric, base = table["metric"], table["baseline"]
     floor = table.get("floor")
     lines = []
     for name, row in table["methods"].items():
-        below = sum(v <= floor[metric] for v in row["values"]) if floor else 0
         lines.append(f"{name}: {row['mean']:.2f} +- {row['std']:.2f} {table['split']} {metric} over "
-                     f"{len(row['values'])} seeds" + (f"; {below} seed(s) at or below the floor ({floor[metric]:.2f})"
-                                                     if below else f", every seed above the floor ({floor[metric]:.2f})"
-                                                     if floor else ""))
+                     f"{len(row['values'])} seeds" + collapse_words(row, floor, metric, table["split"]))
         cmp = row["vs_baseline"]
         if cmp is None:
             continue

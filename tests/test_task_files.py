@@ -305,6 +305,9 @@ def test_the_demo_prints_a_multi_seed_comparison_with_floor_and_plot(wheelhouse,
     table = json.loads((tmp_path / "demo" / "results.json").read_text())["comparison"]
     assert table["split"] == "test" and table["seeds"] == [1, 2, 3] and table["floor"]["split"] == "test"
     assert len(table["methods"]["rn-embed"]["values"]) == 3
+    for name, row in table["methods"].items():  # the verdict says the table's collapse count
+        line = next(line for line in out.splitlines() if line.startswith(f"{name}: "))
+        assert (f"collapsed {row['collapsed']}/3" if row["collapsed"] else "none collapsed") in line
 
 
 def test_an_unreachable_registry_is_one_clear_error(wheelhouse):

@@ -155,6 +155,28 @@ def test_the_demo_stops_at_the_first_failing_step(capsys):
     assert "unknown task" in capsys.readouterr().err
 
 
+def test_the_demo_verdict_counts_the_collapses_the_table_counts():
+    """Seed 4 of rn-embed is above the floor but predicts one class for 97% of test: the table
+    counts it collapsed, so the verdict must say 1/5, never 'every seed above the floor'."""
+    from pipelines.demo import verdict
+    from pipelines.stability import collapsed_count
+
+    floor = {"rule": "always 'positive'", "accuracy": 58.79, "split": "test"}
+    methods = {"vanilla": {"values": [65.7, 64.5, 63.3, 61.0, 66.4], "one_class_share": [0.6, 0.6, 0.7, 0.8, 0.6],
+                           "vs_baseline": None},
+               "rn-embed": {"values": [65.6, 64.2, 63.1, 60.2, 67.7], "one_class_share": [0.6, 0.6, 0.7, 0.97, 0.6],
+                            "vs_baseline": None}}
+    for row in methods.values():
+        row.update(mean=64.0, std=2.0, collapsed=collapsed_count(row, floor, "accuracy"))
+    table = {"metric": "accuracy", "baseline": "vanilla", "split": "test", "floor": floor, "methods": methods}
+    vanilla, rn_embed = verdict(table)
+    assert methods["rn-embed"]["collapsed"] == 1 and "collapsed 1/5" in rn_embed
+    assert "every seed above" not in rn_embed and "none collapsed" not in rn_embed
+    assert "none collapsed (every seed above the floor (58.79) and under 95% of test in one class)" in vanilla
+    table["floor"] = None
+    assert "collapsed 1/5 (>= 95% of test in one class)" in verdict(table)[1]
+
+
 def test_training_learns_a_separable_task_and_leaves_the_encoder_frozen(tmp_path, tiny_bert, monkeypatch):
     """Label = whether the hypothesis says 'yes': a tiny random encoder's mean-pooled features
     separate it, so the prefix and head must learn it; the encoder must not move."""
