@@ -55,7 +55,7 @@ RECIPES: dict[str, Recipe] = collect(__name__, __path__, "RECIPE")
 def parts(max_change: float, recipe: str = "pwws", min_similarity: float | None = None):
     """(transformation, pre-transformation constraints, post-transformation constraints) of a
     recipe, from TextAttack's parts, with the constraints every recipe here obeys; with
-    `min_similarity`, also the MiniLM sentence-similarity constraint (a2t-wordnet-minilm's)."""
+    `min_similarity`, also the MiniLM sentence-similarity constraint (similarity.py)."""
     from augment.common.errors import PTPError
 
     if recipe not in RECIPES:
@@ -72,7 +72,7 @@ def parts(max_change: float, recipe: str = "pwws", min_similarity: float | None 
 
         transformation, own = RECIPES[recipe].transformation(), RECIPES[recipe].constraints()
         if min_similarity is not None:
-            from .a2t_wordnet_minilm import sentence_similarity
+            from ..similarity import sentence_similarity
 
             own = own + [sentence_similarity(min_similarity)]
         # The protected-span constraint stays last: robustness appends it to stock recipes.

