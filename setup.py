@@ -2,7 +2,9 @@
 from setuptools import find_packages, setup
 
 setup(
-    name="ptp",
+    # `ptp` on PyPI is an unrelated security-report parser (and `augment`, `pipelines` are taken):
+    # the distribution has its own name; the import packages stay one per stage (README: Quick start).
+    name="ptp-prompt-tuning",
     version="0.1.0",
     description="Prompt tuning with perturbation-based regularisers (random and adversarial, "
                 "text and embedding space) for frozen encoders on SuperGLUE-style tasks",

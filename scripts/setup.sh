@@ -21,6 +21,12 @@ if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
   # torch first: 2.13.0 is the CPU build; a bare requirement would pull a CUDA build.
   .venv/bin/python -m pip install -q "torch==${PTP_TORCH_VERSION:-2.13.0}"
+  # This project was installed as `ptp` before its rename to ptp-prompt-tuning: remove that copy
+  # of itself, never a PyPI `ptp`, so two distributions do not own the same packages.
+  if .venv/bin/python -m pip show ptp 2>/dev/null | grep -qxF "Editable project location: $PWD"; then
+    .venv/bin/python -m pip uninstall -q -y ptp
+    rm -rf ptp.egg-info
+  fi
   .venv/bin/python -m pip install -q -e ".[test]"
   rm -f .venv/.ptp-setup-*
   touch "$stamp"

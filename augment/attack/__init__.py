@@ -8,7 +8,10 @@ As in TextAttack, an attack is four parts:
   edits, protected spans, --max-change);
 - search (`search.py`): greedy over word importance, as TextAttack's `GreedyWordSwapWIR`, but in
   lock step over a batch of examples: every round's queries, from all examples, go to the victim
-  as one batch, and repeated texts are answered from a cache.
+  as one batch, and repeated texts are answered from a cache. How it ranks words is a word order
+  (`word_orders/`, one file an order), which each recipe names and --word-order overrides.
+`similarity.py` holds the MiniLM sentence-similarity constraint, which a recipe may use and
+--min-similarity adds to any.
 `run.py` attacks a whole split in checkpointed chunks (resumable, sharded across processes) and
 adapts the results to a corpus; `spec.py` holds the build's settings.
 

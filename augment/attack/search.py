@@ -15,6 +15,7 @@ from ..common.tasks import Task, gold
 from ..protect import NOT_PROSE, mask, names_inside_sentences, respace, unmask, words_changed
 from .goal import UntargetedClassification
 from .spec import AttackSpec
+from .word_orders import WORD_ORDERS
 
 
 @contextlib.contextmanager
@@ -193,14 +194,15 @@ class Search:
         return states
 
     def rank_words(self, active: list[State]) -> None:
-        """Each example's word order: PWWS's saliency (leave-one-out with UNK, softmaxed) x best swap
-        gain. Queries past an example's budget are not sent; their scores count as no change.
-        The "unk" order (DeepWordBug's, or --word-order unk) is the leave-one-out term alone."""
+        """Each example's word order, by the spec's order (word_orders/): every word's leave-one-out
+        drop (the word replaced by the victim's UNK) and, if the order needs them, its best swap's
+        gain, all examples' queries in one batch. Queries past an example's budget are not sent;
+        their scores count as no change."""
+        order = WORD_ORDERS[self.spec.order]
         requests, tags, plans = [], [], {}
-        unk_only = self.spec.order == "unk"
         for st in active:
             indices = sorted(modifiable(st.original, self.pre, self.transformation))
-            swaps = {i: [] if unk_only else self.candidates(st, i) for i in indices}
+            swaps = {i: self.candidates(st, i) if order.needs_swaps else [] for i in indices}
             mine = [(("unk", i, 0), st.original.replace_word_at_index(i, self.victim.unk_token)) for i in indices]
             mine += [(("swap", i, k), c) for i in indices for k, c in enumerate(swaps[i])]
             mine = self.within_budget(st, mine)
@@ -217,17 +219,11 @@ class Search:
                 p = answer.get((st.row, tag))
                 return base if p is None else self.goal.score(p, y)
 
-            unk_scores = np.array([score(("unk", i, 0)) for i in indices]) - base
+            drops = np.array([score(("unk", i, 0)) for i in indices]) - base
             gains = np.array([max((score(("swap", i, k)) for k in range(len(swaps[i]))), default=base) - base
                               for i in indices])
-            gains[gains < self.goal.min_gain] = 0.0  # noise-level gains would order words by float noise
-            if indices and unk_only:
-                unk_scores[unk_scores < self.goal.min_gain] = 0.0
-                st.order = [indices[k] for k in np.argsort(-unk_scores, kind="stable")]
-            elif indices:
-                saliency = np.exp(unk_scores - unk_scores.max())
-                saliency /= saliency.sum()
-                st.order = [indices[k] for k in np.argsort(-(saliency * gains), kind="stable")]
+            if indices:
+                st.order = [indices[k] for k in order.rank(drops, gains, self.goal.min_gain)]
             if not self.budget_left(st):
                 st.order = []
 

@@ -6,15 +6,18 @@ from dataclasses import asdict, dataclass
 
 from ..common.errors import PTPError
 from .recipes import RECIPES, UNAVAILABLE
+from .word_orders import WORD_ORDERS
 
 STATUSES = ("successful", "failed", "skipped")
 # The victim's precision during the search. A cheaper forward (bf16 on a GPU, int8 on a CPU) ranks
 # words and proposes swaps; the fp32 victim decides which examples are attacked and every success.
 PRECISIONS = ("fp32", "bf16", "int8")
-
-# How the greedy search orders words (TextAttack's GreedyWordSwapWIR methods), and each recipe's own.
-WORD_ORDERS = ("weighted-saliency", "unk")
 TEXT_VERSION = 4
+
+
+def _order_help(order) -> str:
+    users = [r.name for r in RECIPES.values() if r.word_order == order.name]
+    return f"{order.name} ({order.summary}{'; the order of ' + ', '.join(users) if users else ''})"
 
 
 @dataclass(frozen=True)
@@ -28,9 +31,8 @@ class AttackSpec:
     victim: str = ""  # the victim's identity (path + weights digest): part of the fingerprint
     batch_size: int = dataclasses.field(default=64, metadata={"help": "adversarial: victim batch size"})
     word_order: str = dataclasses.field(default="", metadata={
-        "help": "adversarial: how the search orders words: weighted-saliency (PWWS's: leave-one-out x best "
-                "swap, many queries) | unk (leave-one-out alone, as TextAttack's GreedyWordSwapWIR('unk'); "
-                "DeepWordBug's) [default: the recipe's own]"})
+        "help": "adversarial: how the search orders words: " + " | ".join(map(_order_help, WORD_ORDERS.values()))
+                + " [default: the recipe's own]"})
     search_precision: str = dataclasses.field(default="fp32", metadata={
         "help": "adversarial: the victim's precision while searching: fp32 | bf16 (GPUs) | int8 (CPU, "
                 "dynamic quantisation); every success is confirmed by the fp32 victim"})

@@ -28,7 +28,7 @@ class Recipe:
     edits: str  # what it changes, in a few words (for --help)
     transformation: Callable  # () -> a TextAttack Transformation
     constraints: Callable  # () -> the recipe's own post-transformation constraints
-    word_order: str  # how its greedy search ranks words: weighted-saliency | unk
+    word_order: str  # how its greedy search ranks words: a name in word_orders.WORD_ORDERS
     # TextAttack's recipe class in textattack.attack_recipes, or (model_wrapper) -> an Attack of
     # TextAttack's parts for a recipe TextAttack does not ship
     stock: str | Callable
