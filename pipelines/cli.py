@@ -5,6 +5,7 @@ from pathlib import Path
 
 import click
 
+from augment.attack.recipes import RECIPES
 from augment.common.errors import FriendlyGroup, debug_option
 from augment.common.options import config_option
 
@@ -192,7 +193,9 @@ def landscape(run, rows, radius, points, out):
 @config_option()
 @click.argument("run", type=click.Path())
 @click.option("--rows", type=int, default=200, show_default=True, help="validation rows to attack")
-@click.option("--recipe", default="pwws", show_default=True, help="TextAttack's stock pwws | deepwordbug")
+@click.option("--recipe", default="pwws", show_default=True,
+              help="run by TextAttack's Attacker as TextAttack builds it (or, for one TextAttack does not ship, "
+                   "as an Attack of TextAttack's parts): " + " | ".join(RECIPES))
 @click.option("--device", default="auto", show_default=True)
 @debug_option
 def robustness(run, rows, recipe, device):

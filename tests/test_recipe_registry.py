@@ -3,6 +3,7 @@ there are (the tables builds, robustness and the search read), and the goal the 
 import importlib
 import pkgutil
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +12,8 @@ from augment.attack.recipes import RECIPES, UNAVAILABLE, Recipe, parts
 from augment.attack.spec import AttackSpec
 from augment.attack.word_orders import WORD_ORDERS, WordOrder
 from augment.common.errors import PTPError
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 
 def records(package, attribute: str) -> dict:
@@ -33,6 +36,7 @@ def test_every_recipe_is_one_record_used_by_builds_and_robustness():
     import augment.attack.recipes as package
     from augment.attack.offline import textattack_offline
     from augment.cli import main as augment_main
+    from pipelines.cli import main as pipeline_main
 
     with textattack_offline():  # NLTK's data resolved before TextAttack's import looks for it
         import textattack.attack_recipes as stock
@@ -40,7 +44,7 @@ def test_every_recipe_is_one_record_used_by_builds_and_robustness():
     own = records(package, "RECIPE")
     assert RECIPES and sorted(r.name for r in own.values()) == sorted(RECIPES)  # each file's record, once
     assert not set(RECIPES) & set(UNAVAILABLE)
-    build_help = help_text(augment_main, "build")
+    build_help, robustness_help = help_text(augment_main, "build"), help_text(pipeline_main, "robustness")
     for name, recipe in RECIPES.items():
         assert isinstance(recipe, Recipe) and recipe.name == name and recipe.paper and recipe.edits
         assert recipe.word_order in WORD_ORDERS and AttackSpec(recipe=name).order == recipe.word_order
@@ -49,7 +53,7 @@ def test_every_recipe_is_one_record_used_by_builds_and_robustness():
         assert type(pre[-1]).__name__ == "ProtectedSpans"  # robustness appends the last one to stock recipes
         # robustness runs this stock recipe, or the recipe's own Attack of TextAttack's parts
         assert hasattr(stock, recipe.stock) if isinstance(recipe.stock, str) else callable(recipe.stock)
-        assert f"{name} ({recipe.edits})" in build_help
+        assert f"{name} ({recipe.edits})" in build_help and name in robustness_help
     for name, needs in UNAVAILABLE.items():
         with pytest.raises(PTPError, match=re.escape(f"--recipe {name}: needs {needs}")):
             AttackSpec(recipe=name)
@@ -92,6 +96,15 @@ def test_pwws_and_unk_orders_rank_as_the_search_did_before_word_order_records():
     gains = np.array([0.1, 0.4, 0.00005, 0.3, 0.1, 0.2, 0.00009])
     assert [int(k) for k in WORD_ORDERS["weighted-saliency"].rank(drops, gains, 1e-4)] == [1, 3, 5, 0, 4, 2, 6]
     assert [int(k) for k in WORD_ORDERS["unk"].rank(drops, np.zeros(7), 1e-4)] == [2, 0, 4, 1, 3, 5, 6]
+
+
+def test_docs_name_every_recipe_and_word_order():
+    """The lists in the docs that cannot be generated: every registered name is there."""
+    augment, experiments = (DOCS / "augment.md").read_text(), (DOCS / "experiments.md").read_text()
+    assert set(re.search(r"--word-order ([\w|-]+)", augment).group(1).split("|")) == set(WORD_ORDERS)
+    assert set(re.search(r"robustness RUN .*--recipe ([\w|-]+)", experiments).group(1).split("|")) == set(RECIPES)
+    for name in RECIPES:
+        assert f"`--recipe {name}`" in augment
 
 
 def test_the_goal_is_an_object_with_a_noise_floor():
