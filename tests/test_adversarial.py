@@ -68,19 +68,38 @@ def test_query_budget_is_respected(tmp_path, wic):
     task, train = wic
     results, _ = attack_split(task, train, KeywordVictim(task), AttackSpec(query_budget=5), tmp_path / "w",
                               log=lambda *_: None, progress=False)
-    assert max(r["attack"]["queries"] for r in results) <= 5
+    attacked = [r["attack"]["queries"] for r in results if r["attack"]["status"] != "skipped"]
+    assert attacked and max(attacked) == 5  # the attack spends its budget, and not one query more
+    unlimited, _ = attack_split(task, train, KeywordVictim(task), AttackSpec(), tmp_path / "u",
+                                log=lambda *_: None, progress=False)
+    assert max(r["attack"]["queries"] for r in unlimited) > 5  # so the budget is what stopped it
+
+
+class CountingVictim(KeywordVictim):
+    """KeywordVictim that counts the examples it scores (not its calls)."""
+
+    def __init__(self, task):
+        super().__init__(task)
+        self.examples = 0
+
+    def predict_proba(self, examples):
+        self.examples += len(examples)
+        return super().predict_proba(examples)
 
 
 def test_chunks_resume_without_loss_or_duplication(tmp_path, wic):
     task, train = wic
-    spec = AttackSpec(chunk_rows=3)
-    full, _ = attack_split(task, train, KeywordVictim(task), spec, tmp_path / "a", log=lambda *_: None, progress=False)
+    spec = AttackSpec(chunk_rows=3, batch_size=3)  # chunks of 3 rows (a chunk is at least a batch)
+    whole = CountingVictim(task)
+    full, _ = attack_split(task, train, whole, spec, tmp_path / "a", log=lambda *_: None, progress=False)
     # Pretend a run died after the first chunk: only chunk 0 exists, then resume.
-    partial = tmp_path / "b"
-    attack_split(task, train.select(range(3)), KeywordVictim(task), spec, partial, log=lambda *_: None, progress=False)
-    victim = KeywordVictim(task)
+    partial, first = tmp_path / "b", CountingVictim(task)
+    attack_split(task, train.select(range(3)), first, spec, partial, log=lambda *_: None, progress=False)
+    victim = CountingVictim(task)
     resumed, _ = attack_split(task, train, victim, spec, partial, log=lambda *_: None, progress=False)
     assert resumed == full
+    # The saved chunk was read, not attacked again: the resumed run scored only the other rows.
+    assert first.examples > 0 and victim.examples == whole.examples - first.examples
 
 
 class SloppyVictim(KeywordVictim):
@@ -354,12 +373,24 @@ def test_a2t_offline_keeps_meaning_pos_and_rate_and_is_deterministic(tmp_path, w
 
         return AttackedText(OrderedDict((f, ex[f]) for f in task.perturbable))
 
+    from augment.attack.recipes.a2t_wordnet_minilm import part_of_speech
+
+    tagger, swaps = part_of_speech(), []
     for r in changed:
         before, after = text(train[r["row"]]), text({**train[r["row"]], **r["perturbed"]})
         assert r["attack"]["words_changed"] <= max(math.ceil(0.1 * len(before.words)), 4)
+        # Each swapped word keeps its part of speech in its sentence (A2T's PartOfSpeech, verbs and
+        # nouns not interchangeable), read with the constraint's own offline tagger and context
+        # (TextAttack's: 4 words before, 3 after, the original's words around both).
+        if len(before.words) == len(after.words):
+            for i, (old, new) in enumerate(zip(before.words, after.words)):
+                if old != new:
+                    context = before.words[max(i - 4, 0):i], before.words[i + 1:min(i + 4, len(before.words))]
+                    swaps.append((old, new, *(tagger._get_pos(context[0], word, context[1]) for word in (old, new))))
         a, b = encoder.encode([before.text_window_around_index(0, math.inf),
                                after.text_window_around_index(0, math.inf)], convert_to_tensor=True)
         assert float(a @ b / (a.norm() * b.norm())) >= 0.9 - 1e-4
+    assert swaps and all(a == b for _, _, a, b in swaps), swaps
     # The same constraint on PWWS keeps only partners that pass it.
     pwws = attack_split(task, train, KeywordVictim(task), AttackSpec(max_change=0.5, min_similarity=0.97),
                         tmp_path / "pwws", progress=False)[0]

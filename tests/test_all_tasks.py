@@ -181,7 +181,8 @@ def test_train_size_draws_a_recorded_stratified_set(tmp_path, tiny_bert, fixture
 
 
 @pytest.mark.parametrize("task_name", sorted(TASKS))
-def test_every_task_trains_a_step_and_scores_with_its_metrics(tmp_path, tiny_bert, fixtures, task_name):
+def test_every_task_trains_a_step_and_scores_with_its_metrics(tmp_path, tiny_bert, fixtures, task_name, monkeypatch):
+    from tests.reload_check import assert_reloads_the_same, saved_scores
     from training.reload import evaluate_run
     from training.protocol import open_data
     from training.runs import NOT_METRICS, run_seeds
@@ -189,6 +190,7 @@ def test_every_task_trains_a_step_and_scores_with_its_metrics(tmp_path, tiny_ber
     task = get_task(task_name)
     spec = TrainSpec(task=task_name, model=str(tiny_bert), epochs=1, batch_size=2, prefix_len=2, device="cpu",
                      embed_noise="pgd")
+    saved = saved_scores(monkeypatch)
     summary = run_seeds(spec, [1], open_data(spec.task, data_dir=fixtures, log=lambda *_: None), out=tmp_path / "run", log=lambda *_: None)
     last = summary["summary"]["last"]
     assert set(task.metrics) <= set(last)
@@ -197,6 +199,7 @@ def test_every_task_trains_a_step_and_scores_with_its_metrics(tmp_path, tiny_ber
     assert result["skipped_steps"] == 0
     assert evaluate_run(tmp_path / "run" / "seed-1", device="cpu") == {k: v for k, v in result["best"].items()
                                                                        if k not in NOT_METRICS}
+    assert_reloads_the_same(tmp_path / "run" / "seed-1", saved)
 
 
 @pytest.mark.slow

@@ -82,6 +82,7 @@ def test_second_writer_is_refused_with_the_lock_named(cli, tmp_path, fixtures):
     with FileLock(str(tmp_path / ".out.lock")):
         res = cli("augment.cli", "build", "--task", "rte", "--data-dir", fixtures, "--out", out)
     assert res.returncode == 2 and "another process is writing this folder" in res.stderr
+    assert f"(lock {tmp_path / '.out.lock'})" in res.stderr and len(res.stderr.strip().splitlines()) == 1
     assert not out.exists()
 
 

@@ -69,28 +69,37 @@ def test_a_killed_seed_resumes_after_its_last_epoch_with_the_same_result(tmp_pat
     assert not work.exists()
 
 
-def test_a_changed_setting_starts_over_instead_of_resuming(tmp_path, tiny_bert, fixtures, monkeypatch):
-    import training.loop as loop
-
-    real = loop.evaluate
-    monkeypatch.setattr(loop, "evaluate", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt))
-    with pytest.raises(KeyboardInterrupt):
-        _train(_spec(tiny_bert, epochs=2), tmp_path / "run", fixtures, track="none")
-    monkeypatch.setattr(loop, "evaluate", real)
-    logs = []
+@pytest.mark.parametrize("changed", [{"lr": 5e-3}, {"sigma": 0.02}, {"grad_accum": 2}])
+def test_a_changed_setting_starts_over_instead_of_resuming(tmp_path, tiny_bert, fixtures, killed_in_epoch_2, changed):
+    """Killed after epoch 1's checkpoint (so resuming is possible), then run with one setting
+    changed: it starts over, trains every epoch, and ends as a fresh run with that setting does."""
     from training.protocol import open_data
     from training.runs import run_seeds
 
-    spec = _spec(tiny_bert, epochs=2, lr=5e-3)
+    with killed_in_epoch_2():
+        _train(_spec(tiny_bert, epochs=2), tmp_path / "run", fixtures, track="none")
+    assert (tmp_path / "run" / ".seed-1.partial" / "checkpoint").is_dir()  # a checkpoint it could resume from
+    logs = []
+    spec = _spec(tiny_bert, epochs=2, **changed)
     run_seeds(spec, [1], open_data(spec.task, data_dir=fixtures, log=logs.append), out=tmp_path / "run", log=logs.append,
               track="none")
     assert not any("resuming" in line for line in logs)
+    assert sum("epoch" in line and "train_loss" in line for line in logs) == 2
+    _train(spec, tmp_path / "fresh", fixtures, track="none")
+    assert _history(tmp_path / "run") == _history(tmp_path / "fresh")
 
 
-def test_grad_accum_gives_the_gradient_of_the_whole_batch(tmp_path, tiny_bert, fixtures):
+def test_grad_accum_gives_the_gradient_of_the_whole_batch(tmp_path, tiny_bert, fixtures, monkeypatch):
+    import training.objective as objective
+
     one = _spec(tiny_bert, epochs=2)
     _train(one, tmp_path / "one", fixtures, track="none")
+    chunks, real = [], objective.training_loss
+    monkeypatch.setattr(objective, "training_loss", lambda model, embed, batch, *a: chunks.append(
+        batch["gold"].shape[0]) or real(model, embed, batch, *a))
     _train(TrainSpec(**{**one.to_dict(), "grad_accum": 3}), tmp_path / "three", fixtures, track="none")
+    # Each batch of 4 rows went through in 3 chunks (2 + 1 + 1), never whole.
+    assert chunks and max(chunks) <= 2 and sum(chunks) % 4 == 0 and len(chunks) == 3 * sum(chunks) // 4
     for h1, h3 in zip(_history(tmp_path / "one"), _history(tmp_path / "three")):
         assert abs(h1["train_loss"] - h3["train_loss"]) < 1e-4
     a, b = _adapter(tmp_path / "one"), _adapter(tmp_path / "three")

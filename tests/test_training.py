@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from tests.reload_check import assert_reloads_the_same, saved_scores
 from tests.tiny_models import make_tiny_bert, make_tiny_roberta
 from training.config import TrainSpec
 from training.perturb import project
@@ -129,9 +130,11 @@ def test_nan_step_is_skipped_and_counted(tmp_path, tiny_bert, fixtures, monkeypa
                                                   ("prefix", "cls", "none"), ("prefix", "mean", "freelb"),
                                                   ("prefix", "span", "smart"), ("ptuning", "mean", "gaussian"),
                                                   ("deep", "span", "pgd"), ("deep", "cls", "freelb")])
-def test_methods_poolings_and_noise_train_and_reload_with_plain_peft(tmp_path, tiny_bert, wic_pairs, method, pooling, noise):
+def test_methods_poolings_and_noise_train_and_reload_with_plain_peft(tmp_path, tiny_bert, wic_pairs, method, pooling, noise,
+                                                                    monkeypatch):
     from training.reload import evaluate_run
 
+    saved = saved_scores(monkeypatch)
     spec = TrainSpec(task="wic", model=str(tiny_bert), method=method, pooling=pooling, embed_noise=noise,
                      prefix_len=4, epochs=2, batch_size=4, device="cpu", consistency="kl" if noise in ("pgd", "smart") else "ce",
                      steps=2 if noise == "freelb" else 1)
@@ -139,7 +142,9 @@ def test_methods_poolings_and_noise_train_and_reload_with_plain_peft(tmp_path, t
                      data_dir=Path(__file__).parent / "fixtures" if noise == "none" else None)
     best = json.loads((tmp_path / "run" / "seed-1" / "metrics.json").read_text())["best"]
     assert summary["summary"]["best"]["accuracy"]["values"] == [best["accuracy"]]
-    # The adapter folder reloads with plain PEFT onto the base model and scores the same.
+    # The adapter folder reloads with plain PEFT onto the base model and scores the same: its
+    # logits equal the trained model's, and its accuracy the selected epoch's.
+    assert_reloads_the_same(tmp_path / "run" / "seed-1", saved)
     assert evaluate_run(tmp_path / "run" / "seed-1")["accuracy"] == best["accuracy"]
 
 
@@ -172,9 +177,10 @@ def test_pooling_and_head_stay_fp32_under_bf16_autocast(tiny_bert, fixtures, poo
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-def test_cuda_bf16_prefix_pgd_trains_and_reloads(tmp_path, tiny_bert, fixtures):
+def test_cuda_bf16_prefix_pgd_trains_and_reloads(tmp_path, tiny_bert, fixtures, monkeypatch):
     from training.reload import evaluate_run
 
+    saved = saved_scores(monkeypatch)
     spec = TrainSpec(task="wic", model=str(tiny_bert), embed_noise="pgd", prefix_len=4, epochs=2,
                      batch_size=4, device="cuda")
     _train(tmp_path, "gpu", spec, data_dir=fixtures)
@@ -183,9 +189,10 @@ def test_cuda_bf16_prefix_pgd_trains_and_reloads(tmp_path, tiny_bert, fixtures):
     assert metrics["mixed_precision"] == ("bf16" if torch.cuda.is_bf16_supported() else "no")
     assert metrics["skipped_steps"] == 0
     assert evaluate_run(tmp_path / "gpu" / "seed-1", device="cuda")["accuracy"] == metrics["best"]["accuracy"]
+    assert_reloads_the_same(tmp_path / "gpu" / "seed-1", saved, device="cuda")
 
 
-def test_cpu_bf16_runs_under_autocast_and_reloads_the_same(tmp_path, tiny_bert, fixtures):
+def test_cpu_bf16_runs_under_autocast_and_reloads_the_same(tmp_path, tiny_bert, fixtures, monkeypatch):
     """--precision bf16 on CPU: the encoder's matmuls in bf16 (accelerate's autocast), the run
     recorded as bf16, and a reloaded run scores with its own precision (the same accuracy); the
     fp32 run is another run, with other weights."""
@@ -193,6 +200,7 @@ def test_cpu_bf16_runs_under_autocast_and_reloads_the_same(tmp_path, tiny_bert, 
 
     spec = TrainSpec(task="wic", model=str(tiny_bert), prefix_len=4, epochs=2, batch_size=4, device="cpu",
                      precision="bf16")
+    saved = saved_scores(monkeypatch)
     _train(tmp_path, "bf16", spec, data_dir=fixtures)
     _train(tmp_path, "fp32", replace(spec, precision="fp32"), data_dir=fixtures)
     metrics = json.loads((tmp_path / "bf16" / "seed-1" / "metrics.json").read_text())
@@ -203,6 +211,7 @@ def test_cpu_bf16_runs_under_autocast_and_reloads_the_same(tmp_path, tiny_bert, 
     a, b = _adapter(tmp_path, "bf16"), _adapter(tmp_path, "fp32")
     assert not all(torch.equal(a[k], b[k]) for k in a)
     assert evaluate_run(tmp_path / "bf16" / "seed-1", device="cpu")["accuracy"] == metrics["best"]["accuracy"]
+    assert_reloads_the_same(tmp_path / "bf16" / "seed-1", saved)  # its logits, scored in bf16 again
     assert spec.to_dict()["precision"] == "bf16" and "precision" not in replace(spec, precision="auto").to_dict()
 
 

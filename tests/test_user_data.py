@@ -54,9 +54,11 @@ def test_run_names_and_victim_caches_carry_the_data(tmp_path, fixtures):
     assert default_victim_dir("wic", data_dir=fixtures / "WiC") != default_victim_dir("wic", data_dir=copy)
 
 
-def test_a_cuda_run_reloads_on_cpu_and_its_adapter_names_its_base(tmp_path, tiny_bert, fixtures):
+def test_a_cuda_run_reloads_on_cpu_and_its_adapter_names_its_base(tmp_path, tiny_bert, fixtures, monkeypatch):
+    from tests.reload_check import assert_reloads_the_same, saved_scores
     from training.reload import evaluate_run
 
+    saved = saved_scores(monkeypatch)
     spec = TrainSpec(task="rte", model=str(tiny_bert), epochs=1, batch_size=4, device="cpu", prefix_len=4)
     _run(tmp_path, spec, fixtures / "RTE")
     seed_dir = tmp_path / "run" / "seed-1"
@@ -67,6 +69,7 @@ def test_a_cuda_run_reloads_on_cpu_and_its_adapter_names_its_base(tmp_path, tiny
     (seed_dir / "config.json").write_text(json.dumps(config))
     metrics = json.loads((seed_dir / "metrics.json").read_text())
     assert evaluate_run(seed_dir, device="cpu")["accuracy"] == metrics["best"]["accuracy"]
+    assert_reloads_the_same(seed_dir, saved, device="cpu")
 
 
 def test_swaps_the_victim_cannot_see_are_not_candidates():
