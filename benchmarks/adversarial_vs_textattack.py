@@ -2,7 +2,9 @@
 
 Usage: python benchmarks/adversarial_vs_textattack.py [--task sentiment] [--rows 60] [--stock-rows 20]
            [--batch-sizes 64] [--precision auto|fp32|bf16|int8] [--device auto|cpu|cuda] [--scaling N]
-           [--victim RUN]
+           [--victim RUN] [--out DIR]
+       python benchmarks/adversarial_vs_textattack.py --smoke --out DIR
+           (3 rows, 1 stock row, a tiny random BERT victim trained on 16 rows for 1 epoch)
 
 1. `textattack_stock`: TextAttack's Attacker with its stock HuggingFaceModelWrapper, as users run
    it: the victim as a plain transformers model (AutoModelForSequenceClassification + the PEFT
@@ -42,7 +44,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import timed_build, write  # noqa: E402
+from benchmarks.common import (add_output_options, output_folder, smoke_encoder, smoke_victim,  # noqa: E402
+                               timed_build, write)
 
 
 class Recording:
@@ -119,9 +122,15 @@ def rate(statuses: dict) -> float:
     return round(100 * statuses["successful"] / max(statuses["successful"] + statuses["failed"], 1), 2)
 
 
+def ratio(a: float | None, b: float | None, digits: int) -> float | None:
+    """a / b, or None when b is 0 or either is missing: textattack_attack reports its time in tenths
+    of a second, which rounds to 0 when a --smoke run's tiny victim is attacked that fast."""
+    return round(a / b, digits) if a is not None and b else None
+
+
 def arm(seconds: float, rows: int, queries: int, statuses: dict, **extra) -> dict:
-    return {"seconds": round(seconds, 1), "examples_per_s": round(rows / seconds, 3), "queries": queries,
-            "queries_per_s": round(queries / seconds, 1), "success_rate": rate(statuses), "statuses": statuses,
+    return {"seconds": round(seconds, 1), "examples_per_s": ratio(rows, seconds, 3), "queries": queries,
+            "queries_per_s": ratio(queries, seconds, 1), "success_rate": rate(statuses), "statuses": statuses,
             **extra}
 
 
@@ -142,15 +151,19 @@ def scaling(task: str, victim_run: Path, limit: int, log) -> dict:
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--task", default="sentiment")
-    parser.add_argument("--rows", type=int, default=60)
-    parser.add_argument("--stock-rows", type=int, default=20)
+    parser.add_argument("--rows", type=int, default=None, help="[default: 60; --smoke: 3]")
+    parser.add_argument("--stock-rows", type=int, default=None, help="[default: 20; --smoke: 1]")
     parser.add_argument("--batch-sizes", default="64")
     parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "int8"])
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--scaling", type=int, default=0, help="train rows for the 1- vs 2-process build (0: skip)")
     parser.add_argument("--victim", default=None, help="a CLS-pooled ptp-train run (seed-N folder) on --task")
     parser.add_argument("--name", default="adversarial_vs_textattack")
+    add_output_options(parser)
     args = parser.parse_args()
+    out = output_folder(args)
+    args.rows = args.rows or (3 if args.smoke else 60)
+    args.stock_rows = args.stock_rows or (1 if args.smoke else 20)
     log = lambda *a: print(*a, file=sys.stderr, flush=True)  # noqa: E731
 
     from datasets import Dataset
@@ -165,7 +178,12 @@ def main():
     task = get_task(args.task)
     data, _ = load_task_data(args.task, log=lambda *_: None)
     rows = data["validation"].select(range(args.rows)).to_list()
-    run = Path(args.victim) if args.victim else cls_victim(args.task, log)
+    if args.victim:
+        run = Path(args.victim)
+    elif args.smoke:
+        run = smoke_victim(args.task, out / "victim", smoke_encoder("bert", out / "tiny-bert"), pooling="cls")
+    else:
+        run = cls_victim(args.task, log)
     victim = load_victim(run, args.task, args.device)
     if victim.spec.pooling != "cls":
         raise SystemExit(f"--victim {run}: pooled by {victim.spec.pooling}; the stock arm needs a CLS-pooled run")
@@ -216,7 +234,7 @@ def main():
             result["forward_bound"] = {
                 "batch_size": size, "batches": len(recording.batches), "sequences": sent,
                 "seconds": round(bound, 1), "sequences_per_s": round(sent / bound, 1),
-                "search_time_in_forward": round(bound / seconds, 3),
+                "search_time_in_forward": ratio(bound, seconds, 3),
                 "note": "the search's own victim batches replayed on the bare victim; queries it answered "
                         "from its cache never reach the victim"}
     result["ptp_augment"] = runs
@@ -224,28 +242,28 @@ def main():
         log(f"4/4 this project's search at {precision}, successes confirmed in fp32")
         low = [search(victim, size, precision)[1] for size in sizes]
         for record, fp32 in zip(low, runs):
-            record["speedup_over_fp32"] = round(fp32["seconds"] / record["seconds"], 2)
+            record["speedup_over_fp32"] = ratio(fp32["seconds"], record["seconds"], 2)
         result["ptp_augment_low_precision"] = low
     log("4/4 this project's search, words ordered by leave-one-out alone (fewer queries)")
     unk = search(victim, sizes[0], order="unk")[1]
-    unk["speedup_over_weighted_saliency"] = round(runs[0]["seconds"] / unk["seconds"], 2)
+    unk["speedup_over_weighted_saliency"] = ratio(runs[0]["seconds"], unk["seconds"], 2)
     result["ptp_augment_unk_order"] = unk
     log("5/5 a2t-wordnet-minilm: the Attacker with the recipe's parts, and this project's search")
     ta_a2t = textattack_attack(task, rows, victim, "a2t-wordnet-minilm")
     a2t = search(victim, sizes[0], recipe="a2t-wordnet-minilm")[1]
     ta_a2t = arm(ta_a2t["seconds"], len(rows), ta_a2t["queries"], ta_a2t["statuses"])
     result["a2t"] = {"textattack_attacker": ta_a2t, "ptp_augment": a2t,
-                     "speedup_over_attacker": round(a2t["examples_per_s"] / ta_a2t["examples_per_s"], 2),
-                     "rows_per_s_over_pwws": round(a2t["examples_per_s"] / runs[0]["examples_per_s"], 2)}
+                     "speedup_over_attacker": ratio(a2t["examples_per_s"], ta_a2t["examples_per_s"], 2),
+                     "rows_per_s_over_pwws": ratio(a2t["examples_per_s"], runs[0]["examples_per_s"], 2)}
     best = max(runs + result.get("ptp_augment_low_precision", []), key=lambda r: r["examples_per_s"])
-    result["speedup_over_attacker"] = round(best["examples_per_s"] / result["textattack_attacker"]["examples_per_s"], 2)
-    result["speedup_over_stock"] = round(best["examples_per_s"] / result["textattack_stock"]["examples_per_s"], 2)
+    result["speedup_over_attacker"] = ratio(best["examples_per_s"], result["textattack_attacker"]["examples_per_s"], 2)
+    result["speedup_over_stock"] = ratio(best["examples_per_s"], result["textattack_stock"]["examples_per_s"], 2)
     result["best"] = {"batch_size": best["batch_size"], "precision": best["precision"]}
     result["success_rate_gap_vs_attacker_points"] = round(runs[0]["success_rate"] -
                                                           result["textattack_attacker"]["success_rate"], 2)
     if args.scaling:
         result["scaling"] = scaling(args.task, run, args.scaling, log)
-    write(args.name, result)
+    write(args.name, result, out, args.smoke)
     print(f"\nexamples/s: stock {result['textattack_stock']['examples_per_s']}, "
           f"Attacker {result['textattack_attacker']['examples_per_s']}, this project "
           + ", ".join(f"{r['examples_per_s']} ({r['precision']}, batch {r['batch_size']})"

