@@ -1,5 +1,5 @@
 # The two quick-start commands (README): `make demo` and `make test`. Both set up first.
-.PHONY: setup demo test test-fast
+.PHONY: setup demo test test-fast mutants
 
 setup:
 	bash scripts/setup.sh
@@ -13,3 +13,7 @@ test: setup
 
 test-fast: setup
 	.venv/bin/python -m pytest -q -m "not slow"
+
+# Each committed mutant (tests/mutants/) must make the tests it names fail; minutes, so not in `test`.
+mutants: setup
+	bash scripts/mutants.sh

@@ -199,6 +199,13 @@ def test_paired_statistics():
     assert out["brown_forsythe_p"] == pytest.approx(stats.levene(method, base, center="median").pvalue, abs=1e-4)
     assert compare(method, base) == out  # a fixed bootstrap generator: reproducible reports
     assert compare(method[:2], base[:2])["gain_ci"] == [None, None]
+    # Pairs are seeds: a method that moves every seed with the baseline (x 1.5, plus tiny jitter)
+    # has a std ratio near 1.5 with a tight interval when seeds are resampled in pairs; resampling
+    # the two lists apart (pairing the wrong seeds) would spread it over [~0.5, ~5].
+    spread = [50.0, 58.0, 61.0, 66.0, 70.0, 74.0, 80.0, 90.0]
+    tracked = compare([1.5 * v + j for v, j in zip(spread, [0.1, -0.2, 0.1, 0.0, -0.1, 0.2, -0.1, 0.0])], spread)
+    low, high = tracked["std_ratio_ci"]
+    assert 1.4 < low < tracked["std_ratio"] < high < 1.6
 
 
 def test_collapse_rates_are_compared_pair_by_pair_with_the_exact_mcnemar_test():
