@@ -1,7 +1,8 @@
 """One table from names to records, read from the modules of a package: the way regularisers
-(training/regularisers/) and attack recipes (augment/attack/recipes/) are registered.
+(training/regularisers/), attack recipes (augment/attack/recipes/) and word orders
+(augment/attack/word_orders/) are registered.
 
-Each module defines one record under a fixed attribute name (`REGULARISER`, `RECIPE`) with a
+Each module defines one record under a fixed attribute name (`REGULARISER`, `RECIPE`, `WORD_ORDER`) with a
 `name`; `collect` imports the package's modules in name order and refuses a name twice. Nothing
 registers itself on import: the table is built in one place, from the files that are there.
 """

@@ -14,7 +14,7 @@ declarative `Task` record the SuperGLUE tasks are, so every stage runs on it unc
     data: {train: train.jsonl, validation: val.csv, test: test.parquet}   # relative to this file
 
 With a list of labels, the data's label column holds the names or their 0-based indices. Data
-files are JSONL, CSV/TSV or Parquet, read with `datasets`' own loaders (`sources.load_table`).
+files are JSONL, CSV/TSV or Parquet, read with `datasets`' own loaders (`tables.load_table`).
 `data:` may be left out and the files given with --data-dir instead.
 
 A file is checked whole before anything runs: each problem is one message naming the file and the
