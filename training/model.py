@@ -1,16 +1,20 @@
 """A frozen encoder with a pooled classification head, wrapped by PEFT prefix or prompt tuning.
 
 `PooledClassifier` is the base model handed to PEFT: PEFT's sequence-classification wrapper adds
-the deep prefix (P-tuning v2: past_key_values in every layer) or the shallow soft prompt, freezes
-the encoder and trains (and saves) the module named `classifier`. Where PEFT's prefix cannot go
-(encoders whose forward takes no past_key_values: MPNet, DeBERTa-v2/v3, DistilBERT), the deep
-prompt is `LayerPrompts` on top of PEFT's prompt tuning (see its docstring). A wrapper of our own is needed
-because transformers' *ForSequenceClassification heads pool the [CLS] token only, while span
-pooling (WiC, WSC) and mean pooling are what work on a frozen sentence encoder; and PEFT's
-feature-extraction path drops token_type_ids, which the sequence-classification path keeps.
+the deep prefix (P-tuning v2: P keys and values in every layer) or the shallow soft prompt, freezes
+the encoder and trains (and saves) the module named `classifier`. PEFT hands the prefix to the
+encoder as past_key_values where its forward takes them (BERT, RoBERTa, ELECTRA); where it takes
+none (MPNet, DeBERTa-v2/v3, DistilBERT), PooledClassifier joins PEFT's prefix tensors to the
+attention itself (training/kv_prefix.py): the same mechanism, `kv-prefix` in a run's record.
+`--method deep` is another mechanism, VPT-deep layer-input prompts (`LayerPrompts`), on any encoder.
+A wrapper of our own is needed because transformers' *ForSequenceClassification heads pool the
+[CLS] token only, while span pooling (WiC, WSC) and mean pooling are what work on a frozen sentence
+encoder; and PEFT's feature-extraction path drops token_type_ids, which the sequence-classification
+path keeps.
 """
 from __future__ import annotations
 
+import contextlib
 import inspect
 from pathlib import Path
 
@@ -20,10 +24,13 @@ from transformers.modeling_outputs import SequenceClassifierOutput
 
 from augment.common.errors import PTPError
 
+from .kv_prefix import attach_kv_prefix, prefix_layers
+
 POOLINGS = ("cls", "mean", "span")
-# prefix: deep prompts (P-tuning v2), PEFT's prefix where the encoder takes past_key_values, else
-# `deep`; deep: the model-agnostic deep prompt (LayerPrompts) on any encoder; prompt: input-only soft
-# prompt (Lester et al. 2021); ptuning: P-tuning v1.
+# prefix: P-tuning v2's key/value prefix in every layer (PEFT's where the encoder takes
+# past_key_values, else training/kv_prefix.py); deep: VPT-deep, prompts replaced at every layer's
+# input (LayerPrompts) on any encoder; prompt: input-only soft prompt (Lester et al. 2021);
+# ptuning: P-tuning v1.
 METHODS = ("prefix", "deep", "prompt", "ptuning")
 DEFAULT_MODEL = "minilm"
 
@@ -128,13 +135,17 @@ def takes_past_key_values(encoder) -> bool:
     return "past_key_values" in inspect.signature(encoder.forward).parameters
 
 
-def deep_mechanism(encoder, method: str) -> str:
-    """The method that runs: `prefix` becomes `deep` on encoders PEFT's prefix cannot reach."""
-    return "deep" if method == "prefix" and not takes_past_key_values(encoder) else method
+def prompt_mechanism(encoder, method: str) -> str:
+    """The mechanism a method runs on this encoder, as a run records it: `prefix` is PEFT's own
+    where the encoder's forward takes past_key_values, else `kv-prefix` (the same keys and values,
+    joined to the attention by training/kv_prefix.py); the other methods as named."""
+    if method == "prefix" and not takes_past_key_values(encoder):
+        return "kv-prefix"
+    return method
 
 
 class LayerPrompts(nn.Module):
-    """Deep prompts for any encoder: trainable prompt states at the input of every layer.
+    """VPT-deep prompts for any encoder (`--method deep`): trainable states at every layer's input.
 
     The design of VPT-deep (Jia et al. 2022, "Visual Prompt Tuning", sec. 3.2) applied to P-tuning
     v2's setting (Liu et al. 2022): PEFT's prompt tuning prepends P soft tokens once, with the
@@ -145,7 +156,8 @@ class LayerPrompts(nn.Module):
     and nothing model-specific beyond finding the layer list, so it works where an encoder takes no
     past_key_values. PEFT still owns the first layer's prompt, the freezing, the classifier and the
     saving (this module is in modules_to_save). The prompt positions shift the text's absolute
-    positions by P, as PEFT's prompt tuning does.
+    positions by P, as PEFT's prompt tuning does. Not P-tuning v2's mechanism: that is `--method
+    prefix` (PEFT's prefix, or training/kv_prefix.py where the encoder takes no past_key_values).
     """
 
     def __init__(self, layers: int, length: int, hidden: int):
@@ -158,9 +170,11 @@ class LayerPrompts(nn.Module):
 
 class PooledClassifier(nn.Module):
     """Encoder -> pooled vector -> classifier (the only non-PEFT trainable module), with the
-    deep prompt's later-layer states when `deep_prompts` (the prompt length) is given."""
+    VPT-deep prompt's later-layer states when `deep_prompts` (the prompt length) is given, or the
+    hooks that join PEFT's prefix to the attention when `kv_prefix` (training/kv_prefix.py)."""
 
-    def __init__(self, encoder, num_labels: int, pooling: str, n_spans: int = 0, deep_prompts: int = 0):
+    def __init__(self, encoder, num_labels: int, pooling: str, n_spans: int = 0, deep_prompts: int = 0,
+                 kv_prefix: bool = False):
         super().__init__()
         if pooling not in POOLINGS:
             raise PTPError(f"--pooling {pooling}: choose one of {', '.join(POOLINGS)}")
@@ -182,6 +196,9 @@ class PooledClassifier(nn.Module):
             for index, layer in enumerate(layers):
                 if index:
                     layer.register_forward_pre_hook(self._prompt_hook(index - 1), with_kwargs=True)
+        # A plain object holding hooks, no parameters: PEFT's prompt encoder holds the prefix's.
+        self.kv_prefix = attach_kv_prefix(encoder, encoder_layers(encoder, self.name_or_path),
+                                          self.name_or_path) if kv_prefix else None
         if pooling == "span":
             self.classifier = SpanPairHead(hidden, dropout)
         elif pooling == "cls":
@@ -219,6 +236,14 @@ class PooledClassifier(nn.Module):
             # Always enter through the embeddings, so clean inputs and perturbed embeddings get the
             # same position ids (RoBERTa derives them differently from ids and from embeddings).
             inputs_embeds = self.encoder.get_input_embeddings()(input_ids)
+        joined = contextlib.nullcontext()
+        if past_key_values is not None and self.kv_prefix is not None:
+            # PEFT put P ones in front of the text's mask: the prefix's columns go to the attention.
+            layers = prefix_layers(past_key_values)
+            length = layers[0][0].shape[2]
+            prefix_mask = None if attention_mask is None else attention_mask[:, :length]
+            attention_mask = None if attention_mask is None else attention_mask[:, length:]
+            joined, past_key_values = self.kv_prefix.joined(layers, prefix_mask), None
         extra = {"past_key_values": past_key_values} if past_key_values is not None else {}
         if token_type_ids is not None and "token_type_ids" in self.accepts:
             extra["token_type_ids"] = token_type_ids
@@ -227,8 +252,9 @@ class PooledClassifier(nn.Module):
         # tensor a functional_call (SAM, prompt noise) puts in its place.
         object.__setattr__(self, "layer_states", self.layer_prompts() if hasattr(self, "layer_prompts") else None)
         try:
-            out = self.encoder(input_ids=None, attention_mask=attention_mask, inputs_embeds=inputs_embeds,
-                               return_dict=True, **extra)
+            with joined:
+                out = self.encoder(input_ids=None, attention_mask=attention_mask, inputs_embeds=inputs_embeds,
+                                   return_dict=True, **extra)
         finally:
             object.__setattr__(self, "layer_states", None)
         # Prompt tuning prepends virtual tokens: keep the positions of the real text only.
@@ -279,38 +305,51 @@ def load_encoder(model: str, dropout: float | None = None, trust_remote_code: bo
 
 
 def base_model(encoder, num_labels: int, pooling: str, n_spans: int, method: str, prefix_len: int):
-    """The PooledClassifier a method's adapter goes onto (with LayerPrompts for `deep`)."""
-    deep = prefix_len if deep_mechanism(encoder, method) == "deep" else 0
-    return PooledClassifier(encoder, num_labels, pooling, n_spans, deep_prompts=deep)
+    """The PooledClassifier a method's adapter goes onto (with LayerPrompts for `deep`, with the
+    key/value prefix's hooks for `prefix` on an encoder that takes no past_key_values)."""
+    mechanism = prompt_mechanism(encoder, method)
+    return PooledClassifier(encoder, num_labels, pooling, n_spans, deep_prompts=prefix_len if mechanism == "deep" else 0,
+                            kv_prefix=mechanism == "kv-prefix")
+
+
+def prefix_config(encoder, prefix_len: int, prefix_projection: bool = False):
+    """PEFT's prefix (P-tuning v2: P keys and P values per layer, optionally from an MLP) for this
+    encoder's sizes, whichever of PEFT or training/kv_prefix.py joins it to the attention."""
+    from peft import PrefixTuningConfig, TaskType
+
+    # Given, not left to PEFT: it reads them from config.to_dict(), where DistilBERT names them
+    # dim/n_layers/n_heads.
+    config = encoder.config
+    return PrefixTuningConfig(task_type=TaskType.SEQ_CLS, num_virtual_tokens=prefix_len,
+                              prefix_projection=prefix_projection, encoder_hidden_size=config.hidden_size,
+                              token_dim=config.hidden_size, num_layers=config.num_hidden_layers,
+                              num_attention_heads=config.num_attention_heads)
 
 
 def build_peft_model(encoder, num_labels: int, pooling: str, n_spans: int, method: str,
                      prefix_len: int, prefix_projection: bool = False):
-    """PEFT prefix tuning (P-tuning v2), the deep prompt, prompt tuning or P-tuning v1 on a frozen
-    PooledClassifier."""
-    from peft import PrefixTuningConfig, PromptTuningConfig, PromptTuningInit, TaskType, get_peft_model
+    """P-tuning v2's prefix (PEFT's, or joined by training/kv_prefix.py), the VPT-deep prompt,
+    prompt tuning or P-tuning v1 on a frozen PooledClassifier."""
+    from peft import PromptTuningConfig, PromptTuningInit, TaskType, get_peft_model
 
     base = base_model(encoder, num_labels, pooling, n_spans, method, prefix_len)
-    method = deep_mechanism(encoder, method)
-    # Given, not left to PEFT: it reads them from config.to_dict(), where DistilBERT names them
-    # dim/n_layers/n_heads; and input prompts live at the embedding width (ELECTRA's is narrower).
+    method = prompt_mechanism(encoder, method)
+    # Input prompts live at the embedding width (ELECTRA's is narrower than its layers).
     config = encoder.config
     sizes = {"num_layers": config.num_hidden_layers, "num_attention_heads": config.num_attention_heads}
     input_sizes = {**sizes, "token_dim": encoder.get_input_embeddings().embedding_dim}
     if method == "deep":
         if prefix_projection:
-            raise PTPError("--prefix-projection: P-tuning v2's reparameterisation exists for PEFT's prefix only, "
-                           f"not for the deep prompt this encoder ({encoder.config.model_type}) needs")
+            raise PTPError("--prefix-projection: P-tuning v2's reparameterisation is for --method prefix (the "
+                           "key/value prefix), not the VPT-deep layer prompt of --method deep")
         config = PromptTuningConfig(task_type=TaskType.SEQ_CLS, num_virtual_tokens=prefix_len,
                                     prompt_tuning_init=PromptTuningInit.SAMPLE_VOCAB,
                                     modules_to_save=["layer_prompts"], **input_sizes)
         model = get_peft_model(base, config)
         start_layer_prompts(model)
         return model
-    if method == "prefix":
-        config = PrefixTuningConfig(task_type=TaskType.SEQ_CLS, num_virtual_tokens=prefix_len,
-                                    prefix_projection=prefix_projection,
-                                    encoder_hidden_size=config.hidden_size, token_dim=config.hidden_size, **sizes)
+    if method in ("prefix", "kv-prefix"):
+        config = prefix_config(encoder, prefix_len, prefix_projection)
     elif method == "prompt":
         # Lester et al. (2021) initialise soft prompts from vocabulary embeddings (N(0, 1) noise is
         # far off the embedding scale and trains worse). PEFT's SAMPLE_VOCAB draws uniformly from the

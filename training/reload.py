@@ -19,6 +19,15 @@ from .objective import predict
 from .protocol import protocol_splits
 
 
+def saved_method(run: Path, method: str) -> str:
+    """The method whose adapter the run saved. Before training/kv_prefix.py, `--method prefix` on an
+    encoder without past_key_values (MPNet, DeBERTa, DistilBERT) ran the VPT-deep prompt: its
+    adapter (prompt tuning plus `layer_prompts`) still reloads as `deep`."""
+    path = Path(run) / "adapter" / "adapter_config.json"
+    config = json.loads(path.read_text()) if path.is_file() else {}
+    return "deep" if method == "prefix" and "layer_prompts" in (config.get("modules_to_save") or []) else method
+
+
 def load_run(run: Path):
     """A trained run folder -> (spec, provenance, PEFT model, tokenizer), via plain PEFT loading."""
     from peft import PeftModel
@@ -34,7 +43,8 @@ def load_run(run: Path):
     spec = TrainSpec.from_dict({**config["spec"], "device": "auto"})
     task = get_task(spec.task)
     encoder, tokenizer = load_encoder(spec.model, spec.dropout, spec.trust_remote_code, spec.pooling == "cls")
-    base = base_model(encoder, head_size(task), spec.pooling, len(task.pooled_spans), spec.method, spec.prefix_len)
+    base = base_model(encoder, head_size(task), spec.pooling, len(task.pooled_spans), saved_method(run, spec.method),
+                      spec.prefix_len)
     try:
         model = PeftModel.from_pretrained(base, str(run / "adapter"))
     except (KeyError, RuntimeError, ValueError) as err:
