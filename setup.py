@@ -13,7 +13,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["augment", "augment.*", "training", "training.*",
                                     "pipelines", "pipelines.*"]),
-    package_data={"augment.common": ["task_files/*.yaml"]},
+    package_data={"augment.common": ["task_files/*.yaml"], "pipelines": ["paper_settings.yaml"]},
     install_requires=[
         # torch: install torch==2.13.0 first on CPU machines (see README): a bare `torch`
         # requirement resolved by pip alone pulls a multi-GB CUDA build.
