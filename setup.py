@@ -38,7 +38,8 @@ setup(
         "scipy>=1.11",  # bootstrap intervals and the Brown-Forsythe test in stability reports
         "tensorboard>=2.15",  # accelerate's default tracker here: offline, `tensorboard --logdir runs/`
     ],
-    extras_require={"test": ["pytest>=8"]},
+    # ray: `ptp-pipeline paper --engine ray` (each run a Ray task); the tests run both engines.
+    extras_require={"test": ["pytest>=8", "ray>=2.40"], "ray": ["ray>=2.40"]},
     entry_points={
         "console_scripts": [
             "ptp-augment=augment.cli:main",

@@ -166,6 +166,91 @@ def map_cmd(lrs, budgets, prefix_lens, seeds, presets_file, source, data_dir, vi
                   finished_only=finished_only)
 
 
+def engine_options(f):
+    """--engine and its resources: where each run trains (pipelines/engine.py)."""
+    options = [
+        click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+                     help="local: in this process (several processes given one command share seeds) | ray: each "
+                          "run a Ray task (pip install 'ptp-prompt-tuning[ray]')"),
+        click.option("--ray-address", default=None, help="a Ray cluster's address (ray start --head prints it) "
+                                                         "[default: start Ray on this machine]"),
+        click.option("--gpus-per-run", type=float, default=0.0, show_default=True,
+                     help="ray: GPU share each run asks for (0.25 packs four runs onto a GPU)"),
+        click.option("--cpus-per-run", type=float, default=1.0, show_default=True, help="ray: CPUs each run asks for"),
+        click.option("--ray-cpus", type=int, default=None, help="ray: CPUs of a Ray started here [default: all]"),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _train_options(f):
+    """Every trainer knob (TrainSpec's options): one given here sets every task's value."""
+    from augment.common.options import spec_options
+    from training.config import TrainSpec
+
+    return spec_options(TrainSpec, exclude=("task", "seed", "task_definition"))(f)
+
+
+def _engine(engine, ray_address, gpus_per_run, cpus_per_run, ray_cpus):
+    from .engine import Engine
+
+    return Engine(engine, ray_address, gpus_per_run, cpus_per_run, ray_cpus)
+
+
+@main.command("paper")
+@config_option()
+@click.option("--data-dir", type=click.Path(), required=True,
+              help="a SuperGLUE root as the archive unpacks: BoolQ/, CB/, COPA/, MultiRC/, ReCoRD/, RTE/, WiC/, WSC/")
+@click.option("--fewglue", type=click.Path(), default=None,
+              help="FewGLUE mode: a FewGLUE root whose <Task>/train.jsonl (32 examples) trains; --data-dir's val.jsonl reports")
+@click.option("--tasks", default="all", show_default=True, help="all | comma list of boolq,cb,copa,multirc,record,rte,wic,wsc")
+@click.option("--methods", default="vanilla,rn-embed,adv-embed,rn-text,adv-text", show_default=True,
+              help="comma list of presets; the first is the baseline (kept at P-tuning v2's setting, not swept)")
+@click.option("--seeds", default="1,2,3,4,5", show_default=True, help="reported seeds")
+@click.option("--sweep-seeds", default="101,102,103", show_default=True, help="the sweep's seeds, disjoint from --seeds")
+@click.option("--no-sweep", is_flag=True, help="run the presets as they are (no sweep of PTP's knobs)")
+@click.option("--grid", "grids", multiple=True,
+              help="METHOD:KEY=V1,V2 (repeat); [default: each method's size knob at x0.5, x1, x2, a text method's lambda]")
+@click.option("--set", "sets", multiple=True, help="TASK.KEY=VALUE (repeat): one task's setting, e.g. cb.lr=1e-2")
+@click.option("--settings-model", default=None,
+              help="take this row's settings (bert-large | roberta-large) [default: matched on the model's config.json]")
+@click.option("--settings", "settings_file", type=click.Path(), default=None,
+              help="another settings file [default: pipelines/paper_settings.yaml]")
+@click.option("--presets", "presets_file", type=click.Path(), default=None, help="JSON file of extra presets")
+@click.option("--victim", default=None, help="victim for adv-text [default: the cached default victim]")
+@click.option("--track", default="none", show_default=True, help="auto | tensorboard | wandb | none")
+@click.option("--out", type=click.Path(), default="data/paper", show_default=True)
+@engine_options
+@_train_options
+@debug_option
+def paper_cmd(data_dir, fewglue, tasks, methods, seeds, sweep_seeds, no_sweep, grids, sets, settings_model,
+              settings_file, presets_file, victim, track, out, engine, ray_address, gpus_per_run, cpus_per_run,
+              ray_cpus, model, **spec):
+    """The PTP paper's grid: SuperGLUE tasks x methods x seeds with P-tuning v2's per-task settings
+    (each overridable: a flag such as --epochs sets every task's, --set TASK.KEY=V one task's),
+    PTP's knobs swept on a holdout of train, official validation reported; report.md, results.json,
+    paper.png in OUT (finished runs reused: a killed grid resumes)."""
+    from click.core import ParameterSource
+
+    from training.config import parse_seeds
+
+    from .paper import plan, run_count, run_paper
+    from .presets import load_presets, pick
+
+    ctx = click.get_current_context()
+    overrides = {k: v for k, v in spec.items() if ctx.get_parameter_source(k) != ParameterSource.DEFAULT}
+    chosen = pick([m.strip() for m in methods.split(",") if m.strip()], load_presets(presets_file))
+    runner = _engine(engine, ray_address, gpus_per_run, cpus_per_run, ray_cpus)
+    p = plan(model, data_dir, tasks, chosen, parse_seeds(seeds), Path(out), overrides, sets, grids,
+             None if no_sweep else parse_seeds(sweep_seeds), no_sweep, fewglue, settings_model, settings_file,
+             victim, track)
+    count = run_count(p)
+    click.echo(f"{len(p.tasks)} tasks x {len(p.methods)} methods x {len(p.seeds)} seeds = {count['reported']} "
+               f"reported runs, {count['sweep']} sweep runs; engine {runner.name}")
+    run_paper(p, runner, log=click.echo)
+
+
 @main.command()
 @config_option()
 @click.argument("run", type=click.Path())

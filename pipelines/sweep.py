@@ -19,7 +19,7 @@ from pathlib import Path
 from augment.common.atomic import replace_file
 from augment.common.errors import PTPError
 from training.config import TrainSpec
-from training.protocol import open_data
+from training.protocol import TrainingData, open_data
 from training.regularisers import KNOBS, REGULARISERS
 
 from .stability import collapsed_count, floor_of, run_method
@@ -81,7 +81,9 @@ def label(setting: dict) -> str:
 
 
 def sweep(task: str, method: str, preset: dict, grid: dict[str, list], seeds: list[int], out: Path,
-          base: TrainSpec, source="auto", data_dir=None, victim=None, log=print, track="auto") -> dict:
+          base: TrainSpec, source="auto", data_dir=None, victim=None, log=print, track="auto",
+          data: TrainingData | None = None) -> dict:
+    """`data`: the task's data when the caller has opened it (else opened here from source/data_dir)."""
     noise = preset["train"].get("embed_noise", base.embed_noise)
     reads = [k.name for k in REGULARISERS[noise].knobs]
     unread = [k for k in grid if k in KNOBS and k not in reads]
@@ -92,7 +94,7 @@ def sweep(task: str, method: str, preset: dict, grid: dict[str, list], seeds: li
     for _, candidate in candidates:  # reject a bad value in any grid point before training anything
         replace(base, **candidate["train"])
     points = []
-    data = open_data(task, source=source, data_dir=data_dir, log=log)
+    data = data or open_data(task, source=source, data_dir=data_dir, log=log)
     floor = floor_of(base, data, selection=True)
     for setting, candidate in candidates:
         log(f"== {method} {label(setting)}")

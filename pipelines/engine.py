@@ -1,0 +1,130 @@
+"""Where the runs of an experiment train: in this process (the default, as `stability` and `sweep`
+always did: one process, or several given the same command sharing seeds through lock files), or
+as Ray tasks (`--engine ray`), each one run (one method on one seed of one task) asking for a
+fraction of a GPU or for CPUs, on this machine (`ray.init()`) or on a cluster (`--ray-address`).
+
+Both engines train a run with the same function, `train_run`, which calls
+`stability.run_method` for one seed: the function `stability` and `sweep` call for every seed.
+With Ray the runs are trained first, then the experiment's own code runs in this process as it
+always does and finds every seed finished (run_seeds reuses a finished seed folder with the same
+settings), so the reports, and their numbers, are the same whichever engine trained the runs.
+Ray is an optional extra (`pip install .[ray]`).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from augment.common.errors import PTPError
+
+ENGINES = ("local", "ray")
+# Environment a Ray worker needs to see what this process sees (caches, offline mode, threads).
+PASSED_ENV = ("PTP_", "HF_", "TRANSFORMERS_", "TOKENIZERS_", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NLTK_DATA")
+
+
+@dataclass(frozen=True)
+class Run:
+    """One run: `preset` (a method) on `seed` of `task`, in run folder `folder` (its seed-N
+    inside), text corpora under `corpora`; `data` is open_data's keyword arguments."""
+    task: str
+    preset: dict
+    seed: int
+    folder: str
+    corpora: str
+    base: object  # TrainSpec
+    data: dict
+    victim: str | None = None
+    track: str = "none"
+
+    @property
+    def name(self) -> str:
+        return f"{self.task} {Path(self.folder).name} seed {self.seed}"
+
+
+def train_run(run: Run, log=print) -> dict:
+    """Train one run (or reuse it when finished); returns its seed's metrics.json."""
+    import json
+
+    from training.protocol import open_data
+
+    from .stability import run_method
+
+    data = open_data(run.task, log=lambda *_: None, **run.data)
+    run_method(run.task, run.preset, [run.seed], Path(run.folder), Path(run.corpora), run.base, data,
+               run.data.get("source", "auto"), run.data.get("data_dir"), run.victim, log, run.track)
+    return json.loads((Path(run.folder) / f"seed-{run.seed}" / "metrics.json").read_text())
+
+
+def finished(run: Run) -> bool:
+    return (Path(run.folder) / f"seed-{run.seed}" / "metrics.json").is_file()
+
+
+@dataclass
+class Engine:
+    """`local`: `train_all` trains nothing ahead (the experiment's own loop trains each run as it
+    comes to it). `ray`: `train_all` trains every run not yet finished as a Ray task first."""
+    name: str = "local"
+    address: str | None = None  # a Ray cluster (`ray start --head` prints it); None: a local Ray
+    gpus_per_run: float = 0.0
+    cpus_per_run: float = 1.0
+    num_cpus: int | None = None  # a local Ray's CPUs [default: all]
+
+    def __post_init__(self):
+        if self.name not in ENGINES:
+            raise PTPError(f"--engine {self.name}: choose one of {', '.join(ENGINES)}")
+        if self.gpus_per_run < 0 or self.cpus_per_run <= 0:
+            raise PTPError("--gpus-per-run must be >= 0 and --cpus-per-run positive")
+        if self.name == "ray":
+            require_ray()
+
+    def train_all(self, runs: list[Run], log=print) -> None:
+        if self.name == "local":
+            return
+        todo = [r for r in runs if not finished(r)]
+        log(f"ray: {len(runs) - len(todo)} of {len(runs)} runs already finished; {len(todo)} to train, "
+            f"each asking for {self.resources()}")
+        if not todo:
+            return
+        import ray
+
+        started_here = not ray.is_initialized()
+        if started_here:
+            env = {k: v for k, v in os.environ.items() if k.startswith(PASSED_ENV)}
+            ray.init(address=self.address, num_cpus=None if self.address else self.num_cpus,
+                     include_dashboard=False, log_to_driver=True, logging_level="ERROR",
+                     runtime_env={"env_vars": env})
+        remote = ray.remote(_ray_train_run).options(**self.resources())
+        pending = {remote.remote(r): r for r in todo}
+        try:
+            while pending:
+                done, _ = ray.wait(list(pending), num_returns=1)
+                run = pending.pop(done[0])
+                try:
+                    ray.get(done[0])
+                except ray.exceptions.RayTaskError as err:
+                    cause = err.as_instanceof_cause()
+                    if isinstance(cause, PTPError):
+                        raise PTPError(f"{run.name}: {cause}") from None
+                    raise
+                log(f"ray: finished {run.name} ({len(todo) - len(pending)}/{len(todo)})")
+        finally:
+            for ref in pending:
+                ray.cancel(ref)
+            if started_here:
+                ray.shutdown()
+
+    def resources(self) -> dict:
+        return {"num_gpus": self.gpus_per_run, "num_cpus": self.cpus_per_run}
+
+
+def _ray_train_run(run: Run) -> None:
+    train_run(run, log=lambda message: print(f"[{run.name}] {message}", flush=True))
+
+
+def require_ray() -> None:
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        raise PTPError("--engine ray: Ray is not installed; pip install 'ptp-prompt-tuning[ray]' "
+                       "(or pip install ray)") from None
