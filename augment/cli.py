@@ -85,7 +85,7 @@ def build(task, task_file, mode, out, source, data_dir, eval_dir, seed, num_proc
     task = resolve_task(task, task_file)
     if task is None:
         raise PTPError("pass --task NAME or --task-file FILE")
-    random_knobs = {k: knobs.pop(k) for k in ("ops", "rate", "variants")}
+    random_knobs = {k: knobs.pop(k) for k in ("ops", "rate", "variants", "senses")}
     perturb_split = None
     if mode == "adversarial":
         from .attack.run import adversarial_splitter

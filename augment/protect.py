@@ -14,21 +14,57 @@ PLACEHOLDER = "PTPKEEP"
 # ("U.S.", "e.g."). No word inside them is edited, in random or adversarial mode.
 NOT_PROSE = re.compile(r"<[^<>]*>|&\w+;|(?:https?://|www\.)\S+|\S+@\S+\.\w+|(?<!\w)(?:[^\W\d_]\.){2,}")
 
-# A capitalised word inside a sentence is taken for a name ("Both Grant and Hoult", "Here on
-# Earth"): WordNet knows many names as common words, and PWWS made "Grant" "Subsidisation". No
-# offline NER model exists here, and the tagger's NNP also fires on sentence-initial words;
-# sentence-initial names stay editable. A text mostly in capitals (shouting) has no names by this rule.
+# What no edit touches, in random and adversarial mode alike (`kept_out`), besides a task's protected
+# spans: the text that is not prose (NOT_PROSE), names and titles, and acronyms.
+# - A capitalised word inside a sentence is taken for a name or a title ("Both Grant and Hoult",
+#   "Here on Earth", "A Walk to Remember"): WordNet knows many names as common words, and PWWS
+#   made "Grant" "Subsidisation", random mode "Jack" "Jackfruit". No offline NER model exists here,
+#   and a tagger's NNP also fires on sentence-initial words: a capitalised word that opens a
+#   sentence stays editable, unless a name follows it ("Jack Nicholson", "Middle America").
+# - A word with two capitals or more is an acronym or an all-caps word, anywhere ("TV" became
+#   "GOGGLE BOX", "ABC" "ALPHABET", "SATs" "saturday").
+# - A text mostly in capitals (shouting) has no names or acronyms by this rule: its words stay editable.
 NAME_WORD = re.compile(r"[^\W\d_][\w'’-]*")  # a letter, then letters, apostrophes, hyphens ("Jean-Luc")
 SENTENCE_END = re.compile(r"(?:^|(?<!\bMr)(?<!\bMrs)(?<!\bMs)(?<!\bDr)(?<!\bSt)(?<!\bJr)[.!?:;][\"'”’)\]]?)\s*[\"'“‘(\[]?\s*$")
 
 
-def names_inside_sentences(text: str) -> list[tuple[int, int]]:
-    """Spans of capitalised words that do not open a sentence."""
+def shouting(text: str) -> bool:
+    """More than half of the text's letters are capitals."""
     letters = [c for c in text if c.isalpha()]
-    if letters and sum(c.isupper() for c in letters) > len(letters) / 2:
+    return bool(letters) and sum(c.isupper() for c in letters) > len(letters) / 2
+
+
+def acronym(word: str) -> bool:
+    """Two capitals or more: "TV", "SATs", "NOT", "McDonald"."""
+    return sum(c.isupper() for c in word) >= 2
+
+
+def names_and_acronyms(text: str) -> list[tuple[int, int]]:
+    """Spans of capitalised words that do not open a sentence, of a capitalised word that opens
+    one right before such a name ("Jack Nicholson", "Being John Malkovich"), and of acronyms
+    anywhere; none in a shouting text."""
+    if shouting(text):
         return []
-    return [m.span() for m in NAME_WORD.finditer(text)
-            if m.group()[0].isupper() and m.group() != "I" and not SENTENCE_END.search(text[max(0, m.start() - 12):m.start()])]
+    words = list(NAME_WORD.finditer(text))
+    capital = [m.group()[0].isupper() and m.group() != "I" for m in words]
+    opens = [not SENTENCE_END.search(text[max(0, m.start() - 12):m.start()]) is None for m in words]
+    kept = [acronym(m.group()) or (up and not first) for m, up, first in zip(words, capital, opens)]
+    for i in range(len(words) - 1):
+        if capital[i] and opens[i] and kept[i + 1] and not text[words[i].end():words[i + 1].start()].strip():
+            kept[i] = True
+    return [m.span() for m, keep in zip(words, kept) if keep]
+
+
+def kept_out(text: str) -> list[tuple[int, int]]:
+    """The one rule for what no edit touches, in random and adversarial mode: the stretches that
+    are not prose (markup, entities, URLs, addresses, dotted abbreviations), names and titles
+    inside a sentence, acronyms and all-caps words. Sorted character ranges, possibly overlapping."""
+    return sorted([m.span() for m in NOT_PROSE.finditer(text)] + names_and_acronyms(text))
+
+
+def names_inside_sentences(text: str) -> list[tuple[int, int]]:
+    """Adversarial mode's call site (augment/attack/search.py) for the shared rule, `kept_out`."""
+    return kept_out(text)
 
 
 def respace(original: str, edited: str, ranges=()) -> tuple[str, list[tuple[int, int]]]:

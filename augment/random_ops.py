@@ -11,9 +11,17 @@ nlpaug, so the output depends neither on row order nor on how rows are split acr
 Edits are made by character offsets: nlpaug sees the text's words only (`WORD`), says which it
 swaps or deletes, and exactly those words' characters change (a deleted word takes one space with
 it); whitespace, markup, punctuation and every other word stay byte for byte. A swap keeps the
-case pattern of the word it replaces (`keep_case`). Words no op may touch reach nlpaug as a
-placeholder it skips: protected spans (whose offsets then move with the edits before them) and
-the words inside markup, URLs and e-mail addresses; the synonym op also skips stopwords, in any case.
+case pattern of the word it replaces and the lemma's own capitals (`keep_case`). Words no op may
+touch reach nlpaug as a placeholder it skips: protected spans (whose offsets then move with the
+edits before them), what the rule shared with adversarial mode keeps out (protect.kept_out:
+markup, URLs, addresses, names and titles inside a sentence, acronyms) and hyphenated compounds;
+the synonym op also skips stopwords, in any case.
+
+The synonym op: a contextual tagger (resources.pos_tagger, at nlpaug's `pos_tag` seam) tags every
+word in context; nouns, verbs, adjectives and adverbs with a synonym that fits are drawn; a
+synonym fits where it neither is nor holds the word and repeats neither neighbour (`fits`); it
+comes from the word's most frequent WordNet senses or from all of them (`--senses`). The delete
+op never leaves the same word twice in a row (`no_doubled_words`).
 A variant identical to its original is retried with the next attempt's seed, then recorded with
 `changed = False`.
 """
@@ -30,10 +38,15 @@ import numpy as np
 
 from .common.errors import PTPError
 from .common.spans import protected_ranges, rewrite_spans
-from .protect import NOT_PROSE, PLACEHOLDER, words_changed
+from .protect import NOT_PROSE, PLACEHOLDER, kept_out, words_changed
 from .common.tasks import Task
 
 OPS = ("synonym", "delete")
+SENSES = ("frequent", "all")
+# 2 (2026-12-04): names, titles and acronyms kept out (protect.kept_out), a contextual tagger,
+# synonyms that fit their neighbours and keep their own capitals, no doubled word after a deletion,
+# and the sense choice. Corpora built before rebuild.
+TEXT_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -42,6 +55,10 @@ class RandomSpec:
         "help": "random: comma list of synonym,delete, applied in that order to each variant"})
     rate: float = dataclasses.field(default=0.1, metadata={"help": "random: fraction of words each op edits"})
     variants: int = dataclasses.field(default=1, metadata={"help": "random: perturbed variants per example"})
+    senses: str = dataclasses.field(default="all", metadata={
+        "help": "random: synonyms from the word's most frequent WordNet senses for its tagged part of "
+                "speech (frequent) or from all of them, as nlpaug and EDA do (all); "
+                "docs/label-keeping/random.md"})
     retries: int = 3
 
     def __post_init__(self):
@@ -52,9 +69,11 @@ class RandomSpec:
             raise PTPError(f"--rate {self.rate}: must be a fraction of words in (0, 1]")
         if self.variants < 1:
             raise PTPError(f"--variants {self.variants}: must be at least 1")
+        if self.senses not in SENSES:
+            raise PTPError(f"--senses {self.senses}: choose one of {', '.join(SENSES)}")
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "ops": list(self.ops)}
+        return {**asdict(self), "ops": list(self.ops), "text_version": TEXT_VERSION}
 
 
 def row_seed(*parts) -> int:
@@ -73,21 +92,32 @@ POSITION = "\u2063"  # between a word and its position, for the delete op (neith
 
 
 def keep_case(word: str, reference: str) -> str:
-    """`word` in the case pattern of `reference`: lower, UPPER (two letters or more), Capitalised
-    (a multi-word lemma follows its first word), else as it is. TextAttack's recover_word_case
-    (textattack.transformations.word_swaps), written here so that random mode never imports TextAttack."""
-    if reference.islower():
-        return word.lower()
+    """A synonym `word` (a WordNet lemma, words joined by spaces) in the case of the word it
+    replaces, `reference`: all caps for an all-caps word (two letters or more); for a lowercase or a
+    Capitalised word, the lemma's own capitals kept ("Saint Nicholas", "Vivien Leigh") and its other
+    letters lower, with the first letter a capital where the reference has one ("Wine cellar");
+    any other pattern (McDonald, iPhone) leaves the lemma as it is. TextAttack's recover_word_case
+    (textattack.transformations.word_swaps) does the same for one-word lemmas, but lowers a
+    lemma's own capitals; written here so that random mode never imports TextAttack."""
     if reference.isupper() and len(reference) > 1:
         return word.upper()
+    if reference.islower():
+        return word
     if reference[0].isupper() and reference[1:].islower():
-        return word[:1].upper() + word[1:].lower()
+        return word[:1].upper() + word[1:]
     return word
 
 
+# A word joined to the next by a hyphen: the parts of "anti-war" are one word to a reader, and
+# editing one part leaves "-war" or "motion-" behind. (TextAttack's words keep their hyphens.)
+COMPOUND = re.compile(rf"{WORD.pattern}(?:-{WORD.pattern})+")
+
+
 def editable_words(text: str, protected) -> list[tuple[int, int, bool]]:
-    """(start, end, editable) of every word: not editable inside a protected range or markup."""
-    closed = list(protected) + [m.span() for m in NOT_PROSE.finditer(text)]
+    """(start, end, editable) of every word: not editable inside a protected range, where the rule
+    both modes share keeps edits out (protect.kept_out: markup, names, titles, acronyms), or in a
+    hyphenated compound."""
+    closed = list(protected) + kept_out(text) + [m.span() for m in COMPOUND.finditer(text)]
     return [(m.start(), m.end(), not any(s < m.end() and m.start() < e for s, e in closed))
             for m in WORD.finditer(text)]
 
@@ -112,10 +142,70 @@ def deletion(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+# The synonym op's token: what nlpaug's skip rules see (the word, or KEEP), the word itself and the
+# punctuation after it, for the tagger (POSITION between the three).
+PUNCTUATION = re.compile(r"[.,;:!?]+|[()\[\]\"“”]")
+# Penn tags -> the WordNet parts of speech a synonym is looked up in. Other tags (IN, CD, FW, UH,
+# PRP ...) are not swapped: nlpaug maps IN to adjectives ("like" -> "similar") and looks up every
+# part of speech for a tag it does not know.
+WORDNET_POS = {"N": ("n",), "V": ("v",), "J": ("a", "s"), "R": ("r",)}
+
+
+# A word with a clitic is two tokens to a Penn Treebank tagger ("do" "n't", "film" "'s").
+CLITIC = re.compile(r"(?i)^(.+?)(n['’`]t|['’`](?:s|re|ve|ll|d|m))$")
+
+
+def tag_in_context(pos_tag, words: list[str], after: list[list[str]]) -> list[str]:
+    """Each word's Penn tag from `pos_tag` run over the words, split as the Penn Treebank splits
+    them (a clitic apart: the word takes its head's tag), with the punctuation after each word
+    (`after[i]`) in between: the context a contextual tagger was trained on. A Capitalised word
+    that opens a sentence is tagged in lower case (the names there are kept out of edits anyway)."""
+    sequence, at = [], []
+    for i, (word, punctuation) in enumerate(zip(words, after)):
+        at.append(len(sequence))
+        if (i == 0 or any(p[-1] in ".!?" for p in after[i - 1])) and word[:1].isupper() and word[1:].islower():
+            word = word.lower()  # a sentence's first word: "Long on twinkly eyed close ups" is no name
+        clitic = CLITIC.match(word)
+        sequence += [*clitic.groups(), *punctuation] if clitic else [word, *punctuation]
+    tags = [tag for _, tag in pos_tag(sequence)] if sequence else []
+    return [tags[k] for k in at]
+
+
+def wordnet_pos(tag: str) -> tuple[str, ...]:
+    return WORDNET_POS.get(tag[:1], ()) if tag[:2] in ("NN", "VB", "JJ", "RB") else ()
+
+
+def fits(lemma: str, word: str, before: str, after: str) -> bool:
+    """A synonym fits where it neither is the word nor holds it ("romance" -> "romance language",
+    "come" -> "come through"), and repeats neither neighbour ("Alzheimer's disease" -> "Alzheimer's
+    disease disease"); compared in lower case."""
+    parts = [letters(p) for p in lemma.split()]
+    return letters(lemma) != letters(word) and not {letters(word), letters(before), letters(after)} & set(parts)
+
+
+def letters(word: str) -> str:
+    """The word's letters and digits, lower case: "Alzheimer's" and "Alzheimers" are one word."""
+    return "".join(c for c in word.lower() if c.isalnum())
+
+
+def frequent_senses(synsets: list, word: str, pos: str) -> list:
+    """The word's most frequent senses: those whose SemCor count (WordNet's cntlist, the count of
+    the word's own lemma in the synset) is at least half the top sense's; the first listed sense
+    (WordNet lists a word's senses by that count) when no sense is counted."""
+    from nltk.corpus import wordnet as wn
+
+    forms = {word.lower(), *wn._morphy(word.lower(), pos)}
+    counts = [max([lem.count() for lem in syn.lemmas() if lem.name().lower() in forms] or [0]) for syn in synsets]
+    top = max(counts, default=0)
+    if top == 0:
+        return synsets[:1]
+    return [syn for syn, count in zip(synsets, counts) if 2 * count >= top]
+
+
 @functools.lru_cache(maxsize=None)
-def augmenter(op: str, rate: float):
+def augmenter(op: str, rate: float, senses: str = "frequent"):
     """Built once per process (nlpaug objects are costly to build, cheap to reuse)."""
-    from .common.resources import ensure_resources, stopword_set, use_perceptron_tagger, wordnet_pos_tag
+    from .common.resources import ensure_resources, pos_tagger, stopword_set
 
     ensure_resources()
     import nlpaug.augmenter.word as naw
@@ -127,29 +217,60 @@ def augmenter(op: str, rate: float):
     def joined(tokens):
         return SEP.join(tokens)
 
-    keep = rf"^\s*{KEEP}(?:{POSITION}\d+)?\s*$"
     common = dict(aug_p=rate, aug_min=1, aug_max=None, tokenizer=words, reverse_tokenizer=joined)
     if op == "delete":
+        keep = rf"^\s*{KEEP}(?:{POSITION}\d+)?\s*$"
         return naw.RandomWordAug(action="delete", stopwords_regex=keep, **common)
 
     class WordNetModel(nmw.WordNet):
-        """nlpaug's WordNet with a cached `predict` that offers lemmas made of words only, and,
-        offline, the WordNet-frequency tagger."""
+        """nlpaug's WordNet with a cached `predict` that offers lemmas made of words only, from the
+        senses `senses` chooses, and the contextual tagger at nlpaug's `pos_tag` seam."""
+
+        pos_tag = staticmethod(pos_tagger())
 
         @functools.lru_cache(maxsize=100_000)
         def _predict(self, word, pos):
-            return tuple(c for c in super().predict(word, pos=pos) if LEMMA.fullmatch(c))
+            if senses == "all":
+                found = super().predict(word, pos=pos)
+            else:
+                synsets = frequent_senses(self.model.synsets(word, pos=pos), word, pos)
+                found = [lem.name() for syn in synsets for lem in syn.lemmas()]
+            return tuple(c.replace("_", " ") for c in found if LEMMA.fullmatch(c) and c.lower() != word.lower())
 
         def predict(self, word, pos=None):
             return list(self._predict(word, pos))
 
-        if not use_perceptron_tagger():
-            pos_tag = staticmethod(wordnet_pos_tag)
-
     class SynonymAug(naw.SynonymAug):
+        """nlpaug's synonym swap, but: the tagger sees every word (kept ones too) and the
+        punctuation between them; only nouns, verbs, adjectives and adverbs are swapped, and only
+        words with a synonym that fits (`fits`) are drawn; a lemma keeps its own capitals and
+        hyphens (nlpaug lowers them and turns hyphens into spaces)."""
+
         @classmethod
         def get_model(cls, aug_src, lang, dict_path, force_reload):
             return WordNetModel(lang=lang, is_synonym=True)
+
+        def candidates(self, tokens, tags, i, out):
+            word = tokens[i][1]
+            before = out[i - 1].split()[-1] if i and out[i - 1] else ""
+            after = out[i + 1].split()[0] if i + 1 < len(out) and out[i + 1] else ""
+            return [c for pos in wordnet_pos(tags[i]) for c in self.model.predict(word, pos=pos)
+                    if fits(c, word, before, after)]
+
+        def substitute(self, data):
+            tokens = [t.split(POSITION) for t in self.tokenizer(data)]  # (shown, word, punctuation)
+            tags = tag_in_context(self.model.pos_tag, [t[1] for t in tokens], [t[2].split() for t in tokens])
+            out = [word for _, word, _ in tokens]  # the text's words as the swaps go
+            shown = [(t[0], tags[i]) for i, t in enumerate(tokens)]
+            skip = set(range(len(tokens))) - set(self.pre_skip_aug(shown, tuple_idx=0))
+            drawable = [i for i in range(len(tokens)) if i not in skip and self.candidates(tokens, tags, i, out)]
+            count = min(self.generate_aug_cnt(len(tokens)), len(drawable))
+            result = [t[0] for t in tokens]
+            for i in self.sample(drawable, count) if count else []:
+                fitting = self.candidates(tokens, tags, i, out)  # the neighbours may have changed
+                if fitting:
+                    out[i] = result[i] = self.sample(fitting, 1)[0]
+            return self.reverse_tokenizer([r if r != t[0] else SEP_SAME for r, t in zip(result, tokens)])
 
     # Stopwords are never swapped (as in EDA): WordNet "synonyms" of function words are nouns
     # ("It" -> "Information technology"). Matched in any case: nlpaug's own list compares as is.
@@ -157,7 +278,31 @@ def augmenter(op: str, rate: float):
     return SynonymAug(aug_src="wordnet", stopwords_regex=rf"(?i)^\s*(?:{KEEP}|{stop})\s*$", **common)
 
 
-def apply_ops(text: str, ops, rate: float, seed: int, protected=()) -> tuple[str, list]:
+SEP_SAME = "\u2062"  # the synonym op's "this word is unchanged"
+
+
+def no_doubled_words(words: list[str], editable: list[bool], deleted: set[int], rng: random.Random) -> set[int]:
+    """`deleted` (word indices) with every deletion that would leave the same word twice in a row
+    (in any case; "come through through") moved to another editable word whose deletion leaves no
+    such pair; dropped where there is none. Words already doubled in the text are left as they are."""
+    words = [w.lower() for w in words]
+
+    def doubled(gone):
+        kept = [i for i in range(len(words)) if i not in gone]
+        return [b for a, b in zip(kept, kept[1:]) if b - a > 1 and words[a] == words[b]]
+
+    deleted, moved = set(deleted), 0
+    while pairs := doubled(deleted):
+        deleted.discard(pairs[0] - 1)  # the deleted word just before the second of the pair stays
+        moved += 1
+    for _ in range(moved):
+        others = [i for i, ok in enumerate(editable) if ok and i not in deleted and not doubled(deleted | {i})]
+        if others:
+            deleted.add(rng.choice(others))
+    return deleted
+
+
+def apply_ops(text: str, ops, rate: float, seed: int, protected=(), senses: str = "frequent") -> tuple[str, list]:
     """`text` after each op in turn, edited in place: only the characters of the words an op
     swapped or deleted change (a deleted word takes one space with it). Returns the text and the
     protected ranges' new offsets."""
@@ -174,9 +319,11 @@ def apply_ops(text: str, ops, rate: float, seed: int, protected=()) -> tuple[str
             # a deleted first word is ignored: only deleted words change.
             out = augmenter(op, rate).augment(SEP.join(f"{t}{POSITION}{i}" for i, t in enumerate(tokens)))
             kept = {int(t.rsplit(POSITION, 1)[1]) for t in (out[0] if isinstance(out, list) else out).split(SEP)}
+            gone = no_doubled_words([text[s:e] for s, e, _ in spans], [ok for *_, ok in spans],
+                                    set(range(len(tokens))) - kept, random.Random(seed))
             # Neighbouring deleted words with one space between them go as one block.
             blocks = []
-            for i in (i for i in range(len(tokens)) if i not in kept):
+            for i in sorted(gone):
                 start, end = spans[i][:2]
                 if blocks and text[blocks[-1][1]:start] == " ":
                     blocks[-1][1] = end
@@ -184,10 +331,13 @@ def apply_ops(text: str, ops, rate: float, seed: int, protected=()) -> tuple[str
                     blocks.append([start, end])
             edits = [(*deletion(text, start, end), "") for start, end in blocks]
         else:
-            out = augmenter(op, rate).augment(SEP.join(tokens))
+            gaps = [text[spans[i][1]:spans[i + 1][0] if i + 1 < len(spans) else len(text)] for i in range(len(spans))]
+            encoded = [f"{t}{POSITION}{text[s:e]}{POSITION}{' '.join(PUNCTUATION.findall(g))}"
+                       for t, (s, e, _), g in zip(tokens, spans, gaps)]
+            out = augmenter(op, rate, senses).augment(SEP.join(encoded))
             out = (out[0] if isinstance(out, list) else out).split(SEP)  # one token for one word
             edits = [(spans[i][0], spans[i][1], keep_case(new, tokens[i]))
-                     for i, new in enumerate(out) if new != tokens[i]]
+                     for i, new in enumerate(out) if new not in (SEP_SAME, encoded[i])]
         protected = [shifted(r, edits) for r in protected]
         text = splice(text, edits)
         seed = row_seed(seed, op)
@@ -212,7 +362,7 @@ def perturb_fields(task: Task, example: dict, spec: "RandomSpec", seed_parts: tu
             text = example[field]
             field_ranges = ranges.get(field, [])
             new_text, new_ranges = apply_ops(text, spec.ops, spec.rate, row_seed(*seed_parts, attempt, field),
-                                             field_ranges)
+                                             field_ranges, spec.senses)
             if new_text == text or not new_text.strip():
                 continue  # nothing edited, or the field emptied: keep it as is
             perturbed[field] = new_text

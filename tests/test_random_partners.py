@@ -1,0 +1,233 @@
+"""Random partners that read right (#45): names, titles and acronyms kept out in both modes by one
+rule, multi-word synonyms that fit their neighbours and keep case, no doubled word after a deletion,
+a contextual tagger offline, and the sense choice."""
+import difflib
+import re
+
+import pytest
+
+from augment.common.tasks import get_task
+from augment.protect import kept_out, names_inside_sentences
+from augment.random_ops import WORD, RandomSpec, apply_ops, fits, keep_case, no_doubled_words, perturb_example
+
+# Messy reviews as users paste them: markup, entities, names and titles inside sentences, acronyms,
+# sentence-opening names, multi-word lemmas waiting to happen, long passages.
+REVIEWS = [
+    "Being John Malkovich is a film I loved. Jack Nicholson and Alexander Payne made About Schmidt, and "
+    "Hugh Grant was there too.<br /><br />Ice Cube plays a cop in a TV movie that ABC aired after the SATs.",
+    "Middle America will come through this, says the writer-director Adam in A Walk to Remember; "
+    "it may sound odd, but the romance works &amp; the film is a moving portrait of Alzheimer's disease.",
+    "I watched it on DVD. <i>The Notebook</i> by Nicholas Sparks is better: Leigh plays a woman who "
+    "loses her memory, and the U.S. release cut ten minutes. Great acting, weak plot, lovely music!",
+    "Honestly? The first hour drags and drags, then the last twenty minutes come alive. Director Ang Lee "
+    "keeps the camera still; the cast (Tobey Maguire, Jewel) never quite convinces. 5/10 at best.\n\n"
+    "My wife liked it more than I did, and the kids fell asleep halfway through the second act.",
+    "WHAT A WASTE OF TIME. THE WORST FILM I HAVE SEEN THIS YEAR, AND THE ACTING IS TERRIBLE!!!",
+]
+
+
+def _words(text):
+    return [(m.group(), m.span()) for m in WORD.finditer(text)]
+
+
+def _kept_words_lost(before: str, after: str) -> int:
+    """How many of the original's kept-out words (protect.kept_out) the partner does not hold, in
+    order (the longest common subsequence with the partner's words)."""
+    closed = kept_out(before)
+    kept = [w for w, (s, e) in _words(before) if any(s < e2 and s2 < e for s2, e2 in closed)]
+    matcher = difflib.SequenceMatcher(a=kept, b=[w for w, _ in _words(after)], autojunk=False)
+    return len(kept) - sum(block.size for block in matcher.get_matching_blocks())
+
+
+def _new_doubles(before: str, after: str) -> list[str]:
+    """Words that stand twice in a row (any case, only whitespace between) in the partner more often
+    than in the original."""
+    def doubles(text):
+        return [m.group(1).lower() for m in re.finditer(r"\b(\w+)\s+(?=(\w+)\b)", text) if m.group(1).lower() == m.group(2).lower()]
+    out = doubles(after)
+    for d in doubles(before):
+        if d in out:
+            out.remove(d)
+    return out
+
+
+def audit(texts, ops, rate=0.15, seed=0):
+    """(partners changed, edits of kept-out words, new doubled words, swaps whose case does not
+    follow the original) over `texts`, one partner each."""
+    task = get_task("sentiment")
+    changed = kept = doubled = case = 0
+    for row, text in enumerate(texts):
+        p, _ = perturb_example(task, {"text": text, "label": 0, "idx": row}, RandomSpec(ops=ops, rate=rate),
+                               seed=seed, row=row, variant=0)
+        after = p["text"]
+        changed += after != text
+        kept += _kept_words_lost(text, after)
+        doubled += len(_new_doubles(text, after))
+        if ops == ("synonym",):
+            a, b = WORD.findall(text), WORD.findall(after)
+            for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+                if tag == "replace" and i2 - i1 == 1:
+                    new = " ".join(b[j1:j2])
+                    case += keep_case(new, a[i1]) != new
+    return changed, kept, doubled, case
+
+
+def test_one_rule_keeps_names_titles_and_acronyms_and_lets_sentence_openers_be():
+    text = ("Being John Malkovich is odd. Jack Nicholson and Hugh Grant star; TV fans and SATs. "
+            "Great fun, says Adam. Honest work.<br />Here on Earth")
+    kept = {text[s:e] for s, e in kept_out(text)}
+    assert {"Being", "John", "Malkovich", "Jack", "Nicholson", "Hugh", "Grant", "TV", "SATs", "Adam",
+            "Earth", "Here"} <= kept  # "Here": a capitalised word after markup is inside the sentence
+    assert not {"Great", "Honest", "odd", "fun"} & kept  # sentence openers (no name after them) stay editable
+    assert "<br />" in kept
+    assert kept_out("WHAT A WASTE OF TIME, SAYS JOHN.") == []  # shouting: no names by this rule
+    # Adversarial mode's call site is the same rule.
+    assert names_inside_sentences(text) == kept_out(text)
+
+
+def test_both_modes_leave_names_titles_and_acronyms_alone():
+    from augment.attack.offline import textattack_offline
+    from augment.attack.search import attacked_text
+
+    task = get_task("sentiment")
+    for text in REVIEWS:
+        example = {"text": text, "label": 1, "idx": 0}
+        # Adversarial: every kept-out word is behind a placeholder the search never edits.
+        with textattack_offline():
+            attacked, ranges, _ = attacked_text(task, example)
+        masked = attacked.text
+        for s, e in kept_out(text):
+            for word in WORD.findall(text[s:e]):
+                assert word not in WORD.findall(masked) or text.count(word) > text[s:e].count(word), (word, masked)
+        # Random: at a rate of 1, every editable word is offered, and no kept-out word changes.
+        for seed in range(5):
+            for ops in (("synonym",), ("delete",), ("synonym", "delete")):
+                after, _ = apply_ops(text, ops, 1.0, seed)
+                assert _kept_words_lost(text, after) == 0, after
+    # And the words stay editable where the rule lets them: a shouting review is still edited.
+    assert apply_ops(REVIEWS[-1], ("synonym",), 1.0, 0)[0] != REVIEWS[-1]
+
+
+def test_a_synonym_fits_its_neighbours():
+    assert not fits("Alzheimer's disease", "Alzheimer's", "", "disease")  # "Alzheimer's disease disease"
+    assert not fits("come through", "come", "", "through")  # holds the word itself
+    assert not fits("romance language", "romance", "the", "works")
+    assert not fits("Alzheimers", "Alzheimer's", "", "disease")  # the same word
+    assert not fits("great film", "movie", "great", "")  # repeats the word before
+    assert fits("moving picture", "film", "the", "is")
+
+
+def test_no_deletion_leaves_a_word_twice_in_a_row():
+    import random
+
+    words = "we walk and walk again".split()
+    for seed in range(10):  # "and" is not deleted: another word is, one whose deletion doubles none
+        moved = no_doubled_words(words, [True] * 5, {2}, random.Random(seed))
+        assert len(moved) == 1 and moved != {2}
+    assert no_doubled_words(words, [False, False, True, False, False], {2}, random.Random(0)) == set()
+    assert no_doubled_words(["a", "a", "b"], [True] * 3, {2}, random.Random(0)) == {2}  # already doubled: left
+    text = "We walk and walk again, and talk and talk; the film film is odd but the ending ending works."
+    for seed in range(30):
+        for ops in (("delete",), ("synonym",), ("synonym", "delete")):
+            after, _ = apply_ops(text, ops, 0.4, seed)
+            assert not _new_doubles(text, after), (ops, after)
+
+
+def test_multi_word_synonyms_follow_case_and_keep_their_own_capitals():
+    # A capitalised sentence opener: the lemma's first word capitalised, the lemma's own capitals kept.
+    seen = set()
+    for seed in range(40):
+        after, _ = apply_ops("Film is art. Movies are fun.", ("synonym",), 1.0, seed)
+        first = after.split(" is ")[0]
+        seen.add(first)
+        assert first[0].isupper(), after
+    assert any(" " in s or "-" in s for s in seen), seen  # multi-word lemmas were drawn
+    assert keep_case("Saint Nicholas", "santa") == "Saint Nicholas"
+    assert keep_case("motion picture", "FILM") == "MOTION PICTURE"
+    # Shouting text: all caps in, all caps out.
+    after, _ = apply_ops("THE FILM IS A GREAT JOY.", ("synonym",), 1.0, 0)
+    assert after != "THE FILM IS A GREAT JOY." and after.isupper(), after
+
+
+def test_the_tagger_is_contextual_offline_and_doctor_names_it(cli, tmp_path):
+    import nltk
+
+    from augment.common.resources import ensure_resources, pos_tagger
+    from augment.random_ops import tag_in_context
+
+    origin = ensure_resources()[2].origin
+    if origin == "fallback":
+        pytest.skip("textblob-aptagger is not installed here")
+    tag = pos_tagger()
+    assert tag is nltk.pos_tag
+    # The same word, two parts of speech by context.
+    assert tag_in_context(tag, ["they", "book", "a", "table"], [[]] * 4)[1].startswith("VB") or \
+        tag_in_context(tag, ["I", "sound", "odd"], [[]] * 3)[1].startswith("VB")
+    assert tag_in_context(tag, ["a", "good", "book"], [[]] * 3)[2] == "NN"
+    assert tag_in_context(tag, ["it", "may", "sound", "odd"], [[]] * 4)[2] == "VB"
+    assert tag_in_context(tag, ["a", "sound", "idea"], [[]] * 3)[1] == "JJ"
+    assert tag_in_context(tag, ["The", "film", "didn't", "work"], [[]] * 4)[2] == "VBD"
+    res = cli("augment.cli", "doctor", env={"PTP_OFFLINE": "1"})
+    line = next(li for li in res.stdout.splitlines() if "pos_tagger" in li)
+    assert "textblob-aptagger" in line and "contextual" in line and "% Penn tags" in line, line
+
+
+def test_senses_option_frequent_is_a_subset_of_all():
+    from nltk.corpus import wordnet as wn
+
+    from augment.common.resources import ensure_resources
+    from augment.common.errors import PTPError
+    from augment.random_ops import frequent_senses
+
+    ensure_resources()
+    for word, pos in (("film", "n"), ("sound", "v"), ("odd", "a"), ("romance", "n"), ("hard", "r")):
+        every = wn.synsets(word, pos)
+        frequent = frequent_senses(every, word, pos)
+        assert frequent and set(frequent) <= set(every) and len(frequent) < len(every), (word, frequent)
+        assert frequent[0] == every[0]
+    with pytest.raises(PTPError, match="--senses some"):
+        RandomSpec(senses="some")
+    assert RandomSpec().to_dict()["senses"] in ("frequent", "all") and RandomSpec().to_dict()["text_version"] == 2
+    a = [apply_ops("The film is a moving portrait of grief.", ("synonym",), 1.0, s, senses="all")[0] for s in range(10)]
+    f = [apply_ops("The film is a moving portrait of grief.", ("synonym",), 1.0, s, senses="frequent")[0] for s in range(10)]
+    assert a != f
+
+
+@pytest.mark.parametrize("ops", [("synonym",), ("synonym", "delete")])
+def test_messy_reviews_no_kept_word_edited_no_doubled_word_case_kept(ops):
+    changed, kept, doubled, case = audit(REVIEWS, ops, rate=0.3)
+    assert changed == len(REVIEWS) and kept == 0 and doubled == 0 and case == 0
+
+
+def test_sentiment_set_no_kept_word_edited_no_doubled_word_case_kept():
+    """The issue's check: the first 400 train rows at rate 0.15, synonym and synonym+delete."""
+    from augment.common.errors import PTPError
+    from augment.common.sources import load_task_data
+
+    try:
+        data, _ = load_task_data("sentiment", log=lambda *_: None)
+    except PTPError as err:
+        pytest.skip(f"the shipped sentiment set cannot be fetched here: {err}")
+    texts = data["train"].select(range(400))["text"]
+    for ops in (("synonym",), ("synonym", "delete")):
+        changed, kept, doubled, case = audit(texts, ops)
+        assert changed > 380 and (kept, doubled, case) == (0, 0, 0), (ops, changed, kept, doubled, case)
+
+
+def test_pos_tagger_benchmark_smoke(tmp_path):
+    """benchmarks/pos_tagger_accuracy.py on the committed hand-tagged sample: the contextual tagger
+    is ahead of the fallback on Penn tags, and the counts agree."""
+    import json
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    done = subprocess.run([sys.executable, ROOT / "benchmarks" / "pos_tagger_accuracy.py", "--smoke", "--out", tmp_path],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    data = json.loads((tmp_path / "pos_tagger_accuracy.json").read_text())
+    taggers = data["taggers"]
+    assert data["smoke"] is True and data["rows"] == 12
+    assert {t["word_tokens"] for t in taggers.values()} == {235}
+    assert taggers["perceptron"]["penn_accuracy"] > taggers["wordnet-frequency"]["penn_accuracy"] + 20
