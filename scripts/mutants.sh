@@ -24,7 +24,7 @@ for patch in "${patches[@]}"; do
   fi
   start=$(date +%s)
   # The copy's packages come first on the path (python -m puts the working folder first).
-  (cd "$copy" && "$python" -m pytest -q -x -p no:cacheprovider $tests) > "$copy/pytest.log" 2>&1
+  (set -f; cd "$copy" && "$python" -m pytest -q -x -p no:cacheprovider $tests) > "$copy/pytest.log" 2>&1
   rc=$?
   seconds=$(( $(date +%s) - start ))
   case $rc in

@@ -33,10 +33,42 @@ def _train(out, spec, data_dir, captured=None, monkeypatch=None):
 
     if captured is not None:
         load, build = loop.load_encoder, loop.build_peft_model
+
+        def built(*a):
+            model = captured.setdefault("model", build(*a))
+            captured.setdefault("initial", {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad})
+            return model
+
         monkeypatch.setattr(loop, "load_encoder", lambda *a: captured.setdefault("encoder", load(*a)))
-        monkeypatch.setattr(loop, "build_peft_model", lambda *a: captured.setdefault("model", build(*a)))
+        monkeypatch.setattr(loop, "build_peft_model", built)
     return run_seeds(spec, [spec.seed], open_data(spec.task, data_dir=data_dir, log=lambda *_: None),
                      out=out, log=lambda *_: None)
+
+
+def _per_layer_prompt_gradients(model, tokenizer, rows, layers: int) -> list[float]:
+    """The gradient norm the logits send to each layer's share of the prompt: the layer prompts'
+    states (VPT-deep: the first layer's is the input prompt), or each layer's slice of the prefix
+    table, [P, layers x 2 x hidden] (PEFT's and kv_prefix's keys and values)."""
+    model.zero_grad()
+    with torch.enable_grad():
+        from augment.common.tasks import get_task
+        from training.data import Collator, encode_rows, flatten
+        from training.objective import flat_scores
+
+        batch = Collator(tokenizer.pad_token_id, 2)(encode_rows(tokenizer, get_task("rte"), rows, 64))["clean"]
+        flat_scores(model.eval(), flatten(batch), batch["valid"]).square().sum().backward()
+    norms = {}
+    for name, p in model.named_parameters():
+        if p.grad is None or "classifier" in name.split("."):
+            continue
+        if name.endswith("states"):  # [layers - 1, P, hidden]: layers 2..L
+            norms.update({i + 1: float(g.norm()) for i, g in enumerate(p.grad)})
+        elif p.grad.shape[-1] % layers == 0 and p.grad.shape[-1] // layers == 2 * model.config.hidden_size:
+            norms.update(enumerate(float(g.norm()) for g in p.grad.view(p.shape[0], layers, -1).transpose(0, 1)))
+        else:  # the input prompt of prompt tuning / VPT-deep's first layer
+            norms.setdefault(0, float(p.grad.norm()))
+    model.zero_grad()
+    return [norms.get(i, 0.0) for i in range(layers)]
 
 
 def _logits(model, tokenizer, rows):
@@ -72,10 +104,17 @@ def test_deep_prompts_train_keep_the_encoder_and_reload(tmp_path, tiny_models, k
     assert saved and all(torch.equal(trained[k], v) for k, v in saved.items() if k in trained)
     assert len([k for k in saved if k in trained]) >= len(saved) - 2  # (a tied or renamed buffer at most)
 
-    # The trained prompts moved, and the run folder reloads to the same predictions.
+    # The trained prompts moved, every layer's prompt reaches the logits, and the run folder
+    # reloads to the same predictions.
+    model, initial = captured["model"], captured["initial"]
+    prompt = [n for n in initial if "classifier" not in n.split(".")]
+    assert prompt and all(not torch.equal(initial[n], dict(model.named_parameters())[n].detach()) for n in prompt)
+    rows = load_local(get_task("rte"), FIXTURES)[0]["train"].to_list()
+    layers = model.config.num_hidden_layers if hasattr(model.config, "num_hidden_layers") else model.config.n_layers
+    per_layer = _per_layer_prompt_gradients(model, load_run(run)[3], rows, layers)
+    assert len(per_layer) == layers and all(g > 0 for g in per_layer), per_layer
     adapter = load_file(str(run / "adapter" / "adapter_model.safetensors"))
     assert any("layer_prompts" in k for k in adapter) == (expected == "deep")
-    rows = load_local(get_task("rte"), FIXTURES)[0]["train"].to_list()
     _, _, reloaded, tokenizer = load_run(run)
     logits = _logits(captured["model"], tokenizer, rows)
     assert torch.allclose(logits, _logits(reloaded, tokenizer, rows), atol=1e-5)
