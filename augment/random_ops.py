@@ -38,7 +38,7 @@ import numpy as np
 
 from .common.errors import PTPError
 from .common.spans import protected_ranges, rewrite_spans
-from .protect import NOT_PROSE, PLACEHOLDER, kept_out, words_changed
+from .protect import NOT_PROSE, PLACEHOLDER, SENTENCE_END, kept_out, words_changed
 from .common.tasks import Task
 
 OPS = ("synonym", "delete")
@@ -302,6 +302,25 @@ def no_doubled_words(words: list[str], editable: list[bool], deleted: set[int], 
     return deleted
 
 
+def opener_capitals(text: str, spans, gone: set[int]) -> list[tuple[int, int, str]]:
+    """Where a deletion takes a sentence's Capitalised first word, the word that now opens the
+    sentence takes the capital, if it was in lower case and editable ("An exhaustive study" ->
+    "Exhaustive study", not "exhaustive study")."""
+    edits = []
+    for i in sorted(gone):
+        start, end = spans[i][:2]
+        if not text[start].isupper() or text[start + 1:end].isupper():
+            continue
+        if SENTENCE_END.search(text[max(0, start - 12):start]) is None:
+            continue
+        after = next((k for k in range(i + 1, len(spans)) if k not in gone), None)
+        if after is not None and spans[after][2] and text[spans[after][0]:spans[after][1]].islower() \
+                and all(k in gone for k in range(i, after)):
+            s, e = spans[after][:2]
+            edits.append((s, e, text[s].upper() + text[s + 1:e]))
+    return edits
+
+
 def apply_ops(text: str, ops, rate: float, seed: int, protected=(), senses: str = "frequent") -> tuple[str, list]:
     """`text` after each op in turn, edited in place: only the characters of the words an op
     swapped or deleted change (a deleted word takes one space with it). Returns the text and the
@@ -330,6 +349,7 @@ def apply_ops(text: str, ops, rate: float, seed: int, protected=(), senses: str 
                 else:
                     blocks.append([start, end])
             edits = [(*deletion(text, start, end), "") for start, end in blocks]
+            edits += opener_capitals(text, spans, gone)
         else:
             gaps = [text[spans[i][1]:spans[i + 1][0] if i + 1 < len(spans) else len(text)] for i in range(len(spans))]
             encoded = [f"{t}{POSITION}{text[s:e]}{POSITION}{' '.join(PUNCTUATION.findall(g))}"

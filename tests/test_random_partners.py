@@ -231,3 +231,11 @@ def test_pos_tagger_benchmark_smoke(tmp_path):
     assert data["smoke"] is True and data["rows"] == 12
     assert {t["word_tokens"] for t in taggers.values()} == {235}
     assert taggers["perceptron"]["penn_accuracy"] > taggers["wordnet-frequency"]["penn_accuracy"] + 20
+
+
+def test_a_deleted_sentence_opener_passes_its_capital_on():
+    text = "An exhaustive investigation into the roots. The film is great. Not bad."
+    for seed in range(20):
+        after, _ = apply_ops(text, ("delete",), 0.3, seed)
+        for sentence in re.split(r"(?<=\.) ", after):
+            assert sentence[:1].isupper(), after
