@@ -248,7 +248,8 @@ def paper_cmd(data_dir, fewglue, tasks, methods, seeds, sweep_seeds, no_sweep, g
     count = run_count(p)
     click.echo(f"{len(p.tasks)} tasks x {len(p.methods)} methods x {len(p.seeds)} seeds = {count['reported']} "
                f"reported runs, {count['sweep']} sweep runs; engine {runner.name}")
-    run_paper(p, runner, log=click.echo)
+    with runner:
+        run_paper(p, runner, log=click.echo)
 
 
 @main.command()

@@ -13,7 +13,7 @@ Ray is an optional extra (`pip install .[ray]`).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from augment.common.errors import PTPError
@@ -36,10 +36,11 @@ class Run:
     data: dict
     victim: str | None = None
     track: str = "none"
+    label: str = ""  # what logs call it: the method, and a sweep's grid point
 
     @property
     def name(self) -> str:
-        return f"{self.task} {Path(self.folder).name} seed {self.seed}"
+        return f"{self.task} {self.label or Path(self.folder).name} seed {self.seed}"
 
 
 def train_run(run: Run, log=print) -> dict:
@@ -78,6 +79,19 @@ class Engine:
         if self.name == "ray":
             require_ray()
 
+    _started: bool = field(default=False, init=False, repr=False)
+
+    def __enter__(self) -> "Engine":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        """Stop the Ray this engine started (one Ray for all of a command's phases)."""
+        if self._started:
+            import ray
+
+            ray.shutdown()
+            self._started = False
+
     def train_all(self, runs: list[Run], log=print) -> None:
         if self.name == "local":
             return
@@ -88,12 +102,12 @@ class Engine:
             return
         import ray
 
-        started_here = not ray.is_initialized()
-        if started_here:
+        if not ray.is_initialized():
             env = {k: v for k, v in os.environ.items() if k.startswith(PASSED_ENV)}
             ray.init(address=self.address, num_cpus=None if self.address else self.num_cpus,
                      include_dashboard=False, log_to_driver=True, logging_level="ERROR",
                      runtime_env={"env_vars": env})
+            self._started = True
         remote = ray.remote(_ray_train_run).options(**self.resources())
         pending = {remote.remote(r): r for r in todo}
         try:
@@ -111,8 +125,6 @@ class Engine:
         finally:
             for ref in pending:
                 ray.cancel(ref)
-            if started_here:
-                ray.shutdown()
 
     def resources(self) -> dict:
         return {"num_gpus": self.gpus_per_run, "num_cpus": self.cpus_per_run}

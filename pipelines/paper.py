@@ -266,14 +266,15 @@ def sweep_runs(p: Plan, task: str) -> list[Run]:
         folder = p.out / task / "sweep" / name
         for setting in settings(grid):
             runs += [Run(task, apply(p.methods[name], setting), seed, str(folder / "runs" / label(setting).replace("/", "_")),
-                         str(folder), p.specs[task], p.data[task], p.victim, p.track) for seed in p.sweep_seeds]
+                         str(folder), p.specs[task], p.data[task], p.victim, p.track, f"{name} {label(setting)}")
+                     for seed in p.sweep_seeds]
     return runs
 
 
 def reported_runs(p: Plan, task: str, methods: dict[str, dict]) -> list[Run]:
     """The reported runs for one task, where pipelines/stability.py puts them."""
     return [Run(task, preset, seed, str(p.out / task / "runs" / name), str(p.out / task), p.specs[task], p.data[task],
-                p.victim, p.track) for name, preset in methods.items() for seed in p.seeds]
+                p.victim, p.track, name) for name, preset in methods.items() for seed in p.seeds]
 
 
 def run_paper(p: Plan, engine: Engine, log=print) -> dict:
