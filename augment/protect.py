@@ -25,6 +25,7 @@ NOT_PROSE = re.compile(r"<[^<>]*>|&\w+;|(?:https?://|www\.)\S+|\S+@\S+\.\w+|(?<!
 #   "GOGGLE BOX", "ABC" "ALPHABET", "SATs" "saturday").
 # - A text mostly in capitals (shouting) has no names or acronyms by this rule: its words stay editable.
 NAME_WORD = re.compile(r"[^\W\d_][\w'’-]*")  # a letter, then letters, apostrophes, hyphens ("Jean-Luc")
+SMALL_WORD_GAP = set("abcdefghijklmnopqrstuvwxyz ")
 SENTENCE_END = re.compile(r"(?:^|(?<!\bMr)(?<!\bMrs)(?<!\bMs)(?<!\bDr)(?<!\bSt)(?<!\bJr)[.!?:;][\"'”’)\]]?)\s*[\"'“‘(\[]?\s*$")
 
 
@@ -41,17 +42,26 @@ def acronym(word: str) -> bool:
 
 def names_and_acronyms(text: str) -> list[tuple[int, int]]:
     """Spans of capitalised words that do not open a sentence, of a capitalised word that opens
-    one right before such a name ("Jack Nicholson", "Being John Malkovich"), and of acronyms
-    anywhere; none in a shouting text."""
+    one right before such a name ("Jack Nicholson", "Being John Malkovich"), of a title's small
+    words, and of acronyms anywhere; none in a shouting text."""
     if shouting(text):
         return []
     words = list(NAME_WORD.finditer(text))
     capital = [m.group()[0].isupper() and m.group() != "I" for m in words]
-    opens = [not SENTENCE_END.search(text[max(0, m.start() - 12):m.start()]) is None for m in words]
+    opens = [SENTENCE_END.search(text[max(0, m.start() - 12):m.start()]) is not None for m in words]
     kept = [acronym(m.group()) or (up and not first) for m, up, first in zip(words, capital, opens)]
-    for i in range(len(words) - 1):
-        if capital[i] and opens[i] and kept[i + 1] and not text[words[i].end():words[i + 1].start()].strip():
-            kept[i] = True
+    # A capitalised word (one that opens a sentence too) right before a kept one, or before one with
+    # one to three short lower-case words between (a title's: "A Walk to Remember", "About a Boy"),
+    # spaces only, goes with it, and so do those words: "Jack Nicholson", "Being John Malkovich".
+    for i in range(len(words)):
+        if not capital[i]:
+            continue
+        j = next((j for j in range(i + 1, min(i + 5, len(words))) if capital[j]), None)
+        if j is None or not kept[j] or not set(text[words[i].end():words[j].start()]) <= SMALL_WORD_GAP:
+            continue
+        if all(len(words[k].group()) <= 4 for k in range(i + 1, j)):
+            for k in range(i, j):
+                kept[k] = True
     return [m.span() for m, keep in zip(words, kept) if keep]
 
 

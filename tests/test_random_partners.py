@@ -81,6 +81,10 @@ def test_one_rule_keeps_names_titles_and_acronyms_and_lets_sentence_openers_be()
     assert not {"Great", "Honest", "odd", "fun"} & kept  # sentence openers (no name after them) stay editable
     assert "<br />" in kept
     assert kept_out("WHAT A WASTE OF TIME, SAYS JOHN.") == []  # shouting: no names by this rule
+    # A title's small words go with it; a long or punctuated stretch does not.
+    title = "Poignant and moving, A Walk to Remember is a love story; About a Boy too, unlike Grant, who is bad."
+    kept = [title[s:e] for s, e in kept_out(title)]
+    assert kept == ["A", "Walk", "to", "Remember", "About", "a", "Boy", "Grant"], kept
     # Adversarial mode's call site is the same rule.
     assert names_inside_sentences(text) == kept_out(text)
 
