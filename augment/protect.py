@@ -20,7 +20,9 @@ NOT_PROSE = re.compile(r"<[^<>]*>|&\w+;|(?:https?://|www\.)\S+|\S+@\S+\.\w+|(?<!
 #   "Here on Earth", "A Walk to Remember"): WordNet knows many names as common words, and PWWS
 #   made "Grant" "Subsidisation", random mode "Jack" "Jackfruit". No offline NER model exists here,
 #   and a tagger's NNP also fires on sentence-initial words: a capitalised word that opens a
-#   sentence stays editable, unless a name follows it ("Jack Nicholson", "Middle America").
+#   sentence stays editable, unless a name follows it ("Jack Nicholson", "Middle America") or the
+#   text has it as a name inside a sentence too. (Random mode also leaves a sentence opener that
+#   the tagger calls a proper noun: random_ops.tag_in_context.)
 # - A word with two capitals or more is an acronym or an all-caps word, anywhere ("TV" became
 #   "GOGGLE BOX", "ABC" "ALPHABET", "SATs" "saturday").
 # - A text mostly in capitals (shouting) has no names or acronyms by this rule: its words stay editable.
@@ -42,8 +44,9 @@ def acronym(word: str) -> bool:
 
 def names_and_acronyms(text: str) -> list[tuple[int, int]]:
     """Spans of capitalised words that do not open a sentence, of a capitalised word that opens
-    one right before such a name ("Jack Nicholson", "Being John Malkovich"), of a title's small
-    words, and of acronyms anywhere; none in a shouting text."""
+    one right before such a name ("Jack Nicholson", "Being John Malkovich") or that is such a
+    name elsewhere in the text, of a title's small words, and of acronyms anywhere; none in a
+    shouting text."""
     if shouting(text):
         return []
     words = list(NAME_WORD.finditer(text))
@@ -62,6 +65,10 @@ def names_and_acronyms(text: str) -> list[tuple[int, int]]:
         if all(len(words[k].group()) <= 4 for k in range(i + 1, j)):
             for k in range(i, j):
                 kept[k] = True
+    # A sentence opener that the text also has as a name inside a sentence ("Grant goes beyond ...
+    # unlike Grant's last film").
+    names = {m.group() for m, up, first, keep in zip(words, capital, opens, kept) if up and keep and not first}
+    kept = [keep or (up and m.group() in names) for m, up, keep in zip(words, capital, kept)]
     return [m.span() for m, keep in zip(words, kept) if keep]
 
 

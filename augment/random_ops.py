@@ -38,7 +38,7 @@ import numpy as np
 
 from .common.errors import PTPError
 from .common.spans import protected_ranges, rewrite_spans
-from .protect import NOT_PROSE, PLACEHOLDER, SENTENCE_END, kept_out, words_changed
+from .protect import NOT_PROSE, PLACEHOLDER, SENTENCE_END, kept_out, shouting, words_changed
 from .common.tasks import Task
 
 OPS = ("synonym", "delete")
@@ -145,10 +145,11 @@ def deletion(text: str, start: int, end: int) -> tuple[int, int]:
 # The synonym op's token: what nlpaug's skip rules see (the word, or KEEP), the word itself and the
 # punctuation after it, for the tagger (POSITION between the three).
 PUNCTUATION = re.compile(r"[.,;:!?]+|[()\[\]\"“”]")
-# Penn tags -> the WordNet parts of speech a synonym is looked up in. Other tags (IN, CD, FW, UH,
-# PRP ...) are not swapped: nlpaug maps IN to adjectives ("like" -> "similar") and looks up every
+# Penn tags -> the WordNet parts of speech a synonym is looked up in. Other tags (NNP, IN, CD, FW,
+# UH, PRP ...) are not swapped: nlpaug maps IN to adjectives ("like" -> "similar") and looks up every
 # part of speech for a tag it does not know.
 WORDNET_POS = {"N": ("n",), "V": ("v",), "J": ("a", "s"), "R": ("r",)}
+NOT_SWAPPED = ("NNP", "NNPS", "JJR", "JJS", "RBR", "RBS")  # proper nouns; comparatives (no inflection here)
 
 
 # A word with a clitic is two tokens to a Penn Treebank tagger ("do" "n't", "film" "'s").
@@ -159,20 +160,37 @@ def tag_in_context(pos_tag, words: list[str], after: list[list[str]]) -> list[st
     """Each word's Penn tag from `pos_tag` run over the words, split as the Penn Treebank splits
     them (a clitic apart: the word takes its head's tag), with the punctuation after each word
     (`after[i]`) in between: the context a contextual tagger was trained on. A Capitalised word
-    that opens a sentence is tagged in lower case (the names there are kept out of edits anyway)."""
-    sequence, at = [], []
-    for i, (word, punctuation) in enumerate(zip(words, after)):
-        at.append(len(sequence))
-        if (i == 0 or any(p[-1] in ".!?" for p in after[i - 1])) and word[:1].isupper() and word[1:].islower():
-            word = word.lower()  # a sentence's first word: "Long on twinkly eyed close ups" is no name
-        clitic = CLITIC.match(word)
-        sequence += [*clitic.groups(), *punctuation] if clitic else [word, *punctuation]
-    tags = [tag for _, tag in pos_tag(sequence)] if sequence else []
-    return [tags[k] for k in at]
+    that opens a sentence is tagged twice: in lower case for its part of speech ("Long on twinkly
+    eyed close ups" is no name), and as it is, keeping a proper noun's tag (NNP, NNPS), which no
+    swap takes: a name that opens a sentence ("Grant goes beyond") is left alone. A shouting text
+    is tagged in lower case."""
+    if shouting(" ".join(words)):  # all caps reads as proper nouns to the tagger: tag it in lower case
+        words = [w.lower() for w in words]
+    openers = {i for i, word in enumerate(words) if (i == 0 or any(p[-1] in ".!?" for p in after[i - 1]))
+               and word[:1].isupper() and word[1:].islower()}
+
+    def run(lower: bool) -> list[str]:
+        sequence, at = [], []
+        for i, (word, punctuation) in enumerate(zip(words, after)):
+            at.append(len(sequence))
+            word = word.lower() if lower and i in openers else word
+            clitic = CLITIC.match(word)
+            sequence += [*clitic.groups(), *punctuation] if clitic else [word, *punctuation]
+        tags = [tag for _, tag in pos_tag(sequence)] if sequence else []
+        return [tags[k] for k in at]
+
+    tags = run(lower=True)
+    if openers:
+        as_is = run(lower=False)
+        for i in openers:
+            if as_is[i] in ("NNP", "NNPS"):
+                tags[i] = as_is[i]
+    return tags
 
 
 def wordnet_pos(tag: str) -> tuple[str, ...]:
-    return WORDNET_POS.get(tag[:1], ()) if tag[:2] in ("NN", "VB", "JJ", "RB") else ()
+    """The WordNet parts of speech of a Penn tag; none for a proper noun or a comparative."""
+    return WORDNET_POS.get(tag[:1], ()) if tag[:2] in ("NN", "VB", "JJ", "RB") and tag not in NOT_SWAPPED else ()
 
 
 def fits(lemma: str, word: str, before: str, after: str) -> bool:
@@ -186,6 +204,71 @@ def fits(lemma: str, word: str, before: str, after: str) -> bool:
 def letters(word: str) -> str:
     """The word's letters and digits, lower case: "Alzheimer's" and "Alzheimers" are one word."""
     return "".join(c for c in word.lower() if c.isalnum())
+
+
+@functools.lru_cache(maxsize=None)
+def irregular_forms(pos: str) -> dict[str, tuple[str, ...]]:
+    """Base form -> its inflected forms that WordNet's exception lists (noun.exc, verb.exc) hold."""
+    from nltk.corpus import wordnet as wn
+
+    from .common.resources import ensure_resources
+
+    ensure_resources()
+    wn.synsets("film")  # loads the exception lists
+    out: dict[str, list[str]] = {}
+    for form, bases in wn._exception_map[pos].items():
+        for base in bases:
+            out.setdefault(base, []).append(form)
+    return {base: tuple(sorted(forms)) for base, forms in out.items()}
+
+
+def inflected(base: str, tag: str) -> str | None:
+    """`base` (one word) in the form of a Penn tag: NNS plural, VBZ third person, VBD and VBN past,
+    VBG -ing; WordNet's exception lists first, then the regular rules. None where the lists hold
+    two past forms and the tag cannot choose (took/taken, went/gone: a participle ends in n or ne)."""
+    if tag == "NNS":
+        forms = irregular_forms("n").get(base)
+        if forms:
+            return forms[0]
+    elif tag in ("VBD", "VBN", "VBG"):
+        forms = irregular_forms("v").get(base, ())
+        ing = [f for f in forms if f.endswith("ing")]
+        past = [f for f in forms if not f.endswith("ing")]
+        if tag == "VBG" and ing:
+            return ing[0]
+        if tag != "VBG" and past:
+            if len(past) > 1:
+                past = [f for f in past if bool(re.search(r"ne?$", f)) == (tag == "VBN")]
+            return past[0] if len(past) == 1 else None
+    if tag in ("NNS", "VBZ"):
+        if re.search(r"(s|x|z|ch|sh)$", base) or (tag == "VBZ" and re.search(r"[^aeiou]o$", base)):
+            return base + "es"
+        return base[:-1] + "ies" if re.search(r"[^aeiou]y$", base) else base + "s"
+    if tag in ("VBD", "VBN"):
+        if base.endswith("e"):
+            return base + "d"
+        return base[:-1] + "ied" if re.search(r"[^aeiou]y$", base) else base + "ed"
+    if tag == "VBG":
+        if base.endswith("ie"):
+            return base[:-2] + "ying"
+        return (base[:-1] if re.search(r"[^aeioy]e$", base) else base) + "ing"
+    return base
+
+
+def inflect(lemma: str, tag: str, word: str, pos: str) -> str | None:
+    """A synonym lemma in the form of the word it replaces: a noun's last word, a verb's first
+    ("come through" -> "came through"); as it is where the word is in its base form."""
+    from nltk.corpus import wordnet as wn
+
+    if tag not in ("NNS", "VBZ", "VBD", "VBN", "VBG") or word.lower() in wn._morphy(word.lower(), pos)[:1]:
+        return lemma
+    parts = lemma.split(" ")
+    at = -1 if pos == "n" else 0
+    form = inflected(parts[at].lower(), tag) if parts[at].islower() else None
+    if form is None:
+        return None
+    parts[at] = form
+    return " ".join(parts)
 
 
 def frequent_senses(synsets: list, word: str, pos: str) -> list:
@@ -235,7 +318,8 @@ def augmenter(op: str, rate: float, senses: str = "frequent"):
             else:
                 synsets = frequent_senses(self.model.synsets(word, pos=pos), word, pos)
                 found = [lem.name() for syn in synsets for lem in syn.lemmas()]
-            return tuple(c.replace("_", " ") for c in found if LEMMA.fullmatch(c) and c.lower() != word.lower())
+            bases = {letters(b) for b in [word, *self.model._morphy(word.lower(), pos)]}  # "Movies" -> no "movie"
+            return tuple(c.replace("_", " ") for c in found if LEMMA.fullmatch(c) and letters(c) not in bases)
 
         def predict(self, word, pos=None):
             return list(self._predict(word, pos))
@@ -251,11 +335,12 @@ def augmenter(op: str, rate: float, senses: str = "frequent"):
             return WordNetModel(lang=lang, is_synonym=True)
 
         def candidates(self, tokens, tags, i, out):
+            """The synonyms of word i, inflected as it is, that fit between its neighbours."""
             word = tokens[i][1]
             before = out[i - 1].split()[-1] if i and out[i - 1] else ""
             after = out[i + 1].split()[0] if i + 1 < len(out) and out[i + 1] else ""
-            return [c for pos in wordnet_pos(tags[i]) for c in self.model.predict(word, pos=pos)
-                    if fits(c, word, before, after)]
+            found = [inflect(c, tags[i], word, pos) for pos in wordnet_pos(tags[i]) for c in self.model.predict(word, pos=pos)]
+            return [c for c in found if c is not None and fits(c, word, before, after)]
 
         def substitute(self, data):
             tokens = [t.split(POSITION) for t in self.tokenizer(data)]  # (shown, word, punctuation)

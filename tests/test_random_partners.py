@@ -85,6 +85,8 @@ def test_one_rule_keeps_names_titles_and_acronyms_and_lets_sentence_openers_be()
     title = "Poignant and moving, A Walk to Remember is a love story; About a Boy too, unlike Grant, who is bad."
     kept = [title[s:e] for s, e in kept_out(title)]
     assert kept == ["A", "Walk", "to", "Remember", "About", "a", "Boy", "Grant"], kept
+    again = "Grant goes beyond his usual fluttering. Unlike Grant, Hoult is new. Grant is good."
+    assert [again[s:e] for s, e in kept_out(again)] == ["Grant", "Unlike", "Grant", "Hoult", "Grant"]
     # Adversarial mode's call site is the same rule.
     assert names_inside_sentences(text) == kept_out(text)
 
@@ -141,10 +143,10 @@ def test_multi_word_synonyms_follow_case_and_keep_their_own_capitals():
     # A capitalised sentence opener: the lemma's first word capitalised, the lemma's own capitals kept.
     seen = set()
     for seed in range(40):
-        after, _ = apply_ops("Film is art. Movies are fun.", ("synonym",), 1.0, seed)
-        first = after.split(" is ")[0]
+        after, _ = apply_ops("Movies are fun.", ("synonym",), 1.0, seed)
+        first = after.split(" are ")[0]
         seen.add(first)
-        assert first[0].isupper(), after
+        assert first[0].isupper() and first.endswith("s"), after  # inflected as the word: plural
     assert any(" " in s or "-" in s for s in seen), seen  # multi-word lemmas were drawn
     assert keep_case("Saint Nicholas", "santa") == "Saint Nicholas"
     assert keep_case("motion picture", "FILM") == "MOTION PICTURE"
@@ -235,6 +237,24 @@ def test_pos_tagger_benchmark_smoke(tmp_path):
     assert data["smoke"] is True and data["rows"] == 12
     assert {t["word_tokens"] for t in taggers.values()} == {235}
     assert taggers["perceptron"]["penn_accuracy"] > taggers["wordnet-frequency"]["penn_accuracy"] + 20
+
+
+@pytest.mark.parametrize("base, tag, form", [
+    ("movie", "NNS", "movies"), ("mouse", "NNS", "mice"), ("box", "NNS", "boxes"), ("city", "NNS", "cities"),
+    ("take", "VBD", "took"), ("take", "VBN", "taken"), ("go", "VBD", "went"), ("go", "VBN", "gone"),
+    ("stop", "VBD", "stopped"), ("rock", "VBD", "rocked"), ("love", "VBG", "loving"), ("die", "VBG", "dying"),
+    ("go", "VBZ", "goes"), ("carry", "VBZ", "carries"), ("make", "VBN", "made")])
+def test_a_synonym_takes_the_form_of_the_word_it_replaces(base, tag, form):
+    from augment.random_ops import inflect, inflected
+
+    assert inflected(base, tag) == form
+    assert inflect(f"{base} through", tag, "x" + form, "v") == f"{form} through"
+
+
+def test_a_sentence_opener_the_tagger_calls_a_proper_noun_is_not_swapped():
+    for seed in range(10):
+        after, _ = apply_ops("Payne pokes fun at people. Jack plays a cop.", ("synonym",), 1.0, seed)
+        assert after.startswith("Payne ") and ". Jack " in after, after
 
 
 def test_a_deleted_sentence_opener_passes_its_capital_on():
