@@ -68,6 +68,37 @@ def _base(task, task_file, **knobs):
     return TrainSpec(task=resolve_task(None if task_file else task, task_file), **knobs)
 
 
+def engine_options(f):
+    """--engine and its resources: where each run trains (pipelines/engine.py)."""
+    options = [
+        click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+                     help="local: in this process (several processes given one command share seeds) | ray: each "
+                          "run a Ray task (pip install 'ptp-prompt-tuning[ray]')"),
+        click.option("--ray-address", default=None, help="a Ray cluster's address (ray start --head prints it) "
+                                                         "[default: start Ray on this machine]"),
+        click.option("--gpus-per-run", type=float, default=0.0, show_default=True,
+                     help="ray: GPU share each run asks for (0.25 packs four runs onto a GPU)"),
+        click.option("--cpus-per-run", type=float, default=1.0, show_default=True, help="ray: CPUs each run asks for"),
+        click.option("--ray-cpus", type=int, default=None, help="ray: CPUs of a Ray started here [default: all]"),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _engine(engine, ray_address, gpus_per_run, cpus_per_run, ray_cpus):
+    from .engine import Engine
+
+    return Engine(engine, ray_address, gpus_per_run, cpus_per_run, ray_cpus)
+
+
+def _absolute(engine: str, *paths):
+    """With Ray, the output and data folders as absolute paths, for workers that start elsewhere
+    (the runs record their data's path, so the report pass must name it as the workers did);
+    without, as given, so that runs trained before keep matching."""
+    return [Path(p).resolve() if p is not None and engine == "ray" else p for p in paths]
+
+
 @main.command("stability")
 @experiment_options
 @click.option("--seeds", default="1,2,3,4,5", show_default=True)
@@ -77,26 +108,40 @@ def _base(task, task_file, **knobs):
               help="few-shot grid: comma list of draws (--sample-seed values) of --train-size rows; each "
                    "draw in OUT/draw-S, and a report pooled over draws and seeds in OUT")
 @click.option("--out", type=click.Path(), default="data/stability", show_default=True)
+@engine_options
 @debug_option
-def stability_cmd(seeds, methods, presets_file, source, data_dir, victim, out, track, sample_seeds, **base):
+def stability_cmd(seeds, methods, presets_file, source, data_dir, victim, out, track, sample_seeds, engine,
+                  ray_address, gpus_per_run, cpus_per_run, ray_cpus, **base):
     """Train each method on each seed; report test figures (validation selects) with paired
     statistics against the first method: report.md, results.json, stability.png."""
+    from dataclasses import replace
+
     from training.config import parse_seeds
 
+    from .engine import data_args, stability_runs
     from .presets import load_presets, pick
     from .stability import stability
 
     chosen = pick([m.strip() for m in methods.split(",") if m.strip()], load_presets(presets_file))
     spec = _base(**base)
-    if sample_seeds:
-        from .stability import stability_draws
+    runner = _engine(engine, ray_address, gpus_per_run, cpus_per_run, ray_cpus)
+    out, data_dir = _absolute(engine, out, data_dir)
+    data = data_args(source, data_dir)
+    with runner:
+        if sample_seeds:
+            from .stability import stability_draws
 
-        stability_draws(spec.task, parse_seeds(seeds), chosen, Path(out), spec,
-                        [int(s) for s in parse_seeds(sample_seeds)], source=source, data_dir=data_dir,
-                        victim=victim, log=click.echo, track=track)
-        return
-    stability(spec.task, parse_seeds(seeds), chosen, Path(out), spec, source=source, data_dir=data_dir,
-              victim=victim, log=click.echo, track=track)
+            draws = [int(s) for s in parse_seeds(sample_seeds)]
+            runner.train_all([r for d in draws for r in stability_runs(
+                spec.task, parse_seeds(seeds), chosen, Path(out).resolve() / f"draw-{d}", replace(spec, sample_seed=d),
+                data, victim, track)], click.echo)
+            stability_draws(spec.task, parse_seeds(seeds), chosen, Path(out), spec, draws, source=source,
+                            data_dir=data_dir, victim=victim, log=click.echo, track=track)
+            return
+        runner.train_all(stability_runs(spec.task, parse_seeds(seeds), chosen, Path(out).resolve(), spec, data, victim,
+                                        track), click.echo)
+        stability(spec.task, parse_seeds(seeds), chosen, Path(out), spec, source=source, data_dir=data_dir,
+                  victim=victim, log=click.echo, track=track)
 
 
 @main.command("sweep")
@@ -108,8 +153,10 @@ def stability_cmd(seeds, methods, presets_file, source, data_dir, victim, out, t
 @click.option("--out", type=click.Path(), default=None, help="[default: data/sweep/<task>_<method>]")
 @click.option("--presets-out", type=click.Path(), default="data/sweep/presets.json", show_default=True,
               help="write the picked setting here as preset <method>-tuned")
+@engine_options
 @debug_option
-def sweep_cmd(method, grid_items, seeds, out, presets_out, presets_file, source, data_dir, victim, track, **base):
+def sweep_cmd(method, grid_items, seeds, out, presets_out, presets_file, source, data_dir, victim, track, engine,
+              ray_address, gpus_per_run, cpus_per_run, ray_cpus, **base):
     """Train a grid of one method's settings over a few seeds and pick the best mean validation
     score; write it as a preset for `stability --presets` (test is never looked at)."""
     from training.config import parse_seeds
@@ -122,8 +169,14 @@ def sweep_cmd(method, grid_items, seeds, out, presets_out, presets_file, source,
     base["method"] = base.pop("peft_method")
     spec = _base(**base)
     folder = Path(out) if out else Path("data") / "sweep" / f"{spec.task}_{method}"
-    result = sweep(spec.task, method, preset, grid, parse_seeds(seeds), folder, spec, source=source,
-                   data_dir=data_dir, victim=victim, log=click.echo, track=track)
+    folder, data_dir = _absolute(engine, folder, data_dir)
+    with _engine(engine, ray_address, gpus_per_run, cpus_per_run, ray_cpus) as runner:
+        from .engine import data_args, sweep_runs
+
+        runner.train_all(sweep_runs(spec.task, method, preset, grid, parse_seeds(seeds), folder.resolve(), spec,
+                                    data_args(source, data_dir), victim, track), click.echo)
+        result = sweep(spec.task, method, preset, grid, parse_seeds(seeds), folder, spec, source=source,
+                       data_dir=data_dir, victim=victim, log=click.echo, track=track)
     name = f"{method}-tuned"
     write_preset(Path(presets_out), name, result)
     click.echo(f"picked {result['picked']['setting']} (validation {result['picked']['validation_mean']:.2f}); "
@@ -138,8 +191,10 @@ def sweep_cmd(method, grid_items, seeds, out, presets_out, presets_file, source,
 @click.option("--seeds", default="1,2,3,4,5", show_default=True)
 @click.option("--out", type=click.Path(), default="data/map", show_default=True)
 @click.option("--finished-only", is_flag=True, help="train nothing: report the cells whose seeds have all finished")
+@engine_options
 @debug_option
-def map_cmd(lrs, budgets, prefix_lens, seeds, presets_file, source, data_dir, victim, out, track, finished_only, **base):
+def map_cmd(lrs, budgets, prefix_lens, seeds, presets_file, source, data_dir, victim, out, track, finished_only, engine,
+            ray_address, gpus_per_run, cpus_per_run, ray_cpus, **base):
     """Vanilla over learning rate x training length x prompt length (the grid's values replace
     --lr, --epochs and --prefix-len): per cell the test mean, seed std, last-epoch drop and
     collapse rate; report.md, results.json, map.png (finished runs reused). Long runs: pass
@@ -161,27 +216,16 @@ def map_cmd(lrs, budgets, prefix_lens, seeds, presets_file, source, data_dir, vi
 
     spec = _base(**base)
     grid = (numbers(lrs, float, "lrs"), numbers(budgets, int, "budgets"), numbers(prefix_lens, int, "prefix-lens"))
+    out, data_dir = _absolute(engine, out, data_dir)
     data = open_data(spec.task, source=source, data_dir=data_dir, log=click.echo)
-    stability_map(spec, data, *grid, parse_seeds(seeds), Path(out), log=click.echo, track=track,
-                  finished_only=finished_only)
+    with _engine(engine, ray_address, gpus_per_run, cpus_per_run, ray_cpus) as runner:
+        if not finished_only:
+            from .engine import data_args, map_runs
 
-
-def engine_options(f):
-    """--engine and its resources: where each run trains (pipelines/engine.py)."""
-    options = [
-        click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
-                     help="local: in this process (several processes given one command share seeds) | ray: each "
-                          "run a Ray task (pip install 'ptp-prompt-tuning[ray]')"),
-        click.option("--ray-address", default=None, help="a Ray cluster's address (ray start --head prints it) "
-                                                         "[default: start Ray on this machine]"),
-        click.option("--gpus-per-run", type=float, default=0.0, show_default=True,
-                     help="ray: GPU share each run asks for (0.25 packs four runs onto a GPU)"),
-        click.option("--cpus-per-run", type=float, default=1.0, show_default=True, help="ray: CPUs each run asks for"),
-        click.option("--ray-cpus", type=int, default=None, help="ray: CPUs of a Ray started here [default: all]"),
-    ]
-    for option in reversed(options):
-        f = option(f)
-    return f
+            runner.train_all(map_runs(spec, *grid, parse_seeds(seeds), Path(out).resolve(), data_args(source, data_dir),
+                                      track), click.echo)
+        stability_map(spec, data, *grid, parse_seeds(seeds), Path(out), log=click.echo, track=track,
+                      finished_only=finished_only)
 
 
 def _train_options(f):
@@ -190,12 +234,6 @@ def _train_options(f):
     from training.config import TrainSpec
 
     return spec_options(TrainSpec, exclude=("task", "seed", "task_definition"))(f)
-
-
-def _engine(engine, ray_address, gpus_per_run, cpus_per_run, ray_cpus):
-    from .engine import Engine
-
-    return Engine(engine, ray_address, gpus_per_run, cpus_per_run, ray_cpus)
 
 
 @main.command("paper")

@@ -47,10 +47,13 @@ def train_run(run: Run, log=print) -> dict:
     """Train one run (or reuse it when finished); returns its seed's metrics.json."""
     import json
 
+    from augment.common.tasks import register_definition
     from training.protocol import open_data
 
     from .stability import run_method
 
+    if run.base.task_definition:  # a task file's task, in a worker that has not read the file
+        register_definition(run.base.task_definition, origin=f"the run {run.name}")
     data = open_data(run.task, log=lambda *_: None, **run.data)
     run_method(run.task, run.preset, [run.seed], Path(run.folder), Path(run.corpora), run.base, data,
                run.data.get("source", "auto"), run.data.get("data_dir"), run.victim, log, run.track)
@@ -140,3 +143,43 @@ def require_ray() -> None:
     except ImportError:
         raise PTPError("--engine ray: Ray is not installed; pip install 'ptp-prompt-tuning[ray]' "
                        "(or pip install ray)") from None
+
+
+# Where each command puts its runs: the folders its own loop (stability, sweep, map) trains into,
+# so that the runs a Ray engine trains ahead are the ones the loop then finds finished.
+
+def stability_runs(task: str, seeds: list[int], methods: dict[str, dict], out: Path, base, data: dict,
+                   victim=None, track="none") -> list[Run]:
+    """pipelines/stability.py's runs: OUT/runs/<method>/seed-N, corpora under OUT."""
+    return [Run(task, preset, seed, str(out / "runs" / name), str(out), base, data, victim, track, name)
+            for name, preset in methods.items() for seed in seeds]
+
+
+def sweep_runs(task: str, method: str, preset: dict, grid: dict, seeds: list[int], out: Path, base, data: dict,
+               victim=None, track="none") -> list[Run]:
+    """pipelines/sweep.py's runs: OUT/runs/<grid point>/seed-N, corpora under OUT."""
+    from .sweep import apply, label, settings
+
+    return [Run(task, apply(preset, setting), seed, str(out / "runs" / label(setting).replace("/", "_")), str(out),
+                base, data, victim, track, f"{method} {label(setting)}")
+            for setting in settings(grid) for seed in seeds]
+
+
+def map_runs(base, lrs, budgets, prefix_lens, seeds: list[int], out: Path, data: dict, track="none") -> list[Run]:
+    """pipelines/stability_map.py's runs: OUT/runs/<cell>/seed-N, vanilla at each cell's settings."""
+    import itertools
+
+    from .stability_map import cell_spec
+
+    runs = []
+    for lr, epochs, prefix_len in itertools.product(lrs, budgets, prefix_lens):
+        name, spec = cell_spec(base, lr, epochs, prefix_len)
+        runs += [Run(base.task, {"pairs": None, "train": {}}, seed, str(out / "runs" / name), str(out), spec, data,
+                     None, track, name) for seed in seeds]
+    return runs
+
+
+def data_args(source="auto", data_dir=None, eval_dir=None) -> dict:
+    """open_data's keyword arguments, paths absolute (a worker elsewhere starts in another folder)."""
+    return {"source": source, "data_dir": str(Path(data_dir).resolve()) if data_dir else None,
+            **({"eval_dir": str(Path(eval_dir).resolve())} if eval_dir else {})}

@@ -259,22 +259,18 @@ def plan(model: str, data_dir, tasks: str, methods: dict[str, dict], seeds: list
 
 def sweep_runs(p: Plan, task: str) -> list[Run]:
     """The sweep's runs for one task, where pipelines/sweep.py puts them."""
-    from .sweep import apply, label, settings
+    from .engine import sweep_runs as runs_of
 
-    runs = []
-    for name, grid in p.grids.items():
-        folder = p.out / task / "sweep" / name
-        for setting in settings(grid):
-            runs += [Run(task, apply(p.methods[name], setting), seed, str(folder / "runs" / label(setting).replace("/", "_")),
-                         str(folder), p.specs[task], p.data[task], p.victim, p.track, f"{name} {label(setting)}")
-                     for seed in p.sweep_seeds]
-    return runs
+    return [r for name, grid in p.grids.items()
+            for r in runs_of(task, name, p.methods[name], grid, p.sweep_seeds, p.out / task / "sweep" / name,
+                             p.specs[task], p.data[task], p.victim, p.track)]
 
 
 def reported_runs(p: Plan, task: str, methods: dict[str, dict]) -> list[Run]:
     """The reported runs for one task, where pipelines/stability.py puts them."""
-    return [Run(task, preset, seed, str(p.out / task / "runs" / name), str(p.out / task), p.specs[task], p.data[task],
-                p.victim, p.track, name) for name, preset in methods.items() for seed in p.seeds]
+    from .engine import stability_runs
+
+    return stability_runs(task, p.seeds, methods, p.out / task, p.specs[task], p.data[task], p.victim, p.track)
 
 
 def run_paper(p: Plan, engine: Engine, log=print) -> dict:

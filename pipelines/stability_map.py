@@ -40,6 +40,13 @@ def cell_name(lr: float, epochs: int, prefix_len: int) -> str:
     return f"lr={lr:g}_epochs={epochs}_prefix={prefix_len}"
 
 
+def cell_spec(base: TrainSpec, lr: float, epochs: int, prefix_len: int) -> tuple[str, TrainSpec]:
+    """A cell's name and its runs' spec: vanilla at the cell's lr, training length and prompt length."""
+    return cell_name(lr, epochs, prefix_len), replace(base, lr=lr, epochs=epochs, prefix_len=prefix_len,
+                                                      eval_every=min(base.eval_every, epochs), consistency="none",
+                                                      embed_noise="none")
+
+
 def reported(result: dict, which: str, metric: str) -> float:
     """Test at the selected ("best") or last epoch; validation's own when no test is labelled."""
     return (result["test"] or {which: result[which]})[which][metric]
@@ -77,8 +84,7 @@ def stability_map(base: TrainSpec, data: TrainingData, lrs: list[float], budgets
             unfinished.append(name)
             continue
         log(f"== {name}")
-        spec = replace(base, lr=lr, epochs=epochs, prefix_len=prefix_len, eval_every=min(base.eval_every, epochs),
-                       consistency="none", embed_noise="none")
+        _, spec = cell_spec(base, lr, epochs, prefix_len)
         summary = run_seeds(spec, seeds, data, out=folder, log=log, track=track)
         results = [json.loads((folder / f"seed-{s}" / "metrics.json").read_text()) for s in seeds]
         cells[name] = {"lr": lr, "epochs": epochs, "prefix_len": prefix_len, **summarise_cell(results, metric, floor_score)}

@@ -30,11 +30,12 @@ def grid_command(model, out, *more):
             *UNPUBLISHED, *map(str, more)]
 
 
-ENV = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+def env():  # read when a command starts: a Ray started by this process adds what joining it needs
+    return {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
 
 
 def run(command, timeout=600):
-    return subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=ENV, timeout=timeout)
+    return subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env(), timeout=timeout)
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +123,7 @@ def test_ray_engine_gives_the_same_numbers_as_the_default_path(default_grid, tin
 def test_a_killed_grid_resumes_reusing_finished_runs(default_grid, tiny_bert, tmp_path):
     out = tmp_path / "killed"
     process = subprocess.Popen(grid_command(tiny_bert, out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               cwd=ROOT, env=ENV)
+                               cwd=ROOT, env=env())
     deadline = time.time() + 300
     while len(list(out.glob("*/runs/*/seed-*/metrics.json"))) < 6 and time.time() < deadline:
         time.sleep(0.05)
@@ -201,3 +202,47 @@ def test_fewglue_grid_sweeps_on_train_seeds_disjoint_from_the_reported_ones(tiny
     assert provenance["evaluation"]["location"] == str(FIXTURES / "RTE") and "FewGLUE" in provenance["source"]["location"]
     assert result["settings"]["rte"]["source"] == "run_script/run_rte_roberta.sh"
     assert numbers(outs["ray"]) == numbers(outs["local"])
+
+
+@pytest.mark.slow
+def test_stability_sweep_and_map_plan_the_runs_their_loops_train(tiny_bert, tmp_path):
+    """`--engine` on the other grids: the runs a Ray engine trains ahead (engine.*_runs) are exactly
+    the seed folders each command's own loop trains, so its report pass finds them all finished;
+    and `map --engine ray` (the grid least like the others) gives the default path's numbers."""
+    from click.testing import CliRunner
+
+    from pipelines.cli import main
+    from pipelines.engine import data_args, map_runs, stability_runs, sweep_runs
+    from pipelines.presets import PRESETS
+    from training.config import TrainSpec
+
+    common = ["--task", "rte", "--data-dir", str(FIXTURES / "RTE"), "--model", str(tiny_bert), "--epochs", "1",
+              "--batch-size", "4", "--holdout", "0.5", "--device", "cpu", "--track", "none", "--seeds", "1,2"]
+    base = TrainSpec(task="rte", model=str(tiny_bert), epochs=1, batch_size=4, holdout=0.5, device="cpu")
+    data = data_args("auto", FIXTURES / "RTE")
+    methods = {m: PRESETS[m] for m in ("vanilla", "rn-embed")}
+    plans = {"stability": (["--methods", "vanilla,rn-embed"],
+                           lambda out: stability_runs("rte", [1, 2], methods, out, base, data)),
+             "sweep": (["--method", "rn-embed", "--grid", "sigma=0.01,0.05", "--presets-out", str(tmp_path / "p.json")],
+                       lambda out: sweep_runs("rte", "rn-embed", PRESETS["rn-embed"], {"sigma": [0.01, 0.05]}, [1, 2],
+                                              out, base, data)),
+             "map": (["--lrs", "1e-2", "--budgets", "1", "--prefix-lens", "4"],
+                     lambda out: map_runs(base, [1e-2], [1], [4], [1, 2], out, data))}
+    for name, (args, planned) in plans.items():
+        out = tmp_path / name
+        res = CliRunner().invoke(main, [name, *common, *args, "--out", str(out)])
+        assert res.exit_code == 0, res.output[-3000:]
+        trained = sorted(str(p.parent) for p in out.glob("runs/*/seed-*/metrics.json"))
+        runs = planned(out)
+        assert sorted(f"{r.folder}/seed-{r.seed}" for r in runs) == trained, name
+        for r in runs:  # the same settings: a planned run finds its folder's seed finished
+            config = json.loads((Path(r.folder) / f"seed-{r.seed}" / "config.json").read_text())["spec"]
+            spec = {**r.base.to_dict(), **r.preset["train"], "seed": r.seed}
+            assert all(config[k] == v for k, v in spec.items() if k in config), (name, r.name)
+    pytest.importorskip("ray")
+    res = run([sys.executable, "-m", "pipelines.cli", "map", *common, *plans["map"][0], "--out", tmp_path / "map-ray",
+               "--engine", "ray", "--ray-cpus", "2"])
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    assert "2 to train" in res.stdout
+    cells = lambda out: json.loads((out / "results.json").read_text())["cells"]  # noqa: E731
+    assert cells(tmp_path / "map-ray") == cells(tmp_path / "map")
