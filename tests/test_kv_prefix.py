@@ -189,6 +189,24 @@ def test_the_adapter_saves_and_reloads_to_the_same_logits(tiny, kind, tmp_path):
 
 
 @pytest.mark.parametrize("kind", KINDS)
+def test_a_deep_copy_carries_its_own_prefix(tiny, kind):
+    """An int8 victim is a deep copy: its hooks must read the copy's prefix, not the original's."""
+    import copy
+
+    model, tokenizer = _prefixed(tiny[kind])
+    twin = copy.deepcopy(model)
+    batch = _batch(tokenizer)
+    with torch.no_grad():
+        before = model(**batch).logits
+        assert torch.equal(twin(**batch).logits, before)
+        for name, p in twin.named_parameters():
+            if "prompt_encoder" in name:
+                p.mul_(3)
+        assert (twin(**batch).logits - before).abs().max() > 1e-3
+        assert torch.equal(model(**batch).logits, before)
+
+
+@pytest.mark.parametrize("kind", KINDS)
 def test_an_adapter_trained_on_cuda_reloads_on_cpu(tiny, kind, tmp_path):
     if not torch.cuda.is_available():
         pytest.skip("no CUDA device here: the CUDA-to-CPU reload is checked where one is")

@@ -121,21 +121,23 @@ class KVPrefix:
     """The hooks that join a prefix to each layer's attention, and the prefix of the forward pass
     under way (`joined`). Not a Module: it holds no parameters (PEFT's prompt encoder does); the
     tensors it holds during a forward are whatever PEFT computed from them, so a functional_call
-    that swaps the prompt's parameters (SAM, prompt noise) reaches the prefix as usual."""
+    that swaps the prompt's parameters (SAM, prompt noise) reaches the prefix as usual. The hooks
+    are objects that hold this state, not closures: a deep copy of the model (an int8 victim)
+    copies them with it and its hooks read the copy's state."""
 
     def __init__(self, sites: list[tuple[nn.Module, Site]]):
         self.keys: list[torch.Tensor] | None = None  # per layer: (B, P, hidden), the projection's layout
         self.values: list[torch.Tensor] | None = None
         self.prefix_mask: torch.Tensor | None = None  # (B, P), 1 = attend; None: every prefix position
         self.paused = False
-        self.handles = []
+        self.layers = len(sites)
         for index, (attention, site) in enumerate(sites):
-            self.handles.append(getattr(attention, site.keys).register_forward_hook(self._prepend(index, "keys")))
-            self.handles.append(getattr(attention, site.values).register_forward_hook(self._prepend(index, "values")))
-            self.handles.append(attention.register_forward_pre_hook(self._extend(site), with_kwargs=True))
+            getattr(attention, site.keys).register_forward_hook(_Prepend(self, index, "keys"))
+            getattr(attention, site.values).register_forward_hook(_Prepend(self, index, "values"))
+            attention.register_forward_pre_hook(_Extend(self, site), with_kwargs=True)
             if site.relative:
                 # An instance attribute shadows the class's method: the attention's forward calls it.
-                setattr(attention, site.relative, self._text_only(getattr(attention, site.relative)))
+                setattr(attention, site.relative, _TextKeysOnly(self, getattr(attention, site.relative)))
 
     @property
     def length(self) -> int:
@@ -145,9 +147,9 @@ class KVPrefix:
     def joined(self, layers: list[tuple[torch.Tensor, torch.Tensor]], prefix_mask: torch.Tensor | None):
         """Join a prefix ((keys, values) per layer, each (B, heads, P, head_dim): `prefix_layers`)
         to every layer during the block; `prefix_mask` (B, P) hides prefix positions where 0."""
+        if len(layers) != self.layers:
+            raise PTPError(f"the prefix has {len(layers)} layers, the encoder {self.layers}")
         flat = [[t.transpose(1, 2).flatten(2) for t in pair] for pair in layers]
-        if len(flat) != len(self.handles) // 3:
-            raise PTPError(f"the prefix has {len(flat)} layers, the encoder {len(self.handles) // 3}")
         self.keys, self.values = [k for k, _ in flat], [v for _, v in flat]
         self.prefix_mask = None if prefix_mask is None or bool(prefix_mask.all()) else prefix_mask
         try:
@@ -159,28 +161,7 @@ class KVPrefix:
     def active(self) -> bool:
         return self.keys is not None and not self.paused
 
-    def _prepend(self, index: int, kind: str):
-        def prepend(projection, inputs, output):
-            if not self.active:
-                return None
-            prefix = getattr(self, kind)[index].to(output.dtype)
-            return torch.cat([prefix, output], dim=1)
-        return prepend
-
-    def _extend(self, site: Site):
-        def extend(attention, args, kwargs):
-            if not self.active:
-                return None
-            args = list(args)
-            hidden = _get(args, kwargs, site.hidden)
-            mask = _get(args, kwargs, site.mask)
-            _put(args, kwargs, site.mask, self._mask(mask, hidden, site.additive_mask))
-            if site.bias is not None and _get(args, kwargs, site.bias) is not None:
-                _put(args, kwargs, site.bias, nn.functional.pad(_get(args, kwargs, site.bias), (self.length, 0)))
-            return tuple(args), kwargs
-        return extend
-
-    def _mask(self, mask, hidden: torch.Tensor, additive: bool):
+    def mask(self, mask, hidden: torch.Tensor, additive: bool):
         """The text's mask with P prefix columns in front: visible unless `prefix_mask` hides them."""
         batch, length = hidden.shape[0], self.length
         visible = (self.prefix_mask if self.prefix_mask is not None
@@ -198,17 +179,53 @@ class KVPrefix:
             block = rows * visible
         return torch.cat([block.to(mask.dtype), mask], dim=-1)
 
-    def _text_only(self, relative):
-        def text_keys_only(query_layer, key_layer, *args, **kwargs):
-            if not self.active:
-                return relative(query_layer, key_layer, *args, **kwargs)
-            self.paused = True  # the relative term may project positions with the key projection
-            try:
-                score = relative(query_layer, key_layer[:, self.length:], *args, **kwargs)
-            finally:
-                self.paused = False
-            return nn.functional.pad(score, (self.length, 0))  # no relative term on the prefix
-        return text_keys_only
+
+class _Prepend:
+    """Forward hook on a key or value projection: the layer's P keys (values) before the text's."""
+
+    def __init__(self, state: KVPrefix, index: int, kind: str):
+        self.state, self.index, self.kind = state, index, kind
+
+    def __call__(self, projection, inputs, output):
+        if not self.state.active:
+            return None
+        prefix = getattr(self.state, self.kind)[self.index].to(output.dtype)
+        return torch.cat([prefix, output], dim=1)
+
+
+class _Extend:
+    """Forward pre-hook on the attention: the mask over the prefix, zeros in a relative bias."""
+
+    def __init__(self, state: KVPrefix, site: Site):
+        self.state, self.site = state, site
+
+    def __call__(self, attention, args, kwargs):
+        if not self.state.active:
+            return None
+        site, args = self.site, list(args)
+        mask = self.state.mask(_get(args, kwargs, site.mask), _get(args, kwargs, site.hidden), site.additive_mask)
+        _put(args, kwargs, site.mask, mask)
+        if site.bias is not None and _get(args, kwargs, site.bias) is not None:
+            _put(args, kwargs, site.bias, nn.functional.pad(_get(args, kwargs, site.bias), (self.state.length, 0)))
+        return tuple(args), kwargs
+
+
+class _TextKeysOnly:
+    """The attention's relative term (DeBERTa's c2p + p2c) on the text's keys, zero on the prefix."""
+
+    def __init__(self, state: KVPrefix, relative):
+        self.state, self.relative = state, relative
+
+    def __call__(self, query_layer, key_layer, *args, **kwargs):
+        if not self.state.active:
+            return self.relative(query_layer, key_layer, *args, **kwargs)
+        length = self.state.length
+        self.state.paused = True  # DeBERTa-v3 projects positions with the key projection itself
+        try:
+            score = self.relative(query_layer, key_layer[:, length:], *args, **kwargs)
+        finally:
+            self.state.paused = False
+        return nn.functional.pad(score, (length, 0))
 
 
 def attach_kv_prefix(encoder, layers: nn.ModuleList, model: str) -> KVPrefix:
