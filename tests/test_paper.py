@@ -177,31 +177,37 @@ def test_bad_input_is_one_line_before_anything_trains(tiny_bert, tmp_path, monke
 @pytest.mark.slow
 def test_fewglue_grid_sweeps_on_train_seeds_disjoint_from_the_reported_ones(tiny_bert, tmp_path):
     """FewGLUE mode: train from FewGLUE's train.jsonl, SuperGLUE's val.jsonl reports; rn-embed's
-    sigma swept on the holdout over seeds 11,12, the pick run on seeds 1,2; both engines agree."""
-    pytest.importorskip("ray")
+    sigma swept on the holdout over seeds 11,12, the pick run on seeds 1,2. (The sweep's runs as
+    Ray plans them: engine.sweep_runs, checked against the sweep's own loop below.)"""
     fewglue = tmp_path / "FewGLUE" / "RTE"
     fewglue.mkdir(parents=True)
     shutil.copy(FIXTURES / "RTE" / "train.jsonl", fewglue)
-    outs = {}
-    for engine in ("local", "ray"):
-        out = outs[engine] = tmp_path / engine
-        res = run([sys.executable, "-m", "pipelines.cli", "paper", "--model", tiny_bert, "--data-dir", FIXTURES,
-                   "--fewglue", tmp_path / "FewGLUE", "--tasks", "rte", "--methods", "vanilla,rn-embed", "--seeds", "1,2",
-                   "--sweep-seeds", "11,12", "--grid", "rn-embed:sigma=0.01,0.5", "--epochs", "1", "--device", "cpu",
-                   "--holdout", "0.5", "--settings-model", "roberta-large", "--out", out, "--engine", engine,
-                   "--ray-cpus", "2"])
-        assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
-    result = json.loads((outs["local"] / "results.json").read_text())
-    sweep = json.loads((outs["local"] / "rte" / "sweep" / "rn-embed" / "sweep.json").read_text())
+    out = tmp_path / "out"
+    res = run([sys.executable, "-m", "pipelines.cli", "paper", "--model", tiny_bert, "--data-dir", FIXTURES,
+               "--fewglue", tmp_path / "FewGLUE", "--tasks", "rte", "--methods", "vanilla,rn-embed", "--seeds", "1,2",
+               "--sweep-seeds", "11,12", "--grid", "rn-embed:sigma=0.01,0.5", "--epochs", "1", "--device", "cpu",
+               "--holdout", "0.5", "--settings-model", "roberta-large", "--out", out])
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    result = json.loads((out / "results.json").read_text())
+    sweep = json.loads((out / "rte" / "sweep" / "rn-embed" / "sweep.json").read_text())
     assert sweep["seeds"] == [11, 12] and len(sweep["points"]) == 2 and sweep["selected_on"] == "validation"
     assert result["sweeps"]["rte"]["rn-embed"]["picked"] == sweep["picked"]["setting"]
-    spec = json.loads((outs["local"] / "rte" / "results.json").read_text())["runs"]["rn-embed"]["spec"]
+    spec = json.loads((out / "rte" / "results.json").read_text())["runs"]["rn-embed"]["spec"]
     assert spec["sigma"] == sweep["picked"]["setting"]["sigma"] and spec["holdout"] == 0.5
     assert "vanilla" not in result["sweeps"]["rte"]  # the baseline keeps P-tuning v2's setting
-    provenance = json.loads((outs["local"] / "rte" / "runs" / "vanilla" / "seed-1" / "config.json").read_text())["provenance"]
+    provenance = json.loads((out / "rte" / "runs" / "vanilla" / "seed-1" / "config.json").read_text())["provenance"]
     assert provenance["evaluation"]["location"] == str(FIXTURES / "RTE") and "FewGLUE" in provenance["source"]["location"]
     assert result["settings"]["rte"]["source"] == "run_script/run_rte_roberta.sh"
-    assert numbers(outs["ray"]) == numbers(outs["local"])
+    from pipelines import paper
+    from pipelines.presets import PRESETS
+
+    methods = {m: PRESETS[m] for m in ("vanilla", "rn-embed")}
+    grid = paper.plan(str(tiny_bert), FIXTURES, "rte", methods, [1, 2], out, {"epochs": 1, "device": "cpu", "holdout": 0.5},
+                      grids=["rn-embed:sigma=0.01,0.5"], sweep_seeds=[11, 12], fewglue=tmp_path / "FewGLUE",
+                      named_model="roberta-large")
+    planned = paper.sweep_runs(grid, "rte")
+    trained = sorted(str(p.parent) for p in (out / "rte" / "sweep").glob("*/runs/*/seed-*/metrics.json"))
+    assert sorted(f"{r.folder}/seed-{r.seed}" for r in planned) == trained
 
 
 @pytest.mark.slow
