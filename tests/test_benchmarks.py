@@ -92,10 +92,18 @@ def test_deep_prompt_smoke(tmp_path, sentiment):
     assert (data["task"], data["steps"], data["batch_size"]) == ("sentiment", 3, 4)
     minilm, mpnet = data["encoders"]["minilm"], data["encoders"]["mpnet"]
     assert (minilm["layers"], minilm["hidden"], mpnet["layers"], mpnet["hidden"]) == (2, 32, 2, 32)
-    # PEFT's prefix reaches the BERT, not MPNet: no prefix arm there.
-    assert set(minilm["median_seconds_per_step"]) == {"ptp_deep", "ptp_prompt", "ptp_prefix", "peft_prompt_hf_trainer"}
-    assert set(mpnet["median_seconds_per_step"]) == {"ptp_deep", "ptp_prompt", "peft_prompt_hf_trainer"}
-    assert set(data["ratios"]) == {"minilm_deep_over_peft_prefix", "mpnet_deep_over_peft_prompt_hf_trainer",
+    # PEFT's prefix reaches the BERT, where ours runs beside it; on MPNet `prefix` is ours.
+    assert set(minilm["median_seconds_per_step"]) == {"ptp_deep", "ptp_prompt", "ptp_prefix", "ptp_kv_prefix",
+                                                      "peft_prompt_hf_trainer"}
+    assert set(mpnet["median_seconds_per_step"]) == {"ptp_deep", "ptp_prompt", "ptp_prefix", "peft_prompt_hf_trainer"}
+    assert (minilm["mechanisms"]["ptp_prefix"], minilm["mechanisms"]["ptp_kv_prefix"]) == ("prefix", "kv-prefix")
+    assert (mpnet["mechanisms"]["ptp_prefix"], mpnet["mechanisms"]["ptp_deep"]) == ("kv-prefix", "deep")
+    # MiniLM's arms take turns over the rounds and keep their fastest; MPNet's run once.
+    assert all(len(times) == data["minilm_rounds"] == 3 and minilm["median_seconds_per_step"][arm] == min(times)
+               for arm, times in minilm["by_round"].items())
+    assert all(len(times) == 1 for times in mpnet["by_round"].values())
+    assert set(data["ratios"]) == {"minilm_kv_prefix_over_peft_prefix", "mpnet_kv_prefix_over_deep",
+                                   "minilm_deep_over_peft_prefix", "mpnet_deep_over_peft_prompt_hf_trainer",
                                    "mpnet_deep_over_ptp_prompt", "mpnet_over_minilm_deep"}
 
 
