@@ -80,6 +80,9 @@ def test_train_vs_trainer_smoke(tmp_path):
     assert set(times) == {"peft_hf_trainer", "ptp_vanilla", "ptp_text_pairs", "ptp_rn_gaussian", "ptp_adv_pgd1",
                           "ptp_freelb_k2", "ptp_smart1"}
     assert all(t > 0 for t in times.values())
+    # The arms take turns over the rounds and keep their fastest.
+    assert data["rounds"] == 2 and set(data["by_round"]) == set(times)
+    assert all(len(by_round) == 2 and times[arm] == min(by_round) for arm, by_round in data["by_round"].items())
     assert set(data["ratios"]) == {"vanilla_over_trainer", "rn_over_vanilla", "adv_pgd1_over_vanilla",
                                    "freelb_k2_over_vanilla", "smart1_over_vanilla", "text_pairs_over_vanilla"}
     assert data["peak_rss_gb"] > 0
