@@ -47,7 +47,7 @@ def test_run_identity_is_one_rule_that_keeps_runs_from_before_knob_records(tmp_p
     from training.loop import same_run
 
     configs = sorted((Path(__file__).parent / "fixtures" / "run-configs-2026-12-03").glob("*.json"))
-    assert len(configs) == 4
+    assert len(configs) == 5
     for path in configs:
         saved = json.loads(path.read_text())
         spec = TrainSpec.from_dict(saved["spec"])
