@@ -55,7 +55,7 @@ class RandomSpec:
         "help": "random: comma list of synonym,delete, applied in that order to each variant"})
     rate: float = dataclasses.field(default=0.1, metadata={"help": "random: fraction of words each op edits"})
     variants: int = dataclasses.field(default=1, metadata={"help": "random: perturbed variants per example"})
-    senses: str = dataclasses.field(default="all", metadata={
+    senses: str = dataclasses.field(default="frequent", metadata={
         "help": "random: synonyms from the word's most frequent WordNet senses for its tagged part of "
                 "speech (frequent) or from all of them, as nlpaug and EDA do (all); "
                 "docs/label-keeping/random.md"})

