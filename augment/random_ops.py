@@ -271,6 +271,20 @@ def inflect(lemma: str, tag: str, word: str, pos: str) -> str | None:
     return " ".join(parts)
 
 
+@functools.lru_cache(maxsize=1)
+def sense_counts() -> dict[str, int]:
+    """WordNet's sense key -> SemCor count, read once from index.sense (nltk's Lemma.count() binary-
+    searches the file on every call: most of a build's time)."""
+    from nltk.corpus import wordnet as wn
+
+    counts = {}
+    with wn.open("index.sense") as handle:
+        for line in handle:
+            key, _, _, count = line.split()
+            counts[key] = int(count)
+    return counts
+
+
 def frequent_senses(synsets: list, word: str, pos: str) -> list:
     """The word's most frequent senses: those whose SemCor count (WordNet's cntlist, the count of
     the word's own lemma in the synset) is at least half the top sense's; the first listed sense
@@ -278,7 +292,9 @@ def frequent_senses(synsets: list, word: str, pos: str) -> list:
     from nltk.corpus import wordnet as wn
 
     forms = {word.lower(), *wn._morphy(word.lower(), pos)}
-    counts = [max([lem.count() for lem in syn.lemmas() if lem.name().lower() in forms] or [0]) for syn in synsets]
+    known = sense_counts()
+    counts = [max([known.get(lem.key(), 0) for lem in syn.lemmas() if lem.name().lower() in forms] or [0])
+              for syn in synsets]
     top = max(counts, default=0)
     if top == 0:
         return synsets[:1]
