@@ -245,3 +245,26 @@ def test_a_prefix_seed_that_ran_vpt_deep_is_not_reused_as_a_key_value_prefix_run
     metrics_path.write_text(json.dumps({**metrics, "mechanism": "deep"}))  # as the old code recorded it
     with pytest.raises(PTPError, match="trained with the deep mechanism, which --method prefix no longer runs"):
         _train(tmp_path / "run", spec, FIXTURES)
+
+
+def test_a_deep_copy_of_a_vpt_deep_model_keeps_its_own_layer_prompts(tiny_models):
+    """The int8 victim is a deep copy: its layers must read the copy's layer prompts."""
+    import copy
+
+    from augment.common.official_files import load_local
+    from augment.common.tasks import get_task
+    from training.model import build_peft_model, load_encoder
+
+    encoder, tokenizer = load_encoder(str(tiny_models["mpnet"]))
+    model = build_peft_model(encoder, 2, "mean", 0, "deep", 4)
+    rows = load_local(get_task("rte"), FIXTURES)[0]["train"].to_list()[:4]
+    twin = copy.deepcopy(model)
+    torch.testing.assert_close(_logits(twin, tokenizer, rows), _logits(model, tokenizer, rows))
+    before = _logits(twin, tokenizer, rows)
+    with torch.no_grad():
+        next(p for n, p in model.named_parameters() if n.endswith("states") and p.requires_grad).add_(1.0)
+    assert not torch.allclose(_logits(model, tokenizer, rows), before, atol=1e-4)  # the original moved
+    torch.testing.assert_close(_logits(twin, tokenizer, rows), before)  # the copy did not
+    with torch.no_grad():
+        next(p for n, p in twin.named_parameters() if n.endswith("states") and p.requires_grad).add_(1.0)
+    assert not torch.allclose(_logits(twin, tokenizer, rows), before, atol=1e-4)  # the copy reads its own

@@ -168,6 +168,24 @@ class LayerPrompts(nn.Module):
         return self.states
 
 
+class LayerPromptHook:
+    """The forward pre-hook of a later layer: the hidden states at the P prompt positions become
+    the owner's deep-prompt states for this layer. An object holding its owner, not a closure: a
+    deep copy of the model (the int8 victim's quantize_dynamic copy) copies the hook with it and
+    reads the copy's own states (a closure would keep reading the original's, or none)."""
+
+    def __init__(self, owner: nn.Module, index: int):
+        self.owner, self.index = owner, index
+
+    def __call__(self, layer, args, kwargs):
+        if self.owner.layer_states is None:
+            return None
+        states = self.owner.layer_states[self.index]
+        hidden = args[0]  # every supported encoder passes the hidden states first, positionally
+        prompt = states.to(hidden.dtype).unsqueeze(0).expand(hidden.shape[0], -1, -1)
+        return (torch.cat([prompt, hidden[:, states.shape[0]:]], dim=1), *args[1:]), kwargs
+
+
 class PooledClassifier(nn.Module):
     """Encoder -> pooled vector -> classifier (the only non-PEFT trainable module), with the
     VPT-deep prompt's later-layer states when `deep_prompts` (the prompt length) is given, or the
@@ -195,7 +213,7 @@ class PooledClassifier(nn.Module):
             self.layer_prompts = LayerPrompts(len(layers) - 1, deep_prompts, hidden)
             for index, layer in enumerate(layers):
                 if index:
-                    layer.register_forward_pre_hook(self._prompt_hook(index - 1), with_kwargs=True)
+                    layer.register_forward_pre_hook(LayerPromptHook(self, index - 1), with_kwargs=True)
         # A plain object holding hooks, no parameters: PEFT's prompt encoder holds the prefix's.
         self.kv_prefix = attach_kv_prefix(encoder, encoder_layers(encoder, self.name_or_path),
                                           self.name_or_path) if kv_prefix else None
@@ -211,16 +229,6 @@ class PooledClassifier(nn.Module):
         else:
             self.classifier = nn.Sequential(nn.Dropout(dropout), nn.Linear(hidden, num_labels))
         self.num_labels = num_labels
-
-    def _prompt_hook(self, index: int):
-        def replace_prompt_states(layer, args, kwargs):
-            if self.layer_states is None:
-                return None
-            states = self.layer_states[index]
-            hidden = args[0]  # every supported encoder passes the hidden states first, positionally
-            prompt = states.to(hidden.dtype).unsqueeze(0).expand(hidden.shape[0], -1, -1)
-            return (torch.cat([prompt, hidden[:, states.shape[0]:]], dim=1), *args[1:]), kwargs
-        return replace_prompt_states
 
     @property
     def device(self) -> torch.device:
