@@ -197,3 +197,29 @@ def test_stability_map_gpu_script_smoke(tmp_path):
     assert not list(out.glob("part-*"))  # the cell row's runs were gathered into out/runs
     assert sorted(p.name for p in (out / "runs" / "lr=0.01_epochs=1_prefix=2").glob("seed-*")) == ["seed-1", "seed-2"]
     assert (out / "map.png").stat().st_size > 0 and (out / "log-1e-2-2.txt").exists()
+
+
+@pytest.mark.slow
+def test_pos_tagger_accuracy_smoke(tmp_path):
+    smoke("pos_tagger_accuracy.py", tmp_path)
+    data = result(tmp_path / "pos_tagger_accuracy.json")
+    assert set(data["taggers"]) >= {"perceptron", "wordnet-frequency"} and data["rows"] > 0
+    for scores in data["taggers"].values():
+        assert 0 <= scores["penn_accuracy"] <= 100 and 0 < scores["content_words"] <= scores["word_tokens"]
+
+
+@pytest.mark.slow
+def test_paper_gpu_script_smoke(tmp_path):
+    out = tmp_path / "paper"
+    run([BENCHMARKS / "paper_gpu.sh", out], {"SMOKE": "1"})
+    data = json.loads((out / "paper_gpu.json").read_text())
+    assert data["smoke"] is True and data["same_numbers"] is True
+    assert data["runs"] == len(data["tasks"]) * len(data["methods"]) * len(data["seeds"]) > 0
+    assert set(data["runs_per_hour"]) == {"local", "ray"} and data["machine"]
+
+
+def test_every_benchmark_script_has_a_smoke_test():
+    """A script added under benchmarks/ without its smoke test here would rot unseen."""
+    source = Path(__file__).read_text()
+    scripts = [p.name for p in BENCHMARKS.iterdir() if p.suffix in (".py", ".sh") and p.name not in ("__init__.py", "common.py")]
+    assert scripts and [s for s in scripts if f'"{s}"' not in source] == []
