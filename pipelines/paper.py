@@ -62,7 +62,7 @@ def parse_tasks(text: str) -> list[str]:
 
 def parse_sets(items: list[str], tasks: list[str]) -> dict[str, dict]:
     """--set TASK.KEY=V (repeatable): one task's setting, e.g. cb.lr=1e-2."""
-    from .sweep import _value
+    from .sweep import parse_value
 
     known = {f.name for f in fields(TrainSpec)} - {"task", "seed", "task_definition"}
     out: dict[str, dict] = {}
@@ -76,7 +76,7 @@ def parse_sets(items: list[str], tasks: list[str]) -> dict[str, dict]:
         name = name.replace("-", "_")
         if name not in known:
             raise PTPError(f"--set {item!r}: unknown setting '{name}'")
-        out.setdefault(task, {})[name] = _value(value.strip())
+        out.setdefault(task, {})[name] = parse_value(value.strip())
     return out
 
 

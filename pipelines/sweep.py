@@ -27,7 +27,7 @@ from .stability import collapsed_count, floor_of, run_method
 FIXED = {"task", "seed"}  # chosen by the experiment, not by a sweep
 
 
-def _value(text: str):
+def parse_value(text: str):
     for cast in (int, float):
         try:
             return cast(text)
@@ -50,7 +50,7 @@ def parse_grid(items: list[str]) -> dict[str, list]:
                            "or pairs.KEY for a corpus parameter")
         if key in grid:
             raise PTPError(f"--grid {item!r}: '{key}' is given twice")
-        parsed = [_value(v.strip()) for v in values.split(",") if v.strip()]
+        parsed = [parse_value(v.strip()) for v in values.split(",") if v.strip()]
         if key in known and "float" in str(known[key].type):
             parsed = [float(v) if isinstance(v, int) else v for v in parsed]
         grid[key] = parsed
