@@ -34,10 +34,16 @@ def uses_perturbation(spec: TrainSpec, batch: dict) -> bool:
     return spec.lam > 0 and spec.consistency != "none" and ("perturbed" in batch or spec.embed_noise != "none")
 
 
-def flat_scores(model, flat: dict, valid, embeds=None) -> torch.Tensor:
-    """[rows, outputs] scores of flattened candidates, from their ids or from given embeddings."""
+def flat_scores(model, flat: dict, valid, embeds=None, parameters: dict | None = None) -> torch.Tensor:
+    """[rows, outputs] scores of flattened candidates, from their ids or from given embeddings;
+    with `parameters` ({name: tensor}), scored with those tensors in place of the model's own
+    (torch.func's functional_call: nothing changed in place, gradients reach the parameters a
+    tensor was made from)."""
     source = {"input_ids": flat["input_ids"]} if embeds is None else {"inputs_embeds": embeds}
-    return scores(model(**source, **encoder_inputs(flat)).logits, valid)
+    kwargs = {**source, **encoder_inputs(flat)}
+    if parameters is None:
+        return scores(model(**kwargs).logits, valid)
+    return scores(torch.func.functional_call(model, parameters, args=(), kwargs=kwargs).logits, valid)
 
 
 def forward_scores(model, view: dict) -> torch.Tensor:
@@ -72,15 +78,8 @@ class Batch:
 
     def clean_scores(self, parameters: dict | None = None) -> torch.Tensor:
         """The clean batch's scores (with gradients); with `parameters` ({name: tensor}, names as
-        `trained`'s), scored with those tensors in place of the model's own. torch.func's
-        functional_call swaps them in for this one forward pass, changing nothing in place, so a
-        tensor made from a parameter (p + delta) passes its gradient on to the parameter."""
-        if parameters is None:
-            return forward_scores(self.model, self.clean)
-        flat = flatten(self.clean)
-        kwargs = {"input_ids": flat["input_ids"], **encoder_inputs(flat)}
-        logits = torch.func.functional_call(self.model, parameters, args=(), kwargs=kwargs).logits
-        return scores(logits, self.clean["valid"])
+        `trained`'s), scored with those tensors in place of the model's own (flat_scores)."""
+        return flat_scores(self.model, self.flat_clean, self.clean["valid"], parameters=parameters)
 
     def trained(self, prompt_only: bool = False) -> dict[str, torch.Tensor]:
         """The trained parameters by name (the prompt's and the head's); with `prompt_only`, the
