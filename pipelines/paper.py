@@ -377,7 +377,7 @@ def report(result: dict) -> str:
     head = "| method | " + " | ".join(tasks) + " | average |"
     rule = "|---" * (len(tasks) + 2) + "|"
     lines = [f"Official validation (the protocol's {', '.join(sorted({s['split'] for s in result['splits'].values()}))} "
-             "split: nothing was selected on it), mean +- std over seeds {','.join(map(str, result['seeds']))} at each seed's "
+             f"split: nothing was selected on it), mean +- std over seeds {','.join(map(str, result['seeds']))} at each seed's "
              f"epoch selected on a held-out part of train. Average: SuperGLUE's, over {result['average_of']} "
              "(CB, MultiRC, ReCoRD: the mean of their two metrics).", "", head, rule]
     for name in names:

@@ -101,6 +101,7 @@ def test_grid_on_all_eight_tasks_writes_the_paper_table(default_grid):
     report = (out / "report.md").read_text()
     assert "| P-tuning v2 bert-large (published) | 74.3 | — | 77.0 |" in report
     assert "Collapsed runs" in report and "Gain over vanilla" in report
+    assert "mean +- std over seeds 1,2 at" in report and "{" not in report  # no unformatted placeholder
     assert (out / "paper.png").stat().st_size > 1000
 
 
