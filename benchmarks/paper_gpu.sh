@@ -40,23 +40,26 @@ OMP_NUM_THREADS=${OMP_NUM_THREADS:-2} $pipeline paper "${common[@]}" --out "$out
   > "$out/log-ray.txt" 2>&1 || { echo "the Ray engine failed: see $out/log-ray.txt" >&2; exit 1; }
 PYTHONPATH="$root" "$python" - "$out" "${SMOKE:+1}" <<'EOF'
 import json
-import subprocess
+import os
 import sys
 from pathlib import Path
 
+from benchmarks.common import machine
 from pipelines.paper import numbers
 
 out, smoke = Path(sys.argv[1]), bool(sys.argv[2:] and sys.argv[2])
 local, ray = (json.loads((out / side / "results.json").read_text()) for side in ("local", "ray"))
 runs = len(local["tasks"]) * len(local["methods"]) * len(local["seeds"])
 per_hour = {side: round(runs * 3600 / r["meta"]["seconds"], 1) for side, r in (("local", local), ("ray", ray))}
-commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+hardware = machine()
 result = {"runs": runs, "tasks": local["tasks"], "methods": local["methods"], "seeds": local["seeds"],
           "epochs": local["settings"][local["tasks"][0]]["epochs"], "model": local["meta"]["model"],
           "seconds": {"local": local["meta"]["seconds"], "ray": ray["meta"]["seconds"]}, "runs_per_hour": per_hour,
           "ray_over_local_throughput": round(per_hour["ray"] / per_hour["local"], 2),
+          "ray_over_local_wall_time": round(ray["meta"]["seconds"] / local["meta"]["seconds"], 2),
           "gpus_per_run": ray["meta"]["gpus_per_run"], "same_numbers": numbers(local) == numbers(ray),
-          "machine": local["meta"]["machine"], "commit": commit, "smoke": smoke,
+          "machine": hardware, "commit": hardware["commit"], "load_average": [round(x, 2) for x in os.getloadavg()],
+          "smoke": smoke,
           "note": "wall time of each command's grid (Ray: including starting Ray), the same runs both ways"}
 (out / "paper_gpu.json").write_text(json.dumps(result, indent=2))
 print(json.dumps(result, indent=2))
