@@ -207,6 +207,12 @@ def test_cpu_bf16_runs_under_autocast_and_reloads_the_same(tmp_path, tiny_bert, 
     assert metrics["mixed_precision"] == "bf16"
     assert metrics["hardware"]["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
     assert metrics["hardware"]["cpu"]
+    assert metrics["hardware"]["torch"] == torch.__version__
+    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    assert ("avx512_bf16" in metrics["hardware"]["cpu_flags"]) == (" avx512_bf16" in cpuinfo)
+    assert ("amx_bf16" in metrics["hardware"]["cpu_flags"]) == (" amx_bf16" in cpuinfo)
+    assert metrics["hardware"]["commit"].rstrip("+") in subprocess.run(
+        ["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout
     assert json.loads((tmp_path / "fp32" / "seed-1" / "metrics.json").read_text())["mixed_precision"] == "no"
     a, b = _adapter(tmp_path, "bf16"), _adapter(tmp_path, "fp32")
     assert not all(torch.equal(a[k], b[k]) for k in a)
