@@ -157,12 +157,12 @@ def stability_runs(task: str, seeds: list[int], methods: dict[str, dict], out: P
 
 def sweep_runs(task: str, method: str, preset: dict, grid: dict, seeds: list[int], out: Path, base, data: dict,
                victim=None, track="none") -> list[Run]:
-    """pipelines/sweep.py's runs: OUT/runs/<grid point>/seed-N, corpora under OUT."""
-    from .sweep import apply, label, settings
+    """pipelines/sweep.py's runs: its zero point and grid (sweep.grid_points), corpora under OUT."""
+    from .sweep import ZERO, grid_points, label
 
-    return [Run(task, apply(preset, setting), seed, str(out / "runs" / label(setting).replace("/", "_")), str(out),
-                base, data, victim, track, f"{method} {label(setting)}")
-            for setting in settings(grid) for seed in seeds]
+    return [Run(task, candidate, seed, str(folder), str(out), base, data, victim, track,
+                f"{method} {ZERO if setting is None else label(setting)}")
+            for setting, candidate, folder in grid_points(preset, grid, out) for seed in seeds]
 
 
 def map_runs(base, lrs, budgets, prefix_lens, seeds: list[int], out: Path, data: dict, track="none") -> list[Run]:

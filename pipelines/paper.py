@@ -297,7 +297,8 @@ def run_paper(p: Plan, engine: Engine, log=print) -> dict:
                 picked[task][name] = result["picked"]["preset"]
                 sweeps.setdefault(task, {})[name] = {"picked": result["picked"]["setting"],
                                                      "validation_mean": result["picked"]["validation_mean"],
-                                                     "grid": grid}
+                                                     "grid": grid, "beats_zero": result["beats_zero"],
+                                                     "edge": result["edge"]}
     engine.train_all([r for t in p.tasks for r in reported_runs(p, t, picked[t])], log)
     for task in p.tasks:
         log(f"=== {task}: {', '.join(p.methods)} on seeds {','.join(map(str, p.seeds))}")
@@ -414,7 +415,10 @@ def report(result: dict) -> str:
         for task, by_method in result["sweeps"].items():
             for name, s in by_method.items():
                 setting = ",".join(f"{k}={v}" for k, v in s["picked"].items())
-                lines.append(f"- {task} {name}: {setting} (validation {s['validation_mean']:.2f})")
+                notes = ([] if s.get("beats_zero") in (None, True) else ["the zero point (off) scored as high or higher"]) \
+                    + ([f"on the {s['edge']} edge of its grid"] if s.get("edge") else [])
+                lines.append(f"- {task} {name}: {setting} (validation {s['validation_mean']:.2f})"
+                             + (f"; {'; '.join(notes)}" if notes else ""))
     return "\n".join(lines)
 
 

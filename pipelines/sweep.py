@@ -7,6 +7,12 @@ A grid is `key=v1,v2,...` per knob (TrainSpec fields such as sigma, eps, lr; `pa
 corpus parameters of a text-space method, e.g. pairs.rate); several knobs make a product.
 A plain grid, not Optuna: a handful of values per knob, each run over several seeds, is what the
 protocol needs, and a grid makes vanilla's budget (same number of settings) easy to match.
+
+Every sweep of a regulariser or a text method also runs its zero point: the method switched off
+(vanilla, on the same seeds and data), so the sweep says whether any value beats none. The pick
+is the best point with the method on; the result says whether it beat the zero point and whether
+it lies on an edge of the grid (the upper edge, or the lowest value while the zero point is
+better still: validation improving toward zero), so an edge pick is never reported as tuned.
 """
 from __future__ import annotations
 
@@ -80,6 +86,42 @@ def label(setting: dict) -> str:
     return ",".join(f"{k}={v}" for k, v in setting.items())
 
 
+ZERO = "none"  # the zero point's label and folder: the method off
+
+
+def zero_point(preset: dict) -> dict | None:
+    """The preset with its regulariser and partners off (vanilla at the same base settings), or
+    None for a preset that is vanilla already (a sweep of vanilla's lr has no zero point)."""
+    if not preset["pairs"] and preset["train"].get("embed_noise", "none") == "none":
+        return None
+    return {"pairs": None, "train": {"embed_noise": "none"}}
+
+
+def grid_points(preset: dict, grid: dict[str, list], out: Path) -> list[tuple[dict | None, dict, Path]]:
+    """(setting, preset, run folder) of every point a sweep trains: the zero point first (setting
+    None), then the grid in order. The one place a sweep's folders are named: the sweep and the
+    engine's planner (pipelines/engine.py) both call it."""
+    zero = zero_point(preset)
+    points = [(None, zero, out / "runs" / ZERO)] if zero else []
+    return points + [(setting, apply(preset, setting), out / "runs" / label(setting).replace("/", "_"))
+                     for setting in settings(grid)]
+
+
+def edge(grid: dict[str, list], picked: dict, zero: dict | None) -> str | None:
+    """Where the pick lies: 'upper' (the largest value of a knob), 'lower' (the smallest value while
+    the zero point scored higher: validation improving toward zero), or None (inside the grid)."""
+    for key, values in grid.items():
+        numbers = sorted(v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool))
+        if len(numbers) < 2 and not zero:
+            continue
+        value = picked["setting"][key]
+        if numbers and value == numbers[-1] and len(numbers) > 1:
+            return "upper"
+        if numbers and value == numbers[0] and zero and zero["validation_mean"] > picked["validation_mean"]:
+            return "lower"
+    return None
+
+
 def sweep(task: str, method: str, preset: dict, grid: dict[str, list], seeds: list[int], out: Path,
           base: TrainSpec, source="auto", data_dir=None, victim=None, log=print, track="auto",
           data: TrainingData | None = None) -> dict:
@@ -90,40 +132,71 @@ def sweep(task: str, method: str, preset: dict, grid: dict[str, list], seeds: li
     if unread:  # a knob the method never reads would train the same runs again under other names
         raise PTPError(f"--grid {', '.join(unread)}: {method} ({noise}) does not read it; its regulariser's "
                        f"knobs: {', '.join(reads) or 'none'}")
-    candidates = [(setting, apply(preset, setting)) for setting in settings(grid)]
-    for _, candidate in candidates:  # reject a bad value in any grid point before training anything
+    candidates = grid_points(preset, grid, out)
+    for _, candidate, _ in candidates:  # reject a bad value in any grid point before training anything
         replace(base, **candidate["train"])
-    points = []
+    points, zero = [], None
     data = data or open_data(task, source=source, data_dir=data_dir, log=log)
     floor = floor_of(base, data, selection=True)
-    for setting, candidate in candidates:
-        log(f"== {method} {label(setting)}")
-        summary = run_method(task, candidate, seeds, out / "runs" / label(setting).replace("/", "_"), out, base,
-                             data, source, data_dir, victim, log, track)
+    for setting, candidate, folder in candidates:
+        log(f"== {method} {label(setting) if setting is not None else ZERO + ' (zero point: ' + method + ' off)'}")
+        summary = run_method(task, candidate, seeds, folder, out, base, data, source, data_dir, victim, log, track)
         values = summary["summary"]["best"][summary["metric"]]["values"]
         # Failed runs beside the spread: at or below validation's majority floor, or the test split
         # put in one class at the selected epoch; and the steps skipped as not finite.
         failed = collapsed_count({"values": values, "one_class_share": summary["one_class_share"]}, floor,
                                  summary["metric"])
-        points.append({"setting": setting, "preset": candidate, "metric": summary["metric"],
-                       "validation_mean": round(sum(values) / len(values), 4), "validation_values": values,
-                       "validation_std": round(statistics.stdev(values), 4) if len(values) > 1 else 0.0,
-                       "collapsed": failed, "skipped_steps": sum(summary["skipped_steps"])})
+        point = {"setting": setting, "preset": candidate, "metric": summary["metric"],
+                 "validation_mean": round(sum(values) / len(values), 4), "validation_values": values,
+                 "validation_std": round(statistics.stdev(values), 4) if len(values) > 1 else 0.0,
+                 "collapsed": failed, "skipped_steps": sum(summary["skipped_steps"])}
+        if setting is None:
+            zero = point
+        else:
+            points.append(point)
     picked = max(points, key=lambda p: p["validation_mean"])  # ties: the first in grid order
+    for point in points:  # paired with the zero point, seed by seed
+        if zero:
+            point["minus_zero"] = round(statistics.mean(a - b for a, b in zip(point["validation_values"],
+                                                                              zero["validation_values"])), 4)
     result = {"task": task, "method": method, "seeds": seeds, "grid": grid, "selected_on": "validation", "floor": floor,
-              "base": {k: v for k, v in base.to_dict().items() if k != "seed"}, "points": points, "picked": picked}
+              "base": {k: v for k, v in base.to_dict().items() if k != "seed"}, "zero": zero, "points": points,
+              "picked": picked, "beats_zero": None if zero is None else picked["validation_mean"] > zero["validation_mean"],
+              "edge": edge(grid, picked, zero)}
     out.mkdir(parents=True, exist_ok=True)
     replace_file(out / "sweep.json", json.dumps(result, indent=2))
-    lines = [f"| {method} setting | validation {picked['metric']} mean over seeds {','.join(map(str, seeds))} | std "
-             f"| collapsed runs | skipped steps |", "|---|---|---|---|---|"]
-    lines += [f"| {label(p['setting'])}{' (picked)' if p is picked else ''} | {p['validation_mean']:.2f} "
-              f"| {p['validation_std']:.2f} | {p['collapsed']}/{len(seeds)} | {p['skipped_steps']} |" for p in points]
+    text = table(result)
+    replace_file(out / "sweep.md", text)
+    log(text)
+    return result
+
+
+def table(result: dict) -> str:
+    """sweep.md: every point (the zero point first) with its validation mean, std, paired
+    difference from the zero point and collapses; then what the pick is."""
+    picked, zero, seeds = result["picked"], result["zero"], result["seeds"]
+    lines = [f"| {result['method']} setting | validation {picked['metric']} mean over seeds {','.join(map(str, seeds))} "
+             "| std | minus zero point (paired mean) | collapsed runs | skipped steps |", "|---|---|---|---|---|---|"]
+    rows = ([(f"{ZERO} (zero point: {result['method']} off)", zero)] if zero else []) + \
+        [(label(p["setting"]) + (" (picked)" if p is picked else ""), p) for p in result["points"]]
+    lines += [f"| {name} | {p['validation_mean']:.2f} | {p['validation_std']:.2f} | "
+              f"{'—' if 'minus_zero' not in p else format(p['minus_zero'], '+.2f')} | {p['collapsed']}/{len(seeds)} "
+              f"| {p['skipped_steps']} |" for name, p in rows]
+    verdict = []
+    if zero:
+        verdict.append(f"the pick {'beats' if result['beats_zero'] else 'does not beat'} the zero point "
+                       f"({picked['validation_mean']:.2f} against {zero['validation_mean']:.2f})")
+    if result["edge"]:
+        verdict.append(f"the pick is on the {result['edge']} edge of the grid"
+                       + (" (validation improving toward zero)" if result["edge"] == "lower" else "")
+                       + ": not a tuned value; widen the grid")
+    if verdict:
+        lines.append(f"\n{'; '.join(verdict)[0].upper()}{'; '.join(verdict)[1:]}.")
+    floor = result["floor"]
     if floor:
         lines.append(f"\nCollapsed: at or below validation's majority floor ({floor[picked['metric']]:.2f}) or "
                      "the test split put >= 95% in one class at the selected epoch.")
-    replace_file(out / "sweep.md", "\n".join(lines) + "\n")
-    log("\n".join(lines))
-    return result
+    return "\n".join(lines) + "\n"
 
 
 def write_preset(path: Path, name: str, result: dict) -> None:
@@ -143,5 +216,6 @@ def write_preset(path: Path, name: str, result: dict) -> None:
         presets[name] = {**picked["preset"], "about": {
             "method": result["method"], "setting": picked["setting"], "selected_on": "validation",
             "validation_mean": picked["validation_mean"], "seeds": result["seeds"], "grid": result["grid"],
-            "base": result["base"]}}
+            "zero_point_mean": (result.get("zero") or {}).get("validation_mean"),
+            "beats_zero": result.get("beats_zero"), "edge": result.get("edge"), "base": result["base"]}}
         replace_file(path, json.dumps(presets, indent=2) + "\n")

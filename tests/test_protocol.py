@@ -277,6 +277,19 @@ def test_sweep_then_stability_chain_at_tiny_size(tmp_path, tiny_bert, fixtures):
             assert at_floor <= point["collapsed"] <= 2 and point["skipped_steps"] == 0
             assert point["validation_std"] == pytest.approx(statistics.stdev(point["validation_values"]), abs=1e-3)
         assert "| collapsed runs |" in (tmp_path / f"sweep_{method}" / "sweep.md").read_text()
+        if method == "vanilla":  # a sweep of vanilla's own lr has no zero point
+            assert sweep["zero"] is None and sweep["beats_zero"] is None
+            continue
+        # The zero point: the method off (vanilla at the base lr) on the same seeds, beside the grid.
+        zero = sweep["zero"]
+        assert zero["setting"] is None and zero["preset"] == {"pairs": None, "train": {"embed_noise": "none"}}
+        zero_spec = json.loads((tmp_path / f"sweep_{method}" / "runs" / "none" / "seed-1" / "config.json").read_text())
+        assert zero_spec["spec"]["embed_noise"] == "none" and zero_spec["spec"]["lr"] == 0.01
+        for point in sweep["points"]:
+            assert point["minus_zero"] == pytest.approx(statistics.mean(
+                a - b for a, b in zip(point["validation_values"], zero["validation_values"])), abs=1e-3)
+        assert sweep["beats_zero"] == (sweep["picked"]["validation_mean"] > zero["validation_mean"])
+        assert "none (zero point: rn-embed off)" in (tmp_path / f"sweep_{method}" / "sweep.md").read_text()
     written = json.loads(presets.read_text())
     assert set(written) == {"vanilla-tuned", "rn-embed-tuned"}
     assert written["rn-embed-tuned"]["train"]["embed_noise"] == "gaussian"
@@ -366,3 +379,19 @@ def test_few_shot_grid_perturbs_only_each_draws_rows_and_pools_draws(tmp_path, t
     assert "within-draw std" in report  # two seeds a draw: the table is there, its figures undefined
     assert "collapse p" in report
     assert json.loads((tmp_path / "grid" / "results.json").read_text())["within_draws"]["rn-text"]["draws"] == 2
+
+
+def test_sweep_edge_names_a_pick_on_the_grid_edge_or_below_the_zero_point():
+    from pipelines.sweep import edge
+
+    grid = {"sigma": [0.01, 0.02, 0.04]}
+
+    def point(sigma, mean):
+        return {"setting": {"sigma": sigma}, "validation_mean": mean}
+
+    assert edge(grid, point(0.04, 70), point(None, 60)) == "upper"
+    assert edge(grid, point(0.02, 70), point(None, 60)) is None
+    assert edge(grid, point(0.01, 70), point(None, 60)) is None  # the zero point bounds it below
+    assert edge(grid, point(0.01, 70), point(None, 71)) == "lower"  # validation improving toward zero
+    assert edge({"sigma": [0.02]}, point(0.02, 70), point(None, 60)) is None
+    assert edge({"sigma": [0.02]}, point(0.02, 70), point(None, 75)) == "lower"
