@@ -7,6 +7,7 @@ that no edit may touch: `mask` before, `unmask` after (which also gives the span
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 
 PLACEHOLDER = "PTPKEEP"
@@ -51,7 +52,9 @@ def names_and_acronyms(text: str) -> list[tuple[int, int]]:
         return []
     words = list(NAME_WORD.finditer(text))
     capital = [m.group()[0].isupper() and m.group() != "I" for m in words]
-    opens = [SENTENCE_END.search(text[max(0, m.start() - 12):m.start()]) is not None for m in words]
+    # Whether a capitalised word opens a sentence (only a capitalised word's is ever read).
+    opens = [up and SENTENCE_END.search(text[max(0, m.start() - 12):m.start()]) is not None
+             for m, up in zip(words, capital)]
     kept = [acronym(m.group()) or (up and not first) for m, up, first in zip(words, capital, opens)]
     # A capitalised word (one that opens a sentence too) right before a kept one, or before one with
     # one to three short lower-case words between (a title's: "A Walk to Remember", "About a Boy"),
@@ -76,7 +79,12 @@ def kept_out(text: str) -> list[tuple[int, int]]:
     """The one rule for what no edit touches, in random and adversarial mode: the stretches that
     are not prose (markup, entities, URLs, addresses, dotted abbreviations), names and titles
     inside a sentence, acronyms and all-caps words. Sorted character ranges, possibly overlapping."""
-    return sorted([m.span() for m in NOT_PROSE.finditer(text)] + names_and_acronyms(text))
+    return list(_kept_out(text))
+
+
+@functools.lru_cache(maxsize=20_000)
+def _kept_out(text: str) -> tuple[tuple[int, int], ...]:  # once per text: a text recurs (WiC's sentences)
+    return tuple(sorted([m.span() for m in NOT_PROSE.finditer(text)] + names_and_acronyms(text)))
 
 
 def names_inside_sentences(text: str) -> list[tuple[int, int]]:

@@ -27,6 +27,7 @@ A variant identical to its original is retried with the next attempt's seed, the
 """
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import functools
 import hashlib
@@ -36,6 +37,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from .common import wordnet_lemmas
 from .common.errors import PTPError
 from .common.spans import protected_ranges, rewrite_spans
 from .protect import NOT_PROSE, PLACEHOLDER, SENTENCE_END, kept_out, shouting, words_changed
@@ -117,9 +119,20 @@ def editable_words(text: str, protected) -> list[tuple[int, int, bool]]:
     """(start, end, editable) of every word: not editable inside a protected range, where the rule
     both modes share keeps edits out (protect.kept_out: markup, names, titles, acronyms), or in a
     hyphenated compound."""
-    closed = list(protected) + kept_out(text) + [m.span() for m in COMPOUND.finditer(text)]
-    return [(m.start(), m.end(), not any(s < m.end() and m.start() < e for s, e in closed))
-            for m in WORD.finditer(text)]
+    closed = sorted(list(protected) + kept_out(text) + [m.span() for m in COMPOUND.finditer(text)])
+    merged: list[list[int]] = []  # the same characters as disjoint ranges, in order
+    for start, end in closed:
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    starts = [start for start, _ in merged]
+
+    def free(start: int, end: int) -> bool:  # overlaps no range: only the last one opening before `end` can
+        k = bisect.bisect_left(starts, end) - 1
+        return k < 0 or merged[k][1] <= start
+
+    return [(m.start(), m.end(), free(m.start(), m.end())) for m in WORD.finditer(text)]
 
 
 def splice(text: str, edits: list[tuple[int, int, str]]) -> str:
@@ -176,8 +189,14 @@ def tag_in_context(pos_tag, words: list[str], after: list[list[str]]) -> list[st
             word = word.lower() if lower and i in openers else word
             clitic = CLITIC.match(word)
             sequence += [*clitic.groups(), *punctuation] if clitic else [word, *punctuation]
-        tags = [tag for _, tag in pos_tag(sequence)] if sequence else []
-        return [tags[k] for k in at]
+        if lower:
+            tags = [tag for _, tag in pos_tag(sequence)] if sequence else []
+            return [tags[k] for k in at]
+        # As it is, only the openers' tags are read: tag up to the last one (in the whole context;
+        # a tagger that takes `stop`, as ours do, stops there, and the tags are the same).
+        last = at[max(openers)] + 1
+        tags = [tag for _, tag in (pos_tag(sequence, last) if pos_tag_stops(pos_tag) else pos_tag(sequence))]
+        return [tags[k] if k < last else None for k in at]
 
     tags = run(lower=True)
     if openers:
@@ -186,6 +205,15 @@ def tag_in_context(pos_tag, words: list[str], after: list[list[str]]) -> list[st
             if as_is[i] in ("NNP", "NNPS"):
                 tags[i] = as_is[i]
     return tags
+
+
+def pos_tag_stops(pos_tag) -> bool:
+    """Whether a tagger takes `stop` (tags only a sentence's first tokens): ours do, a plain
+    `nltk.pos_tag` does not."""
+    from .common.perceptron import PerceptronTagger
+    from .common.resources import wordnet_pos_tag
+
+    return isinstance(pos_tag, PerceptronTagger) or pos_tag is wordnet_pos_tag
 
 
 def wordnet_pos(tag: str) -> tuple[str, ...]:
@@ -201,6 +229,7 @@ def fits(lemma: str, word: str, before: str, after: str) -> bool:
     return letters(lemma) != letters(word) and not {letters(word), letters(before), letters(after)} & set(parts)
 
 
+@functools.lru_cache(maxsize=200_000)
 def letters(word: str) -> str:
     """The word's letters and digits, lower case: "Alzheimer's" and "Alzheimers" are one word."""
     return "".join(c for c in word.lower() if c.isalnum())
@@ -255,12 +284,18 @@ def inflected(base: str, tag: str) -> str | None:
     return base
 
 
+@functools.lru_cache(maxsize=100_000)
+def base_forms(word: str, pos: str) -> tuple[str, ...]:
+    """WordNet's base forms of a (lower-case) word (nltk's _morphy), once per word."""
+    from nltk.corpus import wordnet as wn
+
+    return tuple(wn._morphy(word, pos))
+
+
 def inflect(lemma: str, tag: str, word: str, pos: str) -> str | None:
     """A synonym lemma in the form of the word it replaces: a noun's last word, a verb's first
     ("come through" -> "came through"); as it is where the word is in its base form."""
-    from nltk.corpus import wordnet as wn
-
-    if tag not in ("NNS", "VBZ", "VBD", "VBN", "VBG") or word.lower() in wn._morphy(word.lower(), pos)[:1]:
+    if tag not in ("NNS", "VBZ", "VBD", "VBN", "VBG") or word.lower() in base_forms(word.lower(), pos)[:1]:
         return lemma
     parts = lemma.split(" ")
     at = -1 if pos == "n" else 0
@@ -271,34 +306,19 @@ def inflect(lemma: str, tag: str, word: str, pos: str) -> str | None:
     return " ".join(parts)
 
 
-@functools.lru_cache(maxsize=1)
-def sense_counts() -> dict[str, int]:
-    """WordNet's sense key -> SemCor count, read once from index.sense (nltk's Lemma.count() binary-
-    searches the file on every call: most of a build's time)."""
-    from nltk.corpus import wordnet as wn
-
-    counts = {}
-    with wn.open("index.sense") as handle:
-        for line in handle:
-            key, _, _, count = line.split()
-            counts[key] = int(count)
-    return counts
-
-
-def frequent_senses(synsets: list, word: str, pos: str) -> list:
-    """The word's most frequent senses: those whose SemCor count (WordNet's cntlist, the count of
-    the word's own lemma in the synset) is at least half the top sense's; the first listed sense
-    (WordNet lists a word's senses by that count) when no sense is counted."""
+def frequent_senses(synsets: list[list[list]], word: str, pos: str) -> list[list[list]]:
+    """The word's most frequent senses (each a synset's [lemma name, SemCor count] pairs, as
+    wordnet_lemmas.synsets gives them): those whose count of the word's own lemma is at least half
+    the top sense's; the first listed sense (WordNet lists a word's senses by that count) when no
+    sense is counted."""
     from nltk.corpus import wordnet as wn
 
     forms = {word.lower(), *wn._morphy(word.lower(), pos)}
-    known = sense_counts()
-    counts = [max([known.get(lem.key(), 0) for lem in syn.lemmas() if lem.name().lower() in forms] or [0])
-              for syn in synsets]
+    counts = [max([count for name, count in lemmas if name.lower() in forms] or [0]) for lemmas in synsets]
     top = max(counts, default=0)
     if top == 0:
         return synsets[:1]
-    return [syn for syn, count in zip(synsets, counts) if 2 * count >= top]
+    return [lemmas for lemmas, count in zip(synsets, counts) if 2 * count >= top]
 
 
 @functools.lru_cache(maxsize=None)
@@ -329,11 +349,12 @@ def augmenter(op: str, rate: float, senses: str = "frequent"):
 
         @functools.lru_cache(maxsize=100_000)
         def _predict(self, word, pos):
-            if senses == "all":
-                found = super().predict(word, pos=pos)
-            else:
-                synsets = frequent_senses(self.model.synsets(word, pos=pos), word, pos)
-                found = [lem.name() for syn in synsets for lem in syn.lemmas()]
+            # nlpaug's predict (every lemma of every synset of the word), or the frequent senses'
+            # lemmas, read from WordNet's lemma table (common/wordnet_lemmas.py: the same lemmas).
+            synsets = wordnet_lemmas.synsets(word, pos)
+            if senses == "frequent":
+                synsets = frequent_senses(synsets, word, pos)
+            found = [name for lemmas in synsets for name, _ in lemmas]
             bases = {letters(b) for b in [word, *self.model._morphy(word.lower(), pos)]}  # "Movies" -> no "movie"
             return tuple(c.replace("_", " ") for c in found if LEMMA.fullmatch(c) and letters(c) not in bases)
 
@@ -350,17 +371,37 @@ def augmenter(op: str, rate: float, senses: str = "frequent"):
         def get_model(cls, aug_src, lang, dict_path, force_reload):
             return WordNetModel(lang=lang, is_synonym=True)
 
+        def pre_skip_aug(self, tokens, tuple_idx=None):
+            """nlpaug's (punctuation, stopword list, then the stopword regex four ways), decided
+            once per distinct token: the regex alternates over every stopword, and most tokens
+            are not one of them."""
+            return [i for i, token in enumerate(tokens) if not self.skipped(token if tuple_idx is None else token[tuple_idx])]
+
+        @functools.lru_cache(maxsize=100_000)
+        def skipped(self, token):
+            return not super().pre_skip_aug([token])
+
+        @functools.lru_cache(maxsize=200_000)
+        def forms(self, word, tag):
+            """The synonyms of `word` tagged `tag`, inflected as it is (once per word and tag)."""
+            found = [inflect(c, tag, word, pos) for pos in wordnet_pos(tag) for c in self.model.predict(word, pos=pos)]
+            return tuple(c for c in found if c is not None)
+
+        @functools.lru_cache(maxsize=20_000)
+        def tags(self, words, after):
+            """tag_in_context, once per sentence (a sentence recurs: WiC's sentences are in several pairs)."""
+            return tag_in_context(self.model.pos_tag, list(words), [list(a) for a in after])
+
         def candidates(self, tokens, tags, i, out):
             """The synonyms of word i, inflected as it is, that fit between its neighbours."""
             word = tokens[i][1]
             before = out[i - 1].split()[-1] if i and out[i - 1] else ""
             after = out[i + 1].split()[0] if i + 1 < len(out) and out[i + 1] else ""
-            found = [inflect(c, tags[i], word, pos) for pos in wordnet_pos(tags[i]) for c in self.model.predict(word, pos=pos)]
-            return [c for c in found if c is not None and fits(c, word, before, after)]
+            return [c for c in self.forms(word, tags[i]) if fits(c, word, before, after)]
 
         def substitute(self, data):
             tokens = [t.split(POSITION) for t in self.tokenizer(data)]  # (shown, word, punctuation)
-            tags = tag_in_context(self.model.pos_tag, [t[1] for t in tokens], [t[2].split() for t in tokens])
+            tags = self.tags(tuple(t[1] for t in tokens), tuple(tuple(t[2].split()) for t in tokens))
             out = [word for _, word, _ in tokens]  # the text's words as the swaps go
             shown = [(t[0], tags[i]) for i, t in enumerate(tokens)]
             skip = set(range(len(tokens))) - set(self.pre_skip_aug(shown, tuple_idx=0))
@@ -380,6 +421,19 @@ def augmenter(op: str, rate: float, senses: str = "frequent"):
 
 
 SEP_SAME = "\u2062"  # the synonym op's "this word is unchanged"
+
+
+def prepare(spec: "RandomSpec") -> None:
+    """Load what every row needs (the augmenters, the tagger's model, WordNet, its sense counts and
+    exception lists) in this process, before a split's workers fork: each then starts with them."""
+    from nltk.corpus import wordnet as wn
+
+    for op in spec.ops:
+        augmenter(op, spec.rate, spec.senses)
+    wn.ensure_loaded()
+    wordnet_lemmas.lemma_table()
+    irregular_forms("n")
+    irregular_forms("v")
 
 
 def no_doubled_words(words: list[str], editable: list[bool], deleted: set[int], rng: random.Random) -> set[int]:
@@ -437,7 +491,7 @@ def apply_ops(text: str, ops, rate: float, seed: int, protected=(), senses: str 
             # Each word carries its position, so the survivors name themselves (an alignment of
             # repeated words could pick the wrong "the"); nlpaug's capitalisation of the word after
             # a deleted first word is ignored: only deleted words change.
-            out = augmenter(op, rate).augment(SEP.join(f"{t}{POSITION}{i}" for i, t in enumerate(tokens)))
+            out = augmenter(op, rate, senses).augment(SEP.join(f"{t}{POSITION}{i}" for i, t in enumerate(tokens)))
             kept = {int(t.rsplit(POSITION, 1)[1]) for t in (out[0] if isinstance(out, list) else out).split(SEP)}
             gone = no_doubled_words([text[s:e] for s, e, _ in spans], [ok for *_, ok in spans],
                                     set(range(len(tokens))) - kept, random.Random(seed))

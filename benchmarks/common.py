@@ -46,10 +46,20 @@ def output_folder(args) -> Path:
 
 
 def write(name: str, result: dict, folder: Path = RESULTS, smoke: bool = False) -> Path:
-    """FOLDER/NAME.json: the result, the machine and the commit (and smoke: true for a smoke run)."""
+    """FOLDER/NAME.json: the result, the machine and the commit (and smoke: true for a smoke run).
+    A result is never lost: the file's earlier results move, newest first, into its `history`."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.json"
-    path.write_text(json.dumps({**({"smoke": True} if smoke else {}), **result, "machine": machine()}, indent=2) + "\n")
+    history = []
+    if path.is_file():
+        try:
+            earlier = json.loads(path.read_text())
+        except json.JSONDecodeError:
+            earlier = None
+        if isinstance(earlier, dict):
+            history = [{k: v for k, v in earlier.items() if k != "history"}] + earlier.get("history", [])
+    record = {**({"smoke": True} if smoke else {}), **result, "machine": machine(), "history": history}
+    path.write_text(json.dumps(record, indent=2) + "\n")
     print(json.dumps(result, indent=2))
     print(f"wrote {path}")
     return path

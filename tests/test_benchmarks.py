@@ -116,6 +116,22 @@ def test_random_vs_nlpaug_smoke(tmp_path):
     data = result(tmp_path / "random_vs_nlpaug.json")
     assert (data["rows"], data["fields_per_row"], data["num_proc"], data["ops"]) == (20, 2, 2, ["synonym", "delete"])
     assert data["nlpaug_loop_seconds"] >= 0 and data["ptp_augment_seconds"] >= 0 and data["speedup"] > 0
+    assert len(data["by_round"]) == data["rounds"] == 1 and data["history"] == []
+    assert data["ptp_augment_seconds"] == min(r["ptp_augment_seconds"] for r in data["by_round"])
+    assert set(data["tagger"]) == {"model", "nlpaug_loop", "ptp_augment"} and data["by_round"][0]["ptp_prepare_seconds"] >= 0
+
+
+def test_a_results_json_keeps_its_history(tmp_path):
+    """A second result moves the first into `history` (newest first); nothing is overwritten."""
+    from benchmarks.common import write
+
+    write("thing", {"speed": 1}, tmp_path)
+    write("thing", {"speed": 2}, tmp_path)
+    data = json.loads((tmp_path / "thing.json").read_text())
+    assert data["speed"] == 2 and [h["speed"] for h in data["history"]] == [1]
+    write("thing", {"speed": 3}, tmp_path)
+    data = json.loads((tmp_path / "thing.json").read_text())
+    assert [h["speed"] for h in data["history"]] == [2, 1] and all("history" not in h for h in data["history"])
 
 
 @pytest.mark.slow

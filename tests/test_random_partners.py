@@ -165,7 +165,7 @@ def test_the_tagger_is_contextual_offline_and_doctor_names_it(cli, tmp_path):
     if origin == "fallback":
         pytest.skip("textblob-aptagger is not installed here")
     tag = pos_tagger()
-    assert tag is nltk.pos_tag
+    assert tag(["I", "sound", "odd"]) == nltk.pos_tag(["I", "sound", "odd"])  # NLTK's tags (perceptron.py)
     # The same word, two parts of speech by context.
     assert tag_in_context(tag, ["they", "book", "a", "table"], [[]] * 4)[1].startswith("VB") or \
         tag_in_context(tag, ["I", "sound", "odd"], [[]] * 3)[1].startswith("VB")
@@ -178,18 +178,58 @@ def test_the_tagger_is_contextual_offline_and_doctor_names_it(cli, tmp_path):
     assert "textblob-aptagger" in line and "contextual" in line and "% Penn tags" in line, line
 
 
-def test_senses_option_frequent_is_a_subset_of_all():
+def test_fast_tagger_gives_nltk_pos_tags_tag_for_tag():
+    """augment/common/perceptron.py against nltk.pos_tag on the same model: every tag of
+    WordNet-WiC's first 1,500 rows and of the messy reviews, and `stop` tags a sentence's first
+    tokens in its whole context."""
+    import nltk
+
+    from augment.common.perceptron import PerceptronTagger
+    from augment.common.resources import ensure_resources, use_perceptron_tagger
+    from augment.common.sources import load_task_data
+
+    ensure_resources()
+    if not use_perceptron_tagger():
+        pytest.skip("no perceptron model resolved (the WordNet fallback tagger is in use)")
+    tagger = PerceptronTagger()
+    data, _ = load_task_data("wic", "wordnet", log=lambda *_: None)
+    texts = [r[f] for r in data["train"].select(range(1500)).to_list() for f in ("sentence1", "sentence2")] + REVIEWS
+    tokens = [re.findall(r"\w+(?:'\w+)?|[^\w\s]", text) for text in texts]
+    assert sum(len(t) for t in tokens) > 20_000
+    for sentence in tokens:
+        assert tagger.tag(sentence) == nltk.pos_tag(sentence)
+        assert tagger.tag(sentence, 3) == nltk.pos_tag(sentence)[:3]
+
+
+def test_wordnet_lemma_table_is_nltks_synsets_lemmas_and_counts():
+    """common/wordnet_lemmas.py gives each synset of wordnet.synsets(word, pos), in order, as its
+    lemma names and SemCor counts (Lemma.count()), for inflected, capitalised and unknown words."""
     from nltk.corpus import wordnet as wn
 
+    from augment.common import wordnet_lemmas
+    from augment.common.resources import ensure_resources
+
+    ensure_resources()
+    words = ["film", "Movies", "went", "running", "odd", "hard", "better", "geese", "romance", "bank", "take",
+             "looked", "nonexistentword", "U.S.", "great", "quickly", "dogs"]
+    for word in words:
+        for pos in ("n", "v", "a", "s", "r"):
+            expected = [[[lem.name(), lem.count()] for lem in syn.lemmas()] for syn in wn.synsets(word, pos)]
+            assert wordnet_lemmas.synsets(word, pos) == expected, (word, pos)
+    assert wordnet_lemmas.table_path().is_file() and len(wordnet_lemmas.lemma_table()) == 117_659
+
+
+def test_senses_option_frequent_is_a_subset_of_all():
+    from augment.common import wordnet_lemmas
     from augment.common.resources import ensure_resources
     from augment.common.errors import PTPError
     from augment.random_ops import frequent_senses
 
     ensure_resources()
     for word, pos in (("film", "n"), ("sound", "v"), ("odd", "a"), ("romance", "n"), ("hard", "r")):
-        every = wn.synsets(word, pos)
+        every = wordnet_lemmas.synsets(word, pos)
         frequent = frequent_senses(every, word, pos)
-        assert frequent and set(frequent) <= set(every) and len(frequent) < len(every), (word, frequent)
+        assert frequent and all(s in every for s in frequent) and len(frequent) < len(every), (word, frequent)
         assert frequent[0] == every[0]
     with pytest.raises(PTPError, match="--senses some"):
         RandomSpec(senses="some")

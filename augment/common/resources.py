@@ -272,9 +272,9 @@ def pos_tagger():
     resolved (NLTK's data, its downloader, or textblob-aptagger's model), else `wordnet_pos_tag`."""
     if not use_perceptron_tagger():
         return wordnet_pos_tag
-    import nltk
+    from .perceptron import PerceptronTagger
 
-    return nltk.pos_tag
+    return PerceptronTagger()  # nltk.pos_tag's model and tags, faster (perceptron.py)
 
 
 # Closed-class words get a fixed Penn tag so the synonym swap never treats them as content words.
@@ -321,6 +321,7 @@ def stopword_set() -> frozenset[str]:
     return frozenset(stopwords.words("english"))
 
 
-def wordnet_pos_tag(tokens: list[str]) -> list[tuple[str, str]]:
-    """Context-free Penn-style tags from WordNet sense frequencies (see module docstring)."""
-    return [(tok, _word_tag(tok)) for tok in tokens]
+def wordnet_pos_tag(tokens: list[str], stop: int | None = None) -> list[tuple[str, str]]:
+    """Context-free Penn-style tags from WordNet sense frequencies (see module docstring); of the
+    first `stop` tokens only, as PerceptronTagger.tag takes it."""
+    return [(tok, _word_tag(tok)) for tok in tokens[:stop]]
