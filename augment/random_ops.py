@@ -33,6 +33,7 @@ import functools
 import hashlib
 import random
 import re
+import string
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -338,8 +339,16 @@ def augmenter(op: str, rate: float, senses: str = "frequent"):
 
     common = dict(aug_p=rate, aug_min=1, aug_max=None, tokenizer=words, reverse_tokenizer=joined)
     if op == "delete":
+        class DeleteAug(naw.RandomWordAug):
+            def pre_skip_aug(self, tokens, tuple_idx=None):
+                """nlpaug's, with its regex (four matches a token) tried only where it can match: on
+                the placeholder; every other token is skipped only if it is punctuation."""
+                if tuple_idx is None and not any(KEEP in token for token in tokens):
+                    return [i for i, token in enumerate(tokens) if token not in string.punctuation]
+                return super().pre_skip_aug(tokens, tuple_idx)
+
         keep = rf"^\s*{KEEP}(?:{POSITION}\d+)?\s*$"
-        return naw.RandomWordAug(action="delete", stopwords_regex=keep, **common)
+        return DeleteAug(action="delete", stopwords_regex=keep, **common)
 
     class WordNetModel(nmw.WordNet):
         """nlpaug's WordNet with a cached `predict` that offers lemmas made of words only, from the
