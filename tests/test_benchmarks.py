@@ -118,6 +118,8 @@ def test_random_vs_nlpaug_smoke(tmp_path):
     assert data["nlpaug_loop_seconds"] >= 0 and data["ptp_augment_seconds"] >= 0 and data["speedup"] > 0
     assert len(data["by_round"]) == data["rounds"] == 1 and data["history"] == []
     assert data["ptp_augment_seconds"] == min(r["ptp_augment_seconds"] for r in data["by_round"])
+    only = data["by_round"][0]
+    assert data["speedup"] == round(only["nlpaug_loop_seconds"] / only["ptp_augment_seconds"], 2)
     assert set(data["tagger"]) == {"model", "nlpaug_loop", "ptp_augment"} and data["by_round"][0]["ptp_prepare_seconds"] >= 0
 
 
