@@ -343,5 +343,21 @@ def robustness(run, rows, recipe, device):
     click.echo(json.dumps(result))
 
 
+@main.command()
+@click.option("--check", is_flag=True, help="change nothing: list the figures whose text differs from their JSON (exit 1)")
+@debug_option
+def figures(check):
+    """Write every figure block of README.md and docs/ (<!-- figure: NAME -->) from its JSON."""
+    from .figures import refresh
+
+    changed = refresh(check=check)
+    for item in changed:
+        click.echo(f"{'stale' if check else 'rewrote'}: {item}")
+    if check and changed:
+        raise SystemExit(1)
+    if not changed:
+        click.echo("every figure matches its JSON")
+
+
 if __name__ == "__main__":
     main()
