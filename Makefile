@@ -14,6 +14,7 @@ test: setup
 test-fast: setup
 	.venv/bin/python -m pytest -q -m "not slow"
 
-# Each committed mutant (tests/mutants/) must make the tests it names fail; minutes, so not in `test`.
+# Each committed mutant (tests/mutants/) must make the tests it names fail, for the reason its
+# "Fails with:" line names (scripts/mutants.py); minutes, so not in `test`.
 mutants: setup
 	bash scripts/mutants.sh
