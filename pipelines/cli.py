@@ -344,6 +344,19 @@ def robustness(run, rows, recipe, device):
 
 
 @main.command()
+@click.argument("out", type=click.Path(exists=True, file_okay=False))
+@click.argument("dest", type=click.Path(file_okay=False))
+@debug_option
+def records(out, dest):
+    """Write a small per-seed record (settings, per-epoch validation, test at the selected and last
+    epoch, class shares, precision, mechanism, hardware) of every finished seed under OUT to DEST."""
+    from .records import gather
+
+    written = gather(Path(out), Path(dest))
+    click.echo(f"{len(written)} records written under {dest}")
+
+
+@main.command()
 @click.option("--check", is_flag=True, help="change nothing: list the figures whose text differs from their JSON (exit 1)")
 @debug_option
 def figures(check):

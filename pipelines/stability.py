@@ -133,6 +133,7 @@ def stability_draws(task: str, seeds: list[int], methods: dict[str, dict], out: 
 
     pooled = {name: {"metric": metric, "seeds": [f"{d}:{s}" for d in sample_seeds for s in seeds],
                      "one_class_share": sum((per_draw[d][name]["one_class_share"] for d in sample_seeds), []),
+                     "machines": sum((per_draw[d][name].get("machines", []) for d in sample_seeds), []),
                      "report": {"split": report["split"], "rows": report["rows"],
                                 "selected": {metric: describe(sum(by_draw(name), []))}}}
               for name in names}
@@ -241,6 +242,12 @@ def write_report(results: dict, out: Path, floor: dict | None = None, more_resul
         lines.append(f"| zero-training floor: {floor['rule']} | {floor[metric]:.2f} | — | — | — | — | — | — | — | — |")
     lines.append("\ncollapsed: runs at or below the zero-training floor, or with >= 95% of the split in one class; "
                  "collapse p: exact McNemar test of the collapsed runs against the baseline's on the same seeds.")
+    machines = [m for name in results for m in results[name].get("machines", [])]
+    if machines:
+        counts = {m: machines.count(m) for m in dict.fromkeys(machines)}
+        lines.append(f"\nEvery run on one CPU type and precision: {machines[0]}." if len(counts) == 1 else
+                     "\n**The runs differ in CPU type or precision** (the same seed gives other numbers on another): "
+                     + "; ".join(f"{m}: {n} runs" for m, n in counts.items()) + ".")
     if table["split"] != "test":
         lines.append("\nWarning: no labelled test split, so these figures were selected and reported on validation "
                      "(pass --holdout to report on a split nothing was selected on).")

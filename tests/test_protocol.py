@@ -299,6 +299,16 @@ def test_sweep_then_stability_chain_at_tiny_size(tmp_path, tiny_bert, fixtures):
                           "--out", tmp_path / "st"], capture_output=True, text=True, cwd=ROOT, env=env)
     assert res.returncode == 0, res.stderr[-3000:]
     results = json.loads((tmp_path / "st" / "results.json").read_text())
+    # The report names the runs' CPU type and precision; each seed's record carries them.
+    assert "Every run on one CPU type and precision: " in (tmp_path / "st" / "report.md").read_text()
+    res = subprocess.run([sys.executable, "-m", "pipelines.cli", "records", tmp_path / "st", tmp_path / "records"],
+                         capture_output=True, text=True, cwd=ROOT, env=env)
+    assert res.returncode == 0 and "12 records written" in res.stdout, res.stdout + res.stderr
+    seed = json.loads((tmp_path / "records" / "runs" / "freelb" / "seed-4.json").read_text())
+    metrics = json.loads((tmp_path / "st" / "runs" / "freelb" / "seed-4" / "metrics.json").read_text())
+    assert seed["test"] == metrics["test"] and seed["best"] == metrics["best"] and seed["history"] == metrics["history"]
+    assert seed["hardware"]["cpu"] and "cpu_flags" in seed["hardware"] and seed["hardware"]["torch"]
+    assert seed["spec"]["embed_noise"] == "freelb" and seed["mechanism"] == "prefix" and seed["mixed_precision"]
     table = results["comparison"]
     assert table["split"] == "test" and table["baseline"] == "vanilla-tuned" and table["seeds"] == [3, 4, 5]
     assert table["methods"]["vanilla-tuned"]["vs_baseline"] is None

@@ -166,11 +166,25 @@ def run_seeds(spec: TrainSpec, seeds: list[int], data: TrainingData, out=None, f
                    # and the steps skipped as not finite.
                    "one_class_share": [((r.get("test") or {}).get("one_class_share") or {}).get("best") for r in results],
                    "skipped_steps": [r["skipped_steps"] for r in results],
+                   # Per seed, the arithmetic its numbers came from (another CPU type or precision
+                   # gives another number for the same seed): a report names it.
+                   "machines": [machine_of(r) for r in results],
                    "note": "summary: validation metrics at the best validation epoch of each seed (best) and "
                            "at the final epoch (last); report: the reported split's metrics at those epochs"}
         if main_process:  # whole or not at all: another process sharing the seeds may write it too
             replace_file(out / "summary.json", json.dumps(summary, indent=2))
         return summary
+
+
+def machine_of(metrics: dict) -> str:
+    """A run's CPU type and precision as one label: 'AMD EPYC [avx512_bf16] bf16'."""
+    hardware = metrics.get("hardware") or {}
+    precision = {"no": "fp32"}.get(metrics.get("mixed_precision"), metrics.get("mixed_precision") or "fp32?")
+    if not hardware:
+        return f"CPU not recorded, {precision}"
+    device = hardware.get("cuda") or hardware.get("cpu", "?")
+    flags = [f for f in hardware.get("cpu_flags", []) if f.startswith(("amx", "avx512_bf16"))]
+    return f"{device}{' [' + ' '.join(flags) + ']' if flags and not hardware.get('cuda') else ''}, {precision}"
 
 
 def beside(out: Path, what: str) -> Path:
