@@ -253,6 +253,43 @@ def test_multi_seed_summary_has_mean_std_min_max(tmp_path, tiny_bert, fixtures):
     assert again["summary"] == summary["summary"]  # finished seeds are reused
 
 
+def test_force_retrains_a_finished_seed_and_rewrites_its_metrics(tmp_path, tiny_bert, fixtures):
+    """run_seeds(force=True) trains a finished seed folder again and rewrites its metrics, also
+    where the folder holds other settings (refused without force); without force it is reused."""
+    from augment.common.errors import PTPError
+    from training.protocol import open_data
+    from training.runs import run_seeds
+
+    spec = TrainSpec(task="cb", model=str(tiny_bert), epochs=1, batch_size=3, device="cpu", prefix_len=2)
+    folder = tmp_path / "run" / "seed-1"
+
+    def train(spec, **kw):
+        logs = []
+        summary = run_seeds(spec, [1], open_data("cb", data_dir=fixtures, log=lambda *_: None), out=tmp_path / "run",
+                            log=logs.append, track="none", **kw)
+        trained = any(line.startswith("seed 1 epoch 1:") for line in logs)
+        return summary["summary"]["best"]["accuracy"]["values"], trained
+
+    fresh, trained = train(spec)
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert trained and fresh == [metrics["best"]["accuracy"]]
+    # The finished folder's metrics marked (-1): reused as they stand without force...
+    (folder / "metrics.json").write_text(json.dumps({**metrics, "best": {**metrics["best"], "accuracy": -1.0}}))
+    assert train(spec) == ([-1.0], False)
+    # ...trained again and rewritten with force: the fresh run's numbers, the mark gone.
+    assert train(spec, force=True) == (fresh, True), "force=True did not retrain the finished seed"
+    again = json.loads((folder / "metrics.json").read_text())
+    timeless = lambda record: {k: v for k, v in record.items() if k != "seconds"}  # noqa: E731
+    assert timeless(again["best"]) == timeless(metrics["best"])
+    assert [timeless(h) for h in again["history"]] == [timeless(h) for h in metrics["history"]]
+    # Other settings in the folder: refused without force, trained with them under force.
+    other = replace(spec, lr=spec.lr * 3)
+    with pytest.raises(PTPError, match="holds a run with other settings"):
+        train(other)
+    assert train(other, force=True)[1]
+    assert json.loads((folder / "config.json").read_text())["spec"]["lr"] == other.lr
+
+
 def test_processes_given_one_run_share_its_seeds(tmp_path, tiny_bert, fixtures):
     """A seed another process holds is left to it (wait=False: no summary yet) or waited for; if
     that process dies, the waiting one trains the seed itself. The numbers are those of one process.
