@@ -344,6 +344,19 @@ def robustness(run, rows, recipe, device):
 
 
 @main.command()
+@click.argument("folders", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
+@click.option("--out", type=click.Path(file_okay=False), required=True, help="where epochs.json/.md/.png go")
+@click.option("--baseline", default="vanilla", show_default=True, help="the method the std ratios compare against")
+@debug_option
+def epochs(folders, out, baseline):
+    """The seed spread epoch by epoch (std, min-max, collapsed runs, within-draw std ratio against
+    the baseline) from the validation figures every run recorded, in run folders or per-seed records."""
+    from .epochs import table, write
+
+    click.echo(table(write([Path(f) for f in folders], Path(out), baseline)))
+
+
+@main.command()
 @click.argument("out", type=click.Path(exists=True, file_okay=False))
 @click.argument("dest", type=click.Path(file_okay=False))
 @debug_option

@@ -21,8 +21,7 @@ KEPT = ("task", "seed", "metric", "best", "last", "test", "test_rows", "train_ro
 def record(seed_folder: Path) -> dict:
     metrics = json.loads((seed_folder / "metrics.json").read_text())
     config = json.loads((seed_folder / "config.json").read_text())
-    spec = {k: v for k, v in config["spec"].items() if k != "task_definition"}
-    return {**{k: metrics[k] for k in KEPT if k in metrics}, "spec": spec, "provenance": config.get("provenance")}
+    return {**{k: metrics[k] for k in KEPT if k in metrics}, "spec": config["spec"], "provenance": config.get("provenance")}
 
 
 def gather(out: Path, dest: Path) -> list[Path]:
