@@ -107,6 +107,29 @@ def test_grad_accum_gives_the_gradient_of_the_whole_batch(tmp_path, tiny_bert, f
     assert "grad_accum" not in one.to_dict()  # unset knobs keep earlier run hashes
 
 
+def test_the_lr_schedule_steps_once_per_batch_whatever_grad_accum(tmp_path, tiny_bert, fixtures, monkeypatch):
+    """The scheduler steps once per optimiser step (a batch), never per chunk: under grad_accum 2
+    every step applies the learning rate it applies with grad_accum 1, warmup then linear decay
+    over epochs x batches steps."""
+    import training.loop as loop
+
+    applied, make = {}, loop.make_optimizer
+
+    def spied(model, spec, steps):
+        params, optimizer, scheduler = make(model, spec, steps)
+        lrs = applied.setdefault(spec.grad_accum, [])
+        optimizer.register_step_pre_hook(lambda opt, *_: lrs.append(opt.param_groups[0]["lr"]))
+        return params, optimizer, scheduler
+
+    monkeypatch.setattr(loop, "make_optimizer", spied)
+    spec = _spec(tiny_bert, lr=1e-2, warmup=0.5)  # 3 epochs x 2 batches of 4 rows: 6 steps, 3 of warmup
+    _train(spec, tmp_path / "one", fixtures, track="none")
+    _train(replace(spec, grad_accum=2), tmp_path / "two", fixtures, track="none")
+    expected = [1e-2 * f for f in (0, 1 / 3, 2 / 3, 1, 2 / 3, 1 / 3)]
+    assert applied[2] == pytest.approx(expected, abs=1e-9), f"the lr of each step under grad_accum 2: {applied[2]}"
+    assert applied[1] == applied[2]
+
+
 def test_tensorboard_log_has_both_loss_terms_and_validation(tmp_path, tiny_bert, fixtures):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
