@@ -296,7 +296,14 @@ def deep_prompt(root: Path) -> str:
         "", f"Peak RSS {d['peak_rss_gb']:.2f} GB; MPNet's VPT-deep step is {r['mpnet_over_minilm_deep']:.1f}x MiniLM's."])
 
 
-FIGURES = {"demo": demo, "claim-32": claim_32, "regimes": regimes, "benchmarks": benchmarks, "encoders": encoders,
+def regularisers(root: Path) -> str:
+    """docs/training.md's table: from the registry of regularisers, not from a JSON."""
+    from training.regularisers import markdown
+
+    return markdown()
+
+
+FIGURES = {"regularisers": regularisers, "demo": demo, "claim-32": claim_32, "regimes": regimes, "benchmarks": benchmarks, "encoders": encoders,
            "random-mode": random_mode, "deep-prompt": deep_prompt}
 
 

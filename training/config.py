@@ -203,11 +203,20 @@ class TrainSettings:
         return cls(**upgrade({k: v for k, v in data.items() if k in known}))
 
 
+def unshadowed(knobs: dict) -> dict:
+    """The knobs, refused if one is named like a setting (a knob `lam` or `dropout` would replace
+    that setting's field in TrainSpec and silently change every run's meaning)."""
+    clash = sorted(set(knobs) & {f.name for f in fields(TrainSettings)})
+    if clash:
+        raise ValueError(f"regulariser knob(s) {', '.join(clash)} named like a TrainSettings field; rename the knob")
+    return knobs
+
+
 # Each regulariser's knobs are fields of the spec (and so `ptp-train` options), declared once, in
 # the regulariser's own file: a new regulariser adds its knobs here by being there.
 TrainSpec = make_dataclass(
     "TrainSpec", [(k.name, k.type, field(default=k.default, metadata={"help": knob_help(k.name)}))
-                  for k in KNOBS.values()],
+                  for k in unshadowed(KNOBS).values()],
     bases=(TrainSettings,), frozen=True,
     namespace={"__module__": __name__, "__doc__": "Every knob of one ptp-train run, validated when it is built: "
                                                   "TrainSettings plus each regulariser's knobs."})

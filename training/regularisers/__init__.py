@@ -87,6 +87,7 @@ NORM = Knob("norm", str, "l2", "l2 | linf", choices=("l2", "linf"))
 @dataclass(frozen=True)
 class Regulariser:
     name: str
+    config: str  # the name of its config class (training.regularisers.SAM, ...): the Python API's
     term: Callable  # (step) -> (clean scores, perturbed term, every ascent step finite)
     knobs: tuple[Knob, ...]  # the settings it reads, each with one meaning
     needs_clean: bool  # forwards the clean batch before it perturbs (a target, or FreeLB's clean loss)
@@ -110,6 +111,67 @@ def knob_table(records) -> dict[str, Knob]:
 
 REGULARISERS: dict[str, Regulariser] = collect(__name__, __path__, "REGULARISER")
 KNOBS: dict[str, Knob] = knob_table(REGULARISERS.values())
+CONSISTENCY = ("ce", "kl")
+
+
+class RegulariserConfig:
+    """One regulariser with its knobs, for the Python API (as PEFT keeps one config per method):
+    `SAM(rho=0.05)`, `FreeLB(step_size=0.1, steps=2)`, `GaussianNoise(sigma=0.02, weight=1.0)`.
+    Its fields are its record's knobs (declared once, in its file), plus `weight` (lambda: the
+    perturbed term's weight) and, for a regulariser that reads one, `consistency` (ce | kl).
+    Sizes are absolute (input-embedding units); `ptp-train --radii relative` is the CLI's option.
+    A knob it does not read, or a value out of its bounds, is refused in one line."""
+
+    record: Regulariser
+
+    def __init__(self, weight: float = 1.0, consistency: str = "ce", **knobs):
+        from augment.common.errors import PTPError
+
+        name, own = type(self).__name__, self.record.knobs
+        listing = ", ".join(f"{k.name} ({k.help}; default {k.default})" for k in own) or "none"
+        unknown = sorted(set(knobs) - {k.name for k in own})
+        if unknown:
+            raise PTPError(f"{name}: unknown knob {', '.join(unknown)}; {name}'s knobs: {listing}")
+        values = {k.name: knobs.get(k.name, k.default) for k in own}
+        for knob in own:
+            value = values[knob.name]
+            if isinstance(value, int) and knob.type is float and not isinstance(value, bool):
+                values[knob.name] = value = float(value)
+            refusal = None if isinstance(value, knob.type) else f"expected a {knob.type.__name__}"
+            refusal = refusal or knob.refusal(value)
+            if refusal:
+                raise PTPError(f"{name}({knob.name}={value!r}): {refusal.split(': ', 1)[-1]}; {name}'s knobs: {listing}")
+        if not weight >= 0:
+            raise PTPError(f"{name}(weight={weight!r}): must be >= 0 (the perturbed term's weight, lambda)")
+        if consistency not in CONSISTENCY:
+            raise PTPError(f"{name}(consistency={consistency!r}): choose one of {', '.join(CONSISTENCY)}")
+        self.weight, self.consistency, self.knobs = float(weight), consistency, values
+
+    def __getattr__(self, item):
+        knobs = self.__dict__.get("knobs", {})
+        if item in knobs:
+            return knobs[item]
+        raise AttributeError(item)
+
+    def settings(self) -> dict:
+        """The ptp-train settings it stands for (`TrainSpec` fields): --embed-noise, its knobs,
+        --lambda and --consistency."""
+        return {"embed_noise": self.record.name, **self.knobs, "lam": self.weight, "consistency": self.consistency}
+
+    def __eq__(self, other) -> bool:
+        return type(other) is type(self) and other.settings() == self.settings()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in {**self.knobs, 'weight': self.weight}.items())})"
+
+
+def config_class(record: Regulariser) -> type:
+    return type(record.config, (RegulariserConfig,), {"record": record, "__module__": __name__,
+                                                       "__doc__": f"{record.config}: {record.paper}."})
+
+
+CONFIGS: dict[str, type] = {name: config_class(r) for name, r in REGULARISERS.items() if r.name != "none"}
+globals().update({cls.__name__: cls for cls in CONFIGS.values()})  # training.regularisers.SAM, ...
 
 
 def readers(knob: str) -> list[str]:
@@ -118,11 +180,13 @@ def readers(knob: str) -> list[str]:
 
 
 def markdown() -> str:
-    """The table of regularisers and their knobs that docs/training.md carries (a test keeps it
-    equal to this): regenerate with `python -c "from training.regularisers import markdown; print(markdown())"`."""
-    lines = ["| `--embed-noise` | preset | knobs (default; size kind for `--radii relative`) | follows |",
-             "|---|---|---|---|"]
+    """The table of regularisers, their config classes and knobs that docs/training.md carries (a
+    test keeps it equal to this): `ptp-pipeline figures` rewrites it."""
+    lines = ["| `--embed-noise` | Python config | preset | knobs (default; size kind for `--radii relative`) | follows |",
+             "|---|---|---|---|---|"]
     for name, record in REGULARISERS.items():
         knobs = ", ".join(f"`{k.flag}` {k.default} ({k.size or 'not a size'})" for k in record.knobs) or "none"
-        lines.append(f"| `{name}` | {f'`{record.preset[0]}`' if record.preset else ''} | {knobs} | {record.paper} |")
+        python = f"`{record.config}`" if name != "none" else "—"
+        lines.append(f"| `{name}` | {python} | {f'`{record.preset[0]}`' if record.preset else ''} | {knobs} | "
+                     f"{record.paper} |")
     return "\n".join(lines)

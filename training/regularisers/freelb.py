@@ -66,7 +66,7 @@ def term(step):
 
 
 REGULARISER = Regulariser(
-    name="freelb", term=term, knobs=(
+    config="FreeLB", name="freelb", term=term, knobs=(
         Knob("init_mag", float, 0.0, "initial magnitude", size=EXAMPLE_L2, bound="non-negative"), STEP_SIZE, STEPS,
         # The default is the one from when the max norm was --eps, so runs keep their meaning.
         Knob("adv_max_norm", float, 0.05, "max norm of the perturbation (0: none)", size=EXAMPLE_L2,

@@ -74,7 +74,7 @@ def check(spec) -> None:
 
 
 REGULARISER = Regulariser(
-    name="smart", term=term, knobs=(
+    config="SMART", name="smart", term=term, knobs=(
         # The default is the one from when the start was --sigma, so runs keep their meaning.
         Knob("start_std", float, 0.01, "std of the random start", size=PER_COORDINATE, bound="positive",
              stored_as="sigma"), STEP_SIZE, STEPS, NORM), needs_clean=True,
