@@ -72,6 +72,43 @@ def test_same_seed_same_bytes_for_any_worker_count_other_seed_differs(tmp_path, 
     assert [r["row"] for r in ta["perturbation"]][:4] == [0, 0, 1, 1]
 
 
+DISTINCT = [("The baker sold warm bread to hungry children every morning.", "Bread was sold."),
+            ("A violent storm destroyed the old wooden bridge near the harbour.", "The bridge survived."),
+            ("Scientists discovered a rare orchid growing inside the volcanic crater.", "An orchid was found."),
+            ("The orchestra rehearsed the difficult symphony until midnight on Friday.", "Musicians practised late."),
+            ("Farmers harvested golden wheat before the heavy autumn rains arrived.", "The wheat rotted."),
+            ("Our neighbour repaired his rusty bicycle with borrowed tools yesterday.", "A bike was fixed."),
+            ("Tourists photographed the ancient castle from the quiet lake shore.", "Visitors took pictures."),
+            ("The senator delivered a passionate speech about public schools and teachers.", "A politician spoke.")]
+
+
+@pytest.mark.parametrize("num_proc", [1, 2])
+def test_each_partner_is_an_edit_of_its_own_row(tmp_path, num_proc):
+    """Every pair's perturbed fields derive from its own original: perturbation.row is its row in
+    the source train split, the pair's original fields are that row's, and of all train rows its
+    own shares the most words with the partner (DISTINCT's rows share stopwords only)."""
+    from collections import Counter
+
+    from augment.random_ops import WORD
+
+    data = tmp_path / "RTE"
+    data.mkdir()
+    for split, rows in (("train", DISTINCT), ("val", DISTINCT[:2])):
+        (data / f"{split}.jsonl").write_text("".join(json.dumps({"premise": p, "hypothesis": h, "idx": i, "label":
+                                                                 "entailment"}) + "\n" for i, (p, h) in enumerate(rows)))
+    _lib_build(tmp_path, "c", task="rte", data_dir=data, num_proc=num_proc, variants=2, rate=0.3)
+    train = load_task_data("rte", "local", data, log=lambda *_: None)[0]["train"].to_list()
+    pairs = datasets.load_from_disk(str(tmp_path / "c"))["train"].to_list()
+    assert [p["perturbation"]["row"] for p in pairs] == [i for i in range(len(DISTINCT)) for _ in range(2)]
+    words = lambda ex: Counter(w.lower() for f in ("premise", "hypothesis") for w in WORD.findall(ex[f]))  # noqa: E731
+    for pair in pairs:
+        row = pair["perturbation"]["row"]
+        assert {k: pair[k] for k in train[row]} == train[row]
+        shared = [sum((words(pair["perturbed"]) & words(t)).values()) for t in train]
+        assert max(shared) == shared[row] > max(shared[:row] + shared[row + 1:]), \
+            f"row {row}'s partner {pair['perturbed']} shares most words with another row: {shared}"
+
+
 def test_corpus_folder_cache_hit_miss_force_and_jsonl(cli, tmp_path, fixtures):
     logs = _lib_build(tmp_path, "out", task="rte", data_dir=fixtures, jsonl=True)
     assert "wrote" in logs
