@@ -205,6 +205,41 @@ def test_cli_builds_adversarial_corpus_and_caches_it(tmp_path, victim_run, fixtu
     assert not list(tmp_path.glob(".adv.work-*"))  # checkpoints are removed once the corpus is saved
 
 
+def test_a_changed_victim_misses_the_corpus_cache(tmp_path, victim_run, fixtures):
+    """An adversarial corpus is keyed by its victim's identity (its folder and a digest of its
+    weights): the same victim finds the corpus cached; the same folder retrained (other weights)
+    builds it again, recording the new identity."""
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    from augment.attack.run import adversarial_splitter
+    from augment.build import build_corpus
+    from training.victim import load_victim, resolve_victim
+
+    victim = tmp_path / "victim"
+    shutil.copytree(victim_run, victim)
+
+    def build():  # what `ptp-augment build --mode adversarial --victim VICTIM` does, in this process
+        logs = []
+        folder, identity = resolve_victim(str(victim), "wic", log=logs.append)
+        spec = AttackSpec(victim=identity)
+        splitter = adversarial_splitter(spec, lambda: load_victim(folder, "wic", "cpu"), log=logs.append)
+        _, manifest = build_corpus("wic", "adversarial", out=tmp_path / "adv", data_dir=fixtures, spec=spec,
+                                   perturb_split=splitter, log=logs.append)
+        return identity, manifest, any(line.startswith("cached:") for line in logs)
+
+    identity, manifest, cached = build()
+    assert not cached and build()[1:] == (manifest, True)  # the same victim: cached
+    adapter = victim / "seed-1" / "adapter" / "adapter_model.safetensors"
+    with safe_open(str(adapter), "pt") as saved:
+        weights, metadata = {k: saved.get_tensor(k) + 0.5 for k in saved.keys()}, saved.metadata()
+    save_file(weights, str(adapter), metadata=metadata)  # retrained in place: same folder, other weights
+    retrained, again, cached = build()
+    assert retrained != identity and not cached, "a retrained victim found the corpus built against its old weights"
+    assert again["fingerprint"] != manifest["fingerprint"]
+    assert (manifest["params"]["victim"], again["params"]["victim"]) == (identity, retrained)
+
+
 def test_bf16_search_keeps_successes_the_fp32_victim_confirms(tmp_path, victim_run, fixtures):
     from training.victim import load_victim
 
