@@ -224,14 +224,37 @@ def test_cpu_bf16_runs_under_autocast_and_reloads_the_same(tmp_path, tiny_bert, 
     assert spec.to_dict()["precision"] == "bf16" and "precision" not in replace(spec, precision="auto").to_dict()
 
 
-def test_roberta_family_trains(tmp_path, tiny_roberta, fixtures):
-    spec = TrainSpec(task="rte", model=str(tiny_roberta), epochs=1, batch_size=4, device="cpu", prefix_len=4)
-    from training.reload import evaluate_run
+def test_roberta_family_trains(tmp_path, tiny_roberta, fixtures, monkeypatch):
+    """Prefix tuning trains a RoBERTa-family encoder: the train loss falls epoch after epoch, every
+    prompt tensor moves from its initial value, the logits depend on the prompt, and the run
+    reloads (RoBERTa's position ids) to the same logits and score."""
+    from augment.common.official_files import load_local
+    from augment.common.tasks import get_task
+    from tests.test_any_encoder import _logits, _train as train_captured
+    from training.reload import evaluate_run, load_run
 
-    summary = _train(tmp_path, "rob", spec, data_dir=fixtures)
-    best = json.loads((tmp_path / "rob" / "seed-1" / "metrics.json").read_text())["best"]
-    assert summary["summary"]["best"]["accuracy"]["values"] == [best["accuracy"]]
-    assert evaluate_run(tmp_path / "rob" / "seed-1")["accuracy"] == best["accuracy"]  # RoBERTa position ids reload
+    spec = TrainSpec(task="rte", model=str(tiny_roberta), epochs=4, batch_size=4, lr=5e-2, device="cpu", prefix_len=4)
+    captured = {}
+    summary = train_captured(tmp_path / "rob", spec, fixtures, captured, monkeypatch)
+    run = tmp_path / "rob" / "seed-1"
+    metrics = json.loads((run / "metrics.json").read_text())
+    losses = [h["train_loss"] for h in metrics["history"]]
+    assert all(a > b for a, b in zip(losses, losses[1:])) and losses[-1] < 0.9 * losses[0], losses
+    model, initial = captured["model"], captured["initial"]
+    now = {n: p.detach() for n, p in model.named_parameters()}
+    prompt = [n for n in initial if "classifier" not in n.split(".")]
+    assert prompt and all(not torch.equal(initial[n], now[n]) for n in prompt), "a prompt tensor did not move"
+    rows = load_local(get_task("rte"), fixtures)[0]["train"].to_list()
+    _, _, reloaded, tokenizer = load_run(run)
+    logits = _logits(model, tokenizer, rows)
+    assert torch.allclose(_logits(reloaded, tokenizer, rows), logits, atol=1e-5)
+    with torch.no_grad():  # the logits read the prompt: moving it moves them
+        for n, p in reloaded.named_parameters():
+            if n in prompt:
+                p.add_(torch.randn(p.shape, generator=torch.Generator().manual_seed(0)))
+    assert not torch.allclose(_logits(reloaded, tokenizer, rows), logits, atol=1e-3)
+    assert summary["summary"]["best"]["accuracy"]["values"] == [metrics["best"]["accuracy"]]
+    assert evaluate_run(run)["accuracy"] == metrics["best"]["accuracy"]
 
 
 def test_multi_seed_summary_has_mean_std_min_max(tmp_path, tiny_bert, fixtures):
