@@ -21,9 +21,27 @@ from .perturb import RowNoise
 from .regularisers import REGULARISERS
 
 
-def encoder_inputs(view: dict) -> dict:
+def encoder_inputs(view: dict, model=None) -> dict:
+    """The forward's keyword inputs besides ids or embeddings: this project's model takes span
+    masks and the text mask; any other (a Hugging Face model, with or without PEFT: the Python
+    API's) only the attention mask and token type ids."""
+    if model is not None and not pools_itself(model):
+        return {k: view[k] for k in ("attention_mask", "token_type_ids") if view.get(k) is not None}
     return {"attention_mask": view["attention_mask"], "token_type_ids": view.get("token_type_ids"),
-            "span_masks": view["span_masks"], "text_mask": view["attention_mask"]}
+            "span_masks": view.get("span_masks"), "text_mask": view["attention_mask"]}
+
+
+def pools_itself(model) -> bool:
+    """Whether `model` is (or wraps, through PEFT or accelerate) this project's PooledClassifier."""
+    from .model import PooledClassifier
+
+    seen = set()
+    while model is not None and id(model) not in seen:
+        if isinstance(model, PooledClassifier):
+            return True
+        seen.add(id(model))
+        model = getattr(model, "module", None) or getattr(model, "base_model", None)
+    return False
 
 
 def cat_inputs(a: dict, b: dict) -> dict:
@@ -40,7 +58,7 @@ def flat_scores(model, flat: dict, valid, embeds=None, parameters: dict | None =
     (torch.func's functional_call: nothing changed in place, gradients reach the parameters a
     tensor was made from)."""
     source = {"input_ids": flat["input_ids"]} if embeds is None else {"inputs_embeds": embeds}
-    kwargs = {**source, **encoder_inputs(flat)}
+    kwargs = {**source, **encoder_inputs(flat, model)}
     if parameters is None:
         return scores(model(**kwargs).logits, valid)
     return scores(torch.func.functional_call(model, parameters, args=(), kwargs=kwargs).logits, valid)
@@ -98,8 +116,8 @@ class Batch:
     def both(self, perturbed_embeds) -> tuple[torch.Tensor, torch.Tensor]:
         """(clean scores, perturbed scores) from one forward pass of the concatenated batch."""
         both = torch.cat([self.embed(self.flat_clean["input_ids"]), perturbed_embeds])
-        logits = self.model(inputs_embeds=both, **cat_inputs(encoder_inputs(self.flat_clean),
-                                                             encoder_inputs(self.flat_view))).logits
+        logits = self.model(inputs_embeds=both, **cat_inputs(encoder_inputs(self.flat_clean, self.model),
+                                                             encoder_inputs(self.flat_view, self.model))).logits
         clean_logits, perturbed_logits = logits.split(self.flat_clean["input_ids"].shape[0])
         clean_scores = scores(clean_logits, self.clean["valid"])
         self.clean_ce = gold_cross_entropy(clean_scores, self.gold)
