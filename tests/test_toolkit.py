@@ -324,3 +324,30 @@ def test_sweep_has_one_method_option_and_takes_the_peft_method_apart(monkeypatch
                                   "--grid", "sigma=0.01,0.02"])
     assert not [w for w in caught if "more than once" in str(w.message)]  # click's duplicate-option warning
     assert seen["method"] == "rn-embed" and seen["spec"].method == "prompt"
+
+
+@pytest.mark.parametrize("recorded", ["kv-prefix", "deep", None])
+def test_a_killed_checkpoint_resumes_only_with_its_own_mechanism(tmp_path, fixtures, killed_in_epoch_2, recorded):
+    """The prompt mechanism joins a checkpoint's identity: a killed MPNet --method prefix seed (the
+    key/value prefix) resumes from its own checkpoint, but not from one that ran VPT-deep, nor
+    from one that predates the record (then --method prefix ran VPT-deep on MPNet)."""
+    from tests.tiny_models import make_tiny
+    from training.protocol import open_data
+    from training.runs import run_seeds
+
+    spec = _spec(make_tiny("mpnet", tmp_path / "mpnet"), epochs=2)
+    with killed_in_epoch_2():
+        _train(spec, tmp_path / "run", fixtures, track="none")
+    work = tmp_path / "run" / ".seed-1.partial"
+    assert (work / "mechanism").read_text().strip() == "kv-prefix"
+    if recorded is None:
+        (work / "mechanism").unlink()
+    else:
+        (work / "mechanism").write_text(recorded + "\n")
+    logs = []
+    run_seeds(spec, [1], open_data(spec.task, data_dir=fixtures, log=logs.append), out=tmp_path / "run", log=logs.append,
+              track="none")
+    resumed = any("resuming after epoch 1" in line for line in logs)
+    assert resumed == (recorded == "kv-prefix"), logs
+    assert resumed or any("starting over" in line for line in logs)
+    assert json.loads((tmp_path / "run" / "seed-1" / "metrics.json").read_text())["mechanism"] == "kv-prefix"

@@ -196,22 +196,30 @@ def record_config(path: Path, config: dict) -> None:
         replace_file(path, text)
 
 
-def resume_or_start(accelerator, work: Path, config: dict, resume: bool, log) -> bool:
-    """Resume from `work`'s last epoch checkpoint when it was made for this same run; else start
-    `work` afresh."""
+def resume_or_start(accelerator, work: Path, config: dict, resume: bool, log, mechanism: str = "") -> bool:
+    """Resume from `work`'s last epoch checkpoint when it was made for this same run, with the same
+    prompt mechanism (`mechanism`: a checkpoint of another is another run, though its spec be the
+    same: before training/kv_prefix.py, --method prefix ran VPT-deep on MPNet, DeBERTa and
+    DistilBERT, and a checkpoint from then records no mechanism); else start `work` afresh."""
     saved = work / "config.json"
+    recorded = (work / "mechanism").read_text().strip() if (work / "mechanism").is_file() else None
+    same_mechanism = recorded == mechanism or (recorded is None and mechanism != "kv-prefix")
     if resume and (work / "checkpoint").is_dir() and saved.is_file() and same_run(json.loads(saved.read_text()), config):
-        accelerator.load_state(str(work / "checkpoint"), strict=False)  # only trainable weights are saved
-        if accelerator.is_main_process:
-            record_config(saved, config)
-        return True
+        if same_mechanism:
+            accelerator.load_state(str(work / "checkpoint"), strict=False)  # only trainable weights are saved
+            if accelerator.is_main_process:
+                record_config(saved, config)
+            return True
+        log(f"{work}: its checkpoint ran the {recorded or 'VPT-deep (unrecorded)'} mechanism, this run {mechanism}: "
+            "starting over")
     if accelerator.is_main_process:
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
         record_config(saved, config)
+        if mechanism:
+            (work / "mechanism").write_text(mechanism + "\n")
     accelerator.wait_for_everyone()
     return False
-
 
 
 def save_checkpoint(accelerator, work: Path) -> None:
@@ -298,7 +306,7 @@ def train_one_seed(spec: TrainSpec, out: Path, train_rows, val_rows, provenance:
 
     accelerator.register_save_state_pre_hook(trainable_only)
     accelerator.register_for_checkpointing(progress)
-    if resume_or_start(accelerator, work, config, resume, log):
+    if resume_or_start(accelerator, work, config, resume, log, mechanism):
         log(f"seed {spec.seed}: resuming after epoch {progress.epoch} from the checkpoint in {work}")
     accelerator.init_trackers("logs", config=tracker_config(spec))
     embed = input_embeddings(accelerator.unwrap_model(model))
