@@ -23,7 +23,7 @@ NOT_PROSE = re.compile(r"<[^<>]*>|&\w+;|(?:https?://|www\.)\S+|\S+@\S+\.\w+|(?<!
 #   and a tagger's NNP also fires on sentence-initial words: a capitalised word that opens a
 #   sentence stays editable, unless a name follows it ("Jack Nicholson", "Middle America") or the
 #   text has it as a name inside a sentence too. (Random mode also leaves a sentence opener that
-#   the tagger calls a proper noun: random_ops.tag_in_context.)
+#   the tagger calls a proper noun: synonyms.tag_in_context.)
 # - A word with two capitals or more is an acronym or an all-caps word, anywhere ("TV" became
 #   "GOGGLE BOX", "ABC" "ALPHABET", "SATs" "saturday").
 # - A text mostly in capitals (shouting) has no names or acronyms by this rule: its words stay editable.

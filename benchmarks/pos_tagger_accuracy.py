@@ -55,7 +55,8 @@ def taggers() -> dict:
 
 def score(tag, rows) -> dict:
     """The tagger as the synonym op runs it (random_ops.tag_in_context), on the words of each row."""
-    from augment.random_ops import WORD, tag_in_context, wordnet_pos
+    from augment.random_ops import WORD
+    from augment.synonyms import tag_in_context, wordnet_pos
 
     from augment.common.resources import stopword_set
 

@@ -8,7 +8,8 @@ import pytest
 
 from augment.common.tasks import get_task
 from augment.protect import kept_out, names_inside_sentences
-from augment.random_ops import WORD, RandomSpec, apply_ops, fits, keep_case, no_doubled_words, perturb_example
+from augment.random_ops import WORD, RandomSpec, apply_ops, keep_case, no_doubled_words, perturb_example
+from augment.synonyms import fits
 
 # Messy reviews as users paste them: markup, entities, names and titles inside sentences, acronyms,
 # sentence-opening names, multi-word lemmas waiting to happen, long passages.
@@ -159,7 +160,7 @@ def test_the_tagger_is_contextual_offline_and_doctor_names_it(cli, tmp_path):
     import nltk
 
     from augment.common.resources import ensure_resources, pos_tagger
-    from augment.random_ops import tag_in_context
+    from augment.synonyms import tag_in_context
 
     origin = ensure_resources()[2].origin
     if origin == "fallback":
@@ -223,7 +224,7 @@ def test_senses_option_frequent_is_a_subset_of_all():
     from augment.common import wordnet_lemmas
     from augment.common.resources import ensure_resources
     from augment.common.errors import PTPError
-    from augment.random_ops import frequent_senses
+    from augment.synonyms import frequent_senses
 
     ensure_resources()
     for word, pos in (("film", "n"), ("sound", "v"), ("odd", "a"), ("romance", "n"), ("hard", "r")):
@@ -282,7 +283,7 @@ def test_pos_tagger_benchmark_smoke(tmp_path):
     ("stop", "VBD", "stopped"), ("rock", "VBD", "rocked"), ("love", "VBG", "loving"), ("die", "VBG", "dying"),
     ("go", "VBZ", "goes"), ("carry", "VBZ", "carries"), ("make", "VBN", "made")])
 def test_a_synonym_takes_the_form_of_the_word_it_replaces(base, tag, form):
-    from augment.random_ops import inflect, inflected
+    from augment.synonyms import inflect, inflected
 
     assert inflected(base, tag) == form
     assert inflect(f"{base} through", tag, "x" + form, "v") == f"{form} through"

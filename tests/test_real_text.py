@@ -7,7 +7,8 @@ import pytest
 
 from augment.common.resources import stopword_set
 from augment.common.tasks import get_task
-from augment.random_ops import NOT_PROSE, WORD, RandomSpec, keep_case, perturb_example
+from augment.protect import NOT_PROSE
+from augment.random_ops import WORD, RandomSpec, keep_case, perturb_example
 
 MESSY = [
     "I loved it.<br /><br />The CELLAR scenes don`t work, but it's a BEAST of a film. See https://example.com/a_b?x=1.",

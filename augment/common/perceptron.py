@@ -1,6 +1,6 @@
 """NLTK's averaged-perceptron POS tagger, the same tags, about four times faster.
 
-Random mode tags every sentence it perturbs (random_ops.tag_in_context), and NLTK's
+Random mode tags every sentence it perturbs (augment/synonyms.py: tag_in_context), and NLTK's
 `AveragedPerceptron.predict` was a third of its time: a Python loop over each feature's weights,
 label by label. Here each feature's weights are one dense vector (built on first use), added
 feature by feature in NLTK's order; every label's score is then the same sum of the same floats
