@@ -82,7 +82,8 @@ def _logits(model, tokenizer, rows):
         return flat_scores(model.eval(), flatten(batch), batch["valid"])
 
 
-@pytest.mark.parametrize("kind,method", [(kind, "prefix") for kind in KINDS] + [("mpnet", "deep")])
+@pytest.mark.parametrize("kind,method", [(kind, "prefix") for kind in KINDS]
+                         + [(kind, "deep") for kind in ("deberta-v2", "mpnet", "electra", "distilbert")])
 def test_deep_prompts_train_keep_the_encoder_and_reload(tmp_path, tiny_models, kind, method, monkeypatch):
     from augment.common.official_files import load_local
     from augment.common.tasks import get_task
@@ -96,7 +97,8 @@ def test_deep_prompts_train_keep_the_encoder_and_reload(tmp_path, tiny_models, k
     metrics = json.loads((run / "metrics.json").read_text())
     expected = method if method == "deep" or kind not in ("deberta-v2", "mpnet", "distilbert") else "kv-prefix"
     assert metrics["mechanism"] == expected
-    assert metrics["history"][-1]["train_loss"] > 0
+    losses = [h["train_loss"] for h in metrics["history"]]
+    assert losses[-1] < 0.95 * losses[0], f"the train loss did not fall: {losses}"
 
     # The frozen encoder is bit-identical to its checkpoint after training.
     saved = load_file(str(tiny_models[kind] / "model.safetensors"))
@@ -150,16 +152,21 @@ def _toy_rte(folder: Path, seed: int = 0) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("kind", ["bert", "roberta"])
+@pytest.mark.parametrize("kind", ["bert", "roberta", pytest.param("electra", marks=pytest.mark.slow)])
 @pytest.mark.parametrize("method", ["prefix", "deep"])
 def test_both_deep_prompt_mechanisms_learn_a_separable_toy_set(tmp_path, tiny_models, kind, method):
+    """Both mechanisms learn the toy rule (chance: about 50%). ELECTRA's tiny encoder, whose
+    16-wide embeddings feed 32-wide layers, fits the train rows (loss 0.77 -> 0.22) but reaches
+    78-84% on validation here (BERT and RoBERTa: 90% and more): its bar is 75%."""
     data = _toy_rte(tmp_path / "toy")
     spec = TrainSpec(task="rte", model=str(tiny_models[kind]), method=method, prefix_len=4, epochs=30,
                      batch_size=8, lr=5e-2, device="cpu", eval_every=5)
     _train(tmp_path / "run", spec, data)
     metrics = json.loads((tmp_path / "run" / "seed-1" / "metrics.json").read_text())
     assert metrics["mechanism"] == method
-    assert metrics["best"]["accuracy"] >= 90.0, metrics["history"]
+    losses = [h["train_loss"] for h in metrics["history"]]
+    assert losses[-1] < 0.5 * losses[0], losses
+    assert metrics["best"]["accuracy"] >= (75.0 if kind == "electra" else 90.0), metrics["history"]
 
 
 def test_an_encoder_without_a_layer_list_is_one_line_exit_2(tmp_path, tiny_models):

