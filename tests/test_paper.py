@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
 from tests.tiny_models import make_tiny_bert
@@ -76,6 +77,29 @@ def test_settings_file_names_a_source_for_every_row():
     assert "one seed, best epoch on the reported split" in settings["reference"]["label"]
 
 
+def same_runs(a: Path, b: Path) -> int:
+    """The seed folders under `a` and `b` (the same relative paths, at least one) hold the same
+    runs: every metric of every seed and epoch exactly equal (times aside), and the saved adapter
+    tensors bit for bit. Returns how many seeds were compared."""
+    from safetensors.torch import load_file
+
+    def seeds(root):
+        return sorted(p.parent.relative_to(root) for p in root.glob("**/seed-*/metrics.json"))
+
+    def timeless(value):
+        if isinstance(value, dict):
+            return {k: timeless(v) for k, v in value.items() if k != "seconds"}
+        return [timeless(v) for v in value] if isinstance(value, list) else value
+
+    assert seeds(a) and seeds(a) == seeds(b), (seeds(a), seeds(b))
+    for seed in seeds(a):
+        first, second = (timeless(json.loads((root / seed / "metrics.json").read_text())) for root in (a, b))
+        assert first == second, seed
+        x, y = (load_file(str(root / seed / "adapter" / "adapter_model.safetensors")) for root in (a, b))
+        assert x.keys() == y.keys() and all(torch.equal(x[k], y[k]) for k in x), f"{seed}: adapters differ"
+    return len(seeds(a))
+
+
 @pytest.mark.slow
 def test_grid_on_all_eight_tasks_writes_the_paper_table(default_grid):
     out, log = default_grid
@@ -116,6 +140,7 @@ def test_ray_engine_gives_the_same_numbers_as_the_default_path(default_grid, tin
     ray_result = json.loads((tmp_path / "ray" / "results.json").read_text())
     assert ray_result["meta"]["engine"] == "ray"
     assert numbers(tmp_path / "ray") == numbers(out)
+    assert same_runs(tmp_path / "ray", out) == 32  # per seed: every metric, and the adapters bit for bit
     default = json.loads((out / "results.json").read_text())["meta"]["seconds"]
     print(f"Ray wall time / default path's on the tiny grid: {ray_result['meta']['seconds'] / default:.2f}")
 
@@ -253,3 +278,5 @@ def test_stability_sweep_and_map_plan_the_runs_their_loops_train(tiny_bert, tmp_
     assert "2 to train" in res.stdout
     cells = lambda out: json.loads((out / "results.json").read_text())["cells"]  # noqa: E731
     assert cells(tmp_path / "map-ray") == cells(tmp_path / "map")
+    # Per seed, not only the rounded cells: every metric of every epoch, and the adapters bit for bit.
+    assert same_runs(tmp_path / "map-ray", tmp_path / "map") == 2
