@@ -5,9 +5,9 @@ Each tests/mutants/NAME.patch breaks one property and starts with three header l
     Killed by: the tests that must catch it (pytest ids, space-separated)
     Fails with: a Python regex that the failing run's output must contain (the assertion that
                 catches this property: its message, its `assert` line, or the error it raises)
-First the union of the named tests runs once on an unmutated copy of this checkout's tracked files:
-a mutant whose tests fail, error or skip there is not checked. Then each patch is applied to a fresh
-copy and its tests run (-x). Killed: pytest exits 1 and its output matches `Fails with`. Exit 1
+The tracked files are copied once (edits included): the union of the named tests runs first on an
+unmutated copy, and a mutant whose tests fail, error or skip there is not checked; then each patch
+is applied to a fresh copy of the same files and its tests run (-x). Killed: pytest exits 1 and its output matches `Fails with`. Exit 1
 without the match failed for another reason; exit 0 survived; any other exit did not run. Anything
 but killed fails the run. The runs share their own cache (PTP_CACHE, default .ptp-cache-mutants).
     python scripts/mutants.py [NAME ...]     # all mutants, or the named ones
@@ -41,9 +41,9 @@ def header(patch: Path) -> dict[str, str]:
     return fields
 
 
-def tracked_copy() -> Path:
+def tracked_files() -> Path:
     """A fresh folder holding this checkout's tracked files as they are now (edits included)."""
-    copy = Path(tempfile.mkdtemp(prefix="ptp-mutant-"))
+    copy = Path(tempfile.mkdtemp(prefix="ptp-mutants-"))
     names = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     for name in filter(None, names.split("\0")):
         if (ROOT / name).exists():
@@ -64,13 +64,19 @@ def tail(output: str, lines: int = 15) -> str:
     return "\n".join("    " + line for line in output.rstrip().splitlines()[-lines:])
 
 
-def clean_run(tests: list[str]) -> dict[str, set[str]]:
-    """Each named test's outcomes on the unmutated copy: {pytest id: {PASSED, FAILED, ...}}."""
-    copy = tracked_copy()
+def fresh_copy(snapshot: Path) -> Path:
+    copy = Path(tempfile.mkdtemp(prefix="ptp-mutant-")) / "tree"
+    shutil.copytree(snapshot, copy, symlinks=True)
+    return copy
+
+
+def clean_run(snapshot: Path, tests: list[str]) -> dict[str, set[str]]:
+    """Each named test's outcomes on an unmutated copy: {pytest id: {PASSED, FAILED, ...}}."""
+    copy = fresh_copy(snapshot)
     try:
         rc, output = pytest(copy, tests, "-v")
     finally:
-        shutil.rmtree(copy, ignore_errors=True)
+        shutil.rmtree(copy.parent, ignore_errors=True)
     outcomes: dict[str, set[str]] = {}
     for node, outcome in re.findall(r"^(\S.*?::.*?) (PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS)\b", output, re.M):
         outcomes.setdefault(node, set()).add(outcome)
@@ -97,7 +103,22 @@ def main(names: list[str]) -> int:
     mutants = {p.stem: (p, header(p)) for p in patches}
     started = time.time()
     union = list(dict.fromkeys(t for _, h in mutants.values() for t in h["Killed by"].split()))
-    outcomes = clean_run(union)
+    snapshot = tracked_files()
+    try:
+        killed = run_all(mutants, snapshot, union, started)
+    finally:
+        shutil.rmtree(snapshot, ignore_errors=True)
+    minutes = (time.time() - started) / 60
+    if killed == len(mutants):
+        print(f"mutants: all {killed} killed for their reason ({minutes:.1f} min)")
+        return 0
+    print(f"mutants: {killed} of {len(mutants)} killed for their reason; the rest survived, failed otherwise "
+          f"or were not checked ({minutes:.1f} min)")
+    return 1
+
+
+def run_all(mutants: dict, snapshot: Path, union: list[str], started: float) -> int:
+    outcomes = clean_run(snapshot, union)
     print(f"clean run: {len(union)} named tests ({time.time() - started:.0f}s)")
     killed = 0
     for name, (patch, fields) in mutants.items():
@@ -106,7 +127,7 @@ def main(names: list[str]) -> int:
         if why:
             print(f"mutant {name}: NOT CHECKED: {'; '.join(why)}")
             continue
-        copy = tracked_copy()
+        copy = fresh_copy(snapshot)
         try:
             applied = subprocess.run(["git", "apply", str(patch)], cwd=copy, capture_output=True, text=True)
             if applied.returncode:
@@ -115,7 +136,7 @@ def main(names: list[str]) -> int:
             start = time.time()
             rc, output = pytest(copy, tests, "-q", "-x")
         finally:
-            shutil.rmtree(copy, ignore_errors=True)
+            shutil.rmtree(copy.parent, ignore_errors=True)
         took = f"{time.time() - start:.0f}s"
         if rc == 1 and re.search(fields["Fails with"], output, re.M):
             killed += 1
@@ -126,13 +147,7 @@ def main(names: list[str]) -> int:
             print(f"mutant {name}: SURVIVED {' '.join(tests)} ({took})")
         else:
             print(f"mutant {name}: tests did not run (pytest exit {rc}; {took}):\n{tail(output)}")
-    minutes = (time.time() - started) / 60
-    if killed == len(mutants):
-        print(f"mutants: all {killed} killed for their reason ({minutes:.1f} min)")
-        return 0
-    print(f"mutants: {killed} of {len(mutants)} killed for their reason; the rest survived, failed otherwise "
-          f"or were not checked ({minutes:.1f} min)")
-    return 1
+    return killed
 
 
 if __name__ == "__main__":
