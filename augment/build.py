@@ -131,28 +131,26 @@ unperturbed. `ptp_manifest.json` records how the corpus was made.
 """
 
 
-def build_corpus(task_name: str, mode: str = "random", out=None, source: str = "auto", data_dir=None,
-                 seed: int = 0, spec=None, num_proc: int = 1, force: bool = False,
-                 jsonl: bool = False, perturb_split=None, limit: int | None = None, rows: list[int] | None = None,
-                 log=print):
-    """Build (or reuse) the corpus; returns (folder, manifest).
+def build_corpus(perturber, out=None, source: str = "auto", data_dir=None, force: bool = False, rows=None,
+                 jsonl: bool = False, log=print):
+    """Build (or reuse) the corpus of `perturber`'s pairs over the source's train rows; returns
+    (folder, manifest).
 
-    `perturb_split(task, train, seed, work) -> Dataset | (Dataset, summary)` does the perturbing;
-    random mode by default. The adversarial mode passes its own (and its spec for the fingerprint).
+    `perturber` is stage 1's object (augment/perturbers.py): a RandomPerturber (task, RandomSpec,
+    seed, processes) or an AdversarialPerturber (task, victim, AttackSpec); its task, mode, spec
+    and seed key the corpus. `rows`: the first N train rows (an int: --limit), or these row
+    positions (a list: a few-shot draw), or all.
     """
+    task_name, mode, spec, seed = perturber.task.name, perturber.mode, perturber.spec, perturber.seed
+    num_proc = getattr(perturber, "num_proc", 1)
+    limit, rows = (rows, None) if isinstance(rows, int) and not isinstance(rows, bool) else (None, rows)
     task = get_task(task_name)
-    if mode not in MODES:
-        raise PTPError(f"unknown mode '{mode}': choose one of {', '.join(MODES)}")
     out = Path(out) if out is not None else default_out(task.name, mode)
     if num_proc < 1:
         raise PTPError(f"--num-proc {num_proc}: must be at least 1")
     source = pick_source(task, source, data_dir)
     if limit is not None and limit < 1:
         raise PTPError(f"--limit {limit}: must be at least 1")
-    if mode == "adversarial":
-        seed = None  # the search is deterministic: a seed would change the fingerprint and nothing else
-    if rows is not None and limit is not None:
-        raise PTPError("pass --limit or a row selection, not both")
     key = {"task": task.name, "mode": mode, "params": spec.to_dict(), "seed": seed, "source": source,
            "limit": limit,
            "source_fingerprint": cheap_fingerprint(task, source, data_dir, 0),
@@ -185,9 +183,6 @@ def build_corpus(task_name: str, mode: str = "random", out=None, source: str = "
             return out, hit
         if "train" not in data or len(data["train"]) == 0:
             raise PTPError(f"{info.location}: no train rows to perturb; the train split is missing or empty")
-        if perturb_split is None:
-            def perturb_split(task, train, seed, work):
-                return perturb_split_random(task, train, spec, seed, num_proc)
         fp = fingerprint_of(key)
         train = data["train"] if limit is None else data["train"].select(range(min(limit, len(data["train"]))))
         if rows is not None:
@@ -196,7 +191,7 @@ def build_corpus(task_name: str, mode: str = "random", out=None, source: str = "
             train = train.select(rows)
         # Checkpoints of long builds live here, keyed by the fingerprint, until the corpus is saved.
         work = out.parent / f".{out.name}.work-{fp}"
-        result = perturb_split(task, train, seed, work)
+        result = perturber.pairs(train, work)
         if result is None:  # a shard other than 0: its rows are checkpointed in `work`
             return out, None
         pairs, extra_summary = result if isinstance(result, tuple) else (result, {})

@@ -78,7 +78,7 @@ def doctor():
 def build(task, task_file, mode, out, source, data_dir, eval_dir, seed, num_proc, fmt, force, limit, victim, device,
           **knobs):
     """Build a corpus of original/perturbed pairs for TASK."""
-    from .build import build_corpus
+    from .build import MODES, build_corpus
     from .common.errors import PTPError
     from .common.tasks import resolve_task
 
@@ -86,10 +86,13 @@ def build(task, task_file, mode, out, source, data_dir, eval_dir, seed, num_proc
     if task is None:
         raise PTPError("pass --task NAME or --task-file FILE")
     random_knobs = {k: knobs.pop(k) for k in ("ops", "rate", "variants", "senses")}
-    perturb_split = None
+    if mode not in MODES:
+        raise PTPError(f"unknown mode '{mode}': choose one of {', '.join(MODES)}")
+    if limit is not None and limit < 1:
+        raise PTPError(f"--limit {limit}: must be at least 1")
     if mode == "adversarial":
-        from .attack.run import adversarial_splitter
         from .common.tasks import get_task
+        from .perturbers import AdversarialPerturber
 
         AttackSpec(**knobs)  # a bad value fails before a victim is trained
         # The library takes any victim; the CLI asks the installed provider (the trainer's: a run
@@ -100,13 +103,14 @@ def build(task, task_file, mode, out, source, data_dir, eval_dir, seed, num_proc
         task_name = get_task(task).name
         folder, identity = victims.resolve(victim, task_name, log=click.echo, source=source, data_dir=data_dir,
                                            eval_dir=eval_dir)
-        spec = AttackSpec(**knobs, victim=identity)
-        perturb_split = adversarial_splitter(spec, lambda: victims.load(folder, task_name, device), log=click.echo)
+        perturber = AdversarialPerturber(task_name, lambda: victims.load(folder, task_name, device),
+                                         AttackSpec(**knobs, victim=identity), log=click.echo)
     else:
-        spec = RandomSpec(**random_knobs)
-    folder, manifest = build_corpus(task, mode, out=out, source=source, data_dir=data_dir, seed=seed,
-                                    spec=spec, num_proc=num_proc, force=force, jsonl=fmt == "jsonl",
-                                    perturb_split=perturb_split, limit=limit, log=click.echo)
+        from .perturbers import RandomPerturber
+
+        perturber = RandomPerturber(task, RandomSpec(**random_knobs), seed=seed, num_proc=num_proc)
+    folder, manifest = build_corpus(perturber, out=out, source=source, data_dir=data_dir, force=force, rows=limit,
+                                    jsonl=fmt == "jsonl", log=click.echo)
     if manifest is None:  # a shard other than 0 under torchrun: shard 0 reports
         return
     click.echo(json.dumps({"out": str(folder), "fingerprint": manifest["fingerprint"],

@@ -39,37 +39,53 @@ def _dataset(task, rows):
 
 
 class RandomPerturber:
-    """Random edits (nlpaug's synonym swap and deletion, under the protect rule) with a RandomSpec."""
+    """Random edits (nlpaug's synonym swap and deletion, under the protect rule) with a RandomSpec,
+    seeded: the same rows and seed give the same partners, over any number of processes."""
+
+    mode = "random"
 
     def __init__(self, task: str, spec: RandomSpec | None = None, seed: int = 0, num_proc: int = 1):
+        if num_proc < 1:
+            raise PTPError(f"--num-proc {num_proc}: must be at least 1")
         self.task, self.spec, self.seed, self.num_proc = get_task(task), spec or RandomSpec(), seed, num_proc
+
+    def pairs(self, train, work: Path | None = None):
+        """The pairs of a Dataset of the task's rows (what build_corpus saves as its train split)."""
+        from .build import perturb_split_random
+
+        return perturb_split_random(self.task, train, self.spec, self.seed, self.num_proc)
 
     def perturb(self, rows):
         """A Dataset of pairs for a Dataset of rows; the partners' texts for a list of texts."""
-        from .build import perturb_split_random
-
         dataset, field = _dataset(self.task, rows)
-        pairs = perturb_split_random(self.task, dataset, self.spec, self.seed, self.num_proc)
+        pairs = self.pairs(dataset)
         return pairs if field is None else [p["perturbed"][field] for p in pairs]
 
 
 class AdversarialPerturber:
     """An adversarial search (a recipe of TextAttack's parts, batched) against a victim: an object
-    with `predict_proba(examples)` (training.victim.load_victim gives one for a ptp-train run).
-    `work` keeps the search's checkpoints (a temporary folder by default)."""
+    with `predict_proba(examples)` (training.victim.load_victim gives one for a ptp-train run), or
+    a function that loads one (called only when rows are attacked). The search is deterministic:
+    it takes no seed."""
 
-    def __init__(self, task: str, victim, spec=None, work: Path | None = None, log=print):
+    mode, seed = "adversarial", None
+
+    def __init__(self, task: str, victim, spec=None, log=print):
         from .attack.spec import AttackSpec
 
-        self.task, self.victim, self.log = get_task(task), victim, log
-        self.spec, self.work = spec or AttackSpec(), work
+        self.task, self.log, self.spec = get_task(task), log, spec or AttackSpec()
+        self.load = victim if callable(victim) and not hasattr(victim, "predict_proba") else (lambda: victim)
 
-    def perturb(self, rows):
+    def pairs(self, train, work: Path):
+        """(pairs, summary) of a Dataset of rows, checkpointed in `work` (None in a shard that
+        does not write: see augment/attack/run.py)."""
         from .attack.run import adversarial_splitter
 
+        return adversarial_splitter(self.spec, self.load, log=self.log)(self.task, train, None, Path(work))
+
+    def perturb(self, rows, work: Path | None = None):
         dataset, field = _dataset(self.task, rows)
-        splitter = adversarial_splitter(self.spec, lambda: self.victim, log=self.log)
         with tempfile.TemporaryDirectory() as scratch:
-            result = splitter(self.task, dataset, None, Path(self.work) if self.work else Path(scratch) / "work")
+            result = self.pairs(dataset, Path(work) if work else Path(scratch) / "work")
         pairs = result[0] if isinstance(result, tuple) else result
         return pairs if field is None else [p["perturbed"][field] for p in pairs]

@@ -17,6 +17,7 @@ from pathlib import Path
 from augment.build import build_corpus
 from augment.common.atomic import replace_file, replace_png
 from augment.common.corpus import fingerprint_of, waited_lock
+from augment.perturbers import AdversarialPerturber, RandomPerturber
 from augment.random_ops import RandomSpec
 from augment.shards import Shard
 from training.config import TrainSpec
@@ -43,18 +44,16 @@ def corpus_for(task: str, pairs: dict, rows: list[int] | None, limit: int | None
     folder.parent.mkdir(parents=True, exist_ok=True)
     with lock if Shard.from_env().main else contextlib.nullcontext():
         if pairs["mode"] == "random":
-            build_corpus(task, "random", out=folder, source=source, data_dir=data_dir, spec=RandomSpec(**params),
-                         rows=rows, limit=None if rows else limit, log=log)
+            perturber = RandomPerturber(task, RandomSpec(**params))
         else:
-            from augment.attack.run import adversarial_splitter
             from augment.attack.spec import AttackSpec
             from training.victim import load_victim, resolve_victim
 
             path, identity = resolve_victim(victim, task, log=log, source=source, data_dir=data_dir)
-            spec = AttackSpec(victim=identity, **params)
-            build_corpus(task, "adversarial", out=folder, source=source, data_dir=data_dir, spec=spec, rows=rows,
-                         limit=None if rows else limit, log=log,
-                         perturb_split=adversarial_splitter(spec, lambda: load_victim(path, task), log=log))
+            perturber = AdversarialPerturber(task, lambda: load_victim(path, task), AttackSpec(victim=identity, **params),
+                                             log=log)
+        build_corpus(perturber, out=folder, source=source, data_dir=data_dir, rows=rows if rows is not None else limit,
+                     log=log)
     return folder
 
 

@@ -212,8 +212,8 @@ def test_a_changed_victim_misses_the_corpus_cache(tmp_path, victim_run, fixtures
     from safetensors import safe_open
     from safetensors.torch import save_file
 
-    from augment.attack.run import adversarial_splitter
     from augment.build import build_corpus
+    from augment.perturbers import AdversarialPerturber
     from training.victim import load_victim, resolve_victim
 
     victim = tmp_path / "victim"
@@ -223,9 +223,8 @@ def test_a_changed_victim_misses_the_corpus_cache(tmp_path, victim_run, fixtures
         logs = []
         folder, identity = resolve_victim(str(victim), "wic", log=logs.append)
         spec = AttackSpec(victim=identity)
-        splitter = adversarial_splitter(spec, lambda: load_victim(folder, "wic", "cpu"), log=logs.append)
-        _, manifest = build_corpus("wic", "adversarial", out=tmp_path / "adv", data_dir=fixtures, spec=spec,
-                                   perturb_split=splitter, log=logs.append)
+        perturber = AdversarialPerturber("wic", lambda: load_victim(folder, "wic", "cpu"), spec, log=logs.append)
+        _, manifest = build_corpus(perturber, out=tmp_path / "adv", data_dir=fixtures, log=logs.append)
         return identity, manifest, any(line.startswith("cached:") for line in logs)
 
     identity, manifest, cached = build()

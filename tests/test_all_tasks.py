@@ -221,7 +221,9 @@ def test_user_data_adversarial_build_without_victim_then_pairs_then_robustness(t
     task = get_task(task_name)
     data_dir = fixtures / {"boolq": "BoolQ", "cb": "CB", "copa": "COPA", "multirc": "MultiRC", "record": "ReCoRD",
                            "rte": "RTE", "wic": "WiC", "wsc": "WSC"}[task_name]
-    build_corpus(task_name, "random", out=tmp_path / "rand", data_dir=data_dir, spec=RandomSpec(rate=0.3),
+    from augment.perturbers import RandomPerturber
+
+    build_corpus(RandomPerturber(task_name, RandomSpec(rate=0.3)), out=tmp_path / "rand", data_dir=data_dir,
                  log=lambda *_: None)
     # In-process (TextAttack imports once per test session); a small query budget keeps it quick.
     recipe = "deepwordbug" if task_name in ("cb", "rte", "wsc") else "pwws"  # both recipes, both probes

@@ -94,7 +94,9 @@ def test_ptp_train_plain_loop_and_trainer_give_the_same_numbers(tmp_path, fixtur
     if regulariser == "pairs":  # text partners: a random corpus, no embedding regulariser
         regulariser = None
         corpus = tmp_path / "pairs"
-        build_corpus("rte", "random", out=corpus, source="local", data_dir=fixtures / "RTE", spec=RandomSpec(rate=0.3),
+        from augment.perturbers import RandomPerturber
+
+        build_corpus(RandomPerturber("rte", RandomSpec(rate=0.3)), out=corpus, source="local", data_dir=fixtures / "RTE",
                      log=lambda *_: None)
         data = open_data("rte", pairs=corpus, log=lambda *_: None)
     else:

@@ -14,7 +14,9 @@ def wic_corpus(tmp_path_factory, fixtures):
     from augment.random_ops import RandomSpec
 
     out = tmp_path_factory.mktemp("c") / "wic_rand"
-    build_corpus("wic", "random", out=out, data_dir=fixtures, spec=RandomSpec(), log=lambda *_: None)
+    from augment.perturbers import RandomPerturber
+
+    build_corpus(RandomPerturber("wic", RandomSpec()), out=out, data_dir=fixtures, log=lambda *_: None)
     return out
 
 

@@ -16,7 +16,7 @@ def _same(pairs, saved):
 
 def test_random_perturber_equals_the_built_corpus(tmp_path, fixtures):
     spec = RandomSpec(rate=0.3, variants=2)
-    build_corpus("rte", "random", out=tmp_path / "c", source="local", data_dir=fixtures / "RTE", seed=4, spec=spec,
+    build_corpus(RandomPerturber("rte", spec, seed=4), out=tmp_path / "c", source="local", data_dir=fixtures / "RTE",
                  log=lambda *_: None)
     saved = datasets.load_from_disk(str(tmp_path / "c"))["train"]
     train = load_task_data("rte", "local", fixtures / "RTE", log=lambda *_: None)[0]["train"]
@@ -36,15 +36,14 @@ def test_random_perturber_takes_texts_where_the_task_has_one_field():
 
 
 def test_adversarial_perturber_equals_the_built_corpus(tmp_path, fixtures):
-    from augment.attack.run import adversarial_splitter
     from augment.attack.spec import AttackSpec
     from augment.common.tasks import get_task
     from tests.test_adversarial import KeywordVictim
 
     spec = AttackSpec(max_change=0.5)
     victim = KeywordVictim(get_task("wic"))
-    build_corpus("wic", "adversarial", out=tmp_path / "c", source="local", data_dir=fixtures, spec=spec,
-                 perturb_split=adversarial_splitter(spec, lambda: victim, log=lambda *_: None), log=lambda *_: None)
+    build_corpus(AdversarialPerturber("wic", victim, spec, log=lambda *_: None), out=tmp_path / "c", source="local",
+                 data_dir=fixtures, log=lambda *_: None)
     saved = datasets.load_from_disk(str(tmp_path / "c"))["train"]
     train = load_task_data("wic", "local", fixtures, log=lambda *_: None)[0]["train"]
     pairs = AdversarialPerturber("wic", victim, spec, log=lambda *_: None).perturb(train)

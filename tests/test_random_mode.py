@@ -52,8 +52,10 @@ def _lib_build(tmp_path, out, task="wic", data_dir=None, seed=0, num_proc=1, for
     from augment.build import build_corpus
 
     logs = []
-    build_corpus(task, "random", out=tmp_path / out, data_dir=data_dir, seed=seed,
-                 spec=RandomSpec(**spec), num_proc=num_proc, force=force, jsonl=jsonl, log=logs.append)
+    from augment.perturbers import RandomPerturber
+
+    build_corpus(RandomPerturber(task, RandomSpec(**spec), seed=seed, num_proc=num_proc), out=tmp_path / out,
+                 data_dir=data_dir, force=force, jsonl=jsonl, log=logs.append)
     return "\n".join(logs)
 
 

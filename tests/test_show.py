@@ -30,7 +30,9 @@ def messy_corpus(tmp_path_factory):
         writer.writeheader()
         writer.writerows({"review": text, "stars": "pos" if i % 2 else "neg"} for i, text in enumerate(MESSY * 3))
     name = register_task_file(path)
-    build_corpus(name, "random", out=folder / "corpus", spec=RandomSpec(rate=0.3), seed=0, log=lambda *_: None)
+    from augment.perturbers import RandomPerturber
+
+    build_corpus(RandomPerturber(name, RandomSpec(rate=0.3), seed=0), out=folder / "corpus", log=lambda *_: None)
     return folder / "corpus"
 
 

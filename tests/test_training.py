@@ -34,7 +34,9 @@ def wic_pairs(tmp_path_factory, fixtures):
     from augment.random_ops import RandomSpec
 
     out = tmp_path_factory.mktemp("corpora") / "wic_rand"
-    build_corpus("wic", "random", out=out, data_dir=fixtures, spec=RandomSpec(rate=0.3), log=lambda *_: None)
+    from augment.perturbers import RandomPerturber
+
+    build_corpus(RandomPerturber("wic", RandomSpec(rate=0.3)), out=out, data_dir=fixtures, log=lambda *_: None)
     return out
 
 
@@ -366,7 +368,9 @@ def test_a_moved_corpus_reuses_its_seeds_and_another_corpus_does_not(tmp_path, t
                       log=lines.append)
     assert any("seed 1: reusing" in line for line in lines) and again["summary"] == first["summary"]
     assert json.loads((tmp_path / "run" / "seed-1" / "config.json").read_text())["provenance"]["pairs"] == str(moved)
-    other = build_corpus("wic", "random", out=tmp_path / "other", data_dir=fixtures, spec=RandomSpec(rate=0.1),
+    from augment.perturbers import RandomPerturber
+
+    other = build_corpus(RandomPerturber("wic", RandomSpec(rate=0.1)), out=tmp_path / "other", data_dir=fixtures,
                          log=lambda *_: None)[0]
     with pytest.raises(PTPError, match="holds a run with other settings"):
         run_seeds(spec, [1], open_data("wic", pairs=other, log=lambda *_: None), out=tmp_path / "run",
@@ -399,7 +403,9 @@ def test_two_processes_match_one(tmp_path, tiny_bert, fixtures):
     from augment.random_ops import RandomSpec
 
     pairs = tmp_path / "rte_rand"  # with text pairs: the consistency term splits across processes too
-    build_corpus("rte", "random", out=pairs, data_dir=fixtures, spec=RandomSpec(rate=0.3), log=lambda *_: None)
+    from augment.perturbers import RandomPerturber
+
+    build_corpus(RandomPerturber("rte", RandomSpec(rate=0.3)), out=pairs, data_dir=fixtures, log=lambda *_: None)
     common = ["--pairs", pairs, "--model", tiny_bert, "--epochs", "2", "--batch-size", "4",
               "--device", "cpu", "--prefix-len", "4", "--embed-noise", "pgd", "--eps", "0.5", "--steps", "2"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}

@@ -140,11 +140,17 @@ def test_adversarial_builds_ignore_the_random_seed(tmp_path, fixtures):
 
     from augment.attack.spec import AttackSpec
 
+    from augment.common.tasks import get_task
+    from augment.perturbers import AdversarialPerturber
+
+    class Toy(AdversarialPerturber):  # the search replaced by `splitter`: what is keyed is under test
+        def pairs(self, train, work):
+            return splitter(self.task, train, self.seed, work)
+
     spec = AttackSpec(victim="toy")
-    _, first = build_corpus("wic", "adversarial", out=tmp_path / "a", data_dir=fixtures / "WiC", seed=0, spec=spec,
-                            perturb_split=splitter, log=lambda *_: None)
-    _, again = build_corpus("wic", "adversarial", out=tmp_path / "a", data_dir=fixtures / "WiC", seed=7, spec=spec,
-                            perturb_split=splitter, log=lambda *_: None)
+    _, first = build_corpus(Toy("wic", None, spec), out=tmp_path / "a", data_dir=fixtures / "WiC", log=lambda *_: None)
+    _, again = build_corpus(Toy("wic", None, spec), out=tmp_path / "a", data_dir=fixtures / "WiC", log=lambda *_: None)
+    assert get_task("wic").name == first["task"]
     assert again["fingerprint"] == first["fingerprint"] and len(calls) == 1  # a cache hit, not a rebuild
     assert first["seed"] is None
 

@@ -121,7 +121,7 @@ def attack_features(task: Task):
 
 
 def adversarial_splitter(spec: AttackSpec, load_victim, log=print):
-    """A `perturb_split` for build_corpus: attack the train split with the victim.
+    """The search over a split (AdversarialPerturber.pairs): attack the train split with the victim.
 
     Skipped (already misclassified) and failed rows are kept as pairs with their best
     perturbation (unchanged for skipped rows) unless `keep_failed` is off, which keeps
