@@ -45,7 +45,7 @@ import sys
 from pathlib import Path
 
 from benchmarks.common import machine
-from pipelines.paper import numbers
+from pipelines.paper_report import numbers
 
 out, smoke = Path(sys.argv[1]), bool(sys.argv[2:] and sys.argv[2])
 local, ray = (json.loads((out / side / "results.json").read_text()) for side in ("local", "ray"))

@@ -119,6 +119,7 @@ def stability_cmd(seeds, methods, presets_file, source, data_dir, victim, out, t
     from training.config import parse_seeds
 
     from .engine import data_args, stability_runs
+    from .experiment import Experiment
     from .presets import load_presets, pick
     from .stability import stability
 
@@ -135,13 +136,13 @@ def stability_cmd(seeds, methods, presets_file, source, data_dir, victim, out, t
             runner.train_all([r for d in draws for r in stability_runs(
                 spec.task, parse_seeds(seeds), chosen, Path(out).resolve() / f"draw-{d}", replace(spec, sample_seed=d),
                 data, victim, track)], click.echo)
-            stability_draws(spec.task, parse_seeds(seeds), chosen, Path(out), spec, draws, source=source,
-                            data_dir=data_dir, victim=victim, log=click.echo, track=track)
+            stability_draws(Experiment(spec.task, source, data_dir, victim, click.echo, track), parse_seeds(seeds),
+                            chosen, Path(out), spec, draws)
             return
         runner.train_all(stability_runs(spec.task, parse_seeds(seeds), chosen, Path(out).resolve(), spec, data, victim,
                                         track), click.echo)
-        stability(spec.task, parse_seeds(seeds), chosen, Path(out), spec, source=source, data_dir=data_dir,
-                  victim=victim, log=click.echo, track=track)
+        stability(Experiment(spec.task, source, data_dir, victim, click.echo, track), parse_seeds(seeds), chosen,
+                  Path(out), spec)
 
 
 @main.command("sweep")
@@ -161,6 +162,7 @@ def sweep_cmd(method, grid_items, seeds, out, presets_out, presets_file, source,
     score; write it as a preset for `stability --presets` (test is never looked at)."""
     from training.config import parse_seeds
 
+    from .experiment import Experiment
     from .presets import load_presets, pick
     from .sweep import parse_grid, sweep, write_preset
 
@@ -175,8 +177,8 @@ def sweep_cmd(method, grid_items, seeds, out, presets_out, presets_file, source,
 
         runner.train_all(sweep_runs(spec.task, method, preset, grid, parse_seeds(seeds), folder.resolve(), spec,
                                     data_args(source, data_dir), victim, track), click.echo)
-        result = sweep(spec.task, method, preset, grid, parse_seeds(seeds), folder, spec, source=source,
-                       data_dir=data_dir, victim=victim, log=click.echo, track=track)
+        result = sweep(Experiment(spec.task, source, data_dir, victim, click.echo, track), method, preset, grid,
+                       parse_seeds(seeds), folder, spec)
     name = f"{method}-tuned"
     write_preset(Path(presets_out), name, result)
     click.echo(f"picked {result['picked']['setting']} (validation {result['picked']['validation_mean']:.2f}); "
@@ -273,16 +275,17 @@ def paper_cmd(data_dir, fewglue, tasks, methods, seeds, sweep_seeds, no_sweep, g
 
     from training.config import parse_seeds
 
-    from .paper import plan, run_count, run_paper
+    from .paper import run_paper
+    from .paper_plan import Request, plan, run_count
     from .presets import load_presets, pick
 
     ctx = click.get_current_context()
     overrides = {k: v for k, v in spec.items() if ctx.get_parameter_source(k) != ParameterSource.DEFAULT}
     chosen = pick([m.strip() for m in methods.split(",") if m.strip()], load_presets(presets_file))
     runner = _engine(engine, ray_address, gpus_per_run, cpus_per_run, ray_cpus)
-    p = plan(model, data_dir, tasks, chosen, parse_seeds(seeds), Path(out), overrides, sets, grids,
-             None if no_sweep else parse_seeds(sweep_seeds), no_sweep, fewglue, settings_model, settings_file,
-             victim, track)
+    p = plan(Request(model, data_dir, tasks, chosen, parse_seeds(seeds), Path(out), overrides, sets, grids,
+                     None if no_sweep else parse_seeds(sweep_seeds), no_sweep, fewglue, settings_model, settings_file,
+                     victim, track))
     count = run_count(p)
     click.echo(f"{len(p.tasks)} tasks x {len(p.methods)} methods x {len(p.seeds)} seeds = {count['reported']} "
                f"reported runs, {count['sweep']} sweep runs; engine {runner.name}")

@@ -50,13 +50,14 @@ def train_run(run: Run, log=print) -> dict:
     from augment.common.tasks import register_definition
     from training.protocol import open_data
 
+    from .experiment import Experiment
     from .stability import run_method
 
     if run.base.task_definition:  # a task file's task, in a worker that has not read the file
         register_definition(run.base.task_definition, origin=f"the run {run.name}")
-    data = open_data(run.task, log=lambda *_: None, **run.data)
-    run_method(run.task, run.preset, [run.seed], Path(run.folder), Path(run.corpora), run.base, data,
-               run.data.get("source", "auto"), run.data.get("data_dir"), run.victim, log, run.track)
+    ex = Experiment(run.task, run.data.get("source", "auto"), run.data.get("data_dir"), run.victim, log, run.track,
+                    open_data(run.task, log=lambda *_: None, **run.data))
+    run_method(ex, run.preset, [run.seed], Path(run.folder), Path(run.corpora), run.base)
     return json.loads((Path(run.folder) / f"seed-{run.seed}" / "metrics.json").read_text())
 
 

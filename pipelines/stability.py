@@ -24,13 +24,15 @@ from training.config import TrainSpec
 from training.protocol import TrainingData, load_training_data, open_data, train_positions
 from training.runs import describe, run_seeds
 
+from .experiment import Experiment
+
 from .stats import collapse_test, collapsed, compare, within_draws
 
 
-def corpus_for(task: str, pairs: dict, rows: list[int] | None, limit: int | None, out: Path, source, data_dir,
-               victim, log) -> Path:
+def corpus_for(ex: Experiment, pairs: dict, rows: list[int] | None, limit: int | None, out: Path) -> Path:
     """The preset's text corpus over the train rows the runs use: `rows` (a few-shot draw's
     positions), else the first `limit` rows (--max-train), else all."""
+    task, source, data_dir, log = ex.task, ex.source, ex.data_dir, ex.log
     params = pairs.get("params", {})
     # Keyed by the corpus parameters and rows: two presets or draws never share a folder.
     key = {**params, **({"rows": rows} if rows is not None else {}), **({"limit": limit} if limit else {})}
@@ -49,7 +51,7 @@ def corpus_for(task: str, pairs: dict, rows: list[int] | None, limit: int | None
             from augment.attack.spec import AttackSpec
             from training.victim import load_victim, resolve_victim
 
-            path, identity = resolve_victim(victim, task, log=log, source=source, data_dir=data_dir)
+            path, identity = resolve_victim(ex.victim, task, log=log, source=source, data_dir=data_dir)
             perturber = AdversarialPerturber(task, lambda: load_victim(path, task), AttackSpec(victim=identity, **params),
                                              log=log)
         build_corpus(perturber, out=folder, source=source, data_dir=data_dir, rows=rows if rows is not None else limit,
@@ -57,19 +59,18 @@ def corpus_for(task: str, pairs: dict, rows: list[int] | None, limit: int | None
     return folder
 
 
-def run_method(task: str, preset: dict, seeds: list[int], folder: Path, corpora: Path, base: TrainSpec,
-               data: TrainingData, source="auto", data_dir=None, victim=None, log=print, track="auto",
+def run_method(ex: Experiment, preset: dict, seeds: list[int], folder: Path, corpora: Path, base: TrainSpec,
                wait: bool = True) -> dict | None:
-    """One method (a preset) on every seed: its corpus if it has one, then the runs. `data` is the
-    task's data, opened once by the caller; a text preset trains on its corpus instead. `wait`:
-    see run_seeds (None while another process still trains some of the seeds)."""
+    """One method (a preset) on every seed: its corpus if it has one, then the runs, on the
+    experiment's data (a text preset on its corpus instead). `wait`: see run_seeds (None while
+    another process still trains some of the seeds)."""
+    data = ex.opened()
     if preset["pairs"]:
         # The corpus perturbs the rows the trainer uses: the few-shot draw, or the first --max-train.
-        pairs = corpus_for(task, preset["pairs"], train_positions(base, data), base.max_train, corpora,
-                           source, data_dir, victim, log)
-        data = open_data(task, pairs=pairs, log=log)
+        pairs = corpus_for(ex, preset["pairs"], train_positions(base, data), base.max_train, corpora)
+        data = open_data(ex.task, pairs=pairs, log=ex.log)
     spec = replace(base, **preset["train"])
-    return run_seeds(spec, seeds, data, out=folder, log=log, track=track, wait=wait)
+    return run_seeds(spec, seeds, data, out=folder, log=ex.log, track=ex.track, wait=wait)
 
 
 def free_first(keys: list, run, wait: bool = True) -> dict:
@@ -83,29 +84,25 @@ def free_first(keys: list, run, wait: bool = True) -> dict:
     return results
 
 
-def stability(task: str, seeds: list[int], methods: dict[str, dict], out: Path, base: TrainSpec,
-              source="auto", data_dir=None, victim=None, log=print, track="auto", data: TrainingData | None = None,
+def stability(ex: Experiment, seeds: list[int], methods: dict[str, dict], out: Path, base: TrainSpec,
               wait: bool = True) -> dict | None:
     """Every method on every seed, then the report. Several processes given the same command share
     the runs (run_seeds); with `wait=False`, None and no report while another still trains some."""
-    data = data or open_data(task, source=source, data_dir=data_dir, log=log)
 
     def method(name, wait_now):
-        log(f"== {name}")
-        return run_method(task, methods[name], seeds, out / "runs" / name, out, base, data, source, data_dir,
-                          victim, log, track, wait=wait_now)
+        ex.log(f"== {name}")
+        return run_method(ex, methods[name], seeds, out / "runs" / name, out, base, wait=wait_now)
 
     results = free_first(list(methods), method, wait)
     if any(result is None for result in results.values()):
         return None
-    report = write_report(results, out, floor_of(base, data))
-    log(report)
+    report = write_report(results, out, floor_of(base, ex.opened()))
+    ex.log(report)
     return results
 
 
-def stability_draws(task: str, seeds: list[int], methods: dict[str, dict], out: Path, base: TrainSpec,
-                    sample_seeds: list[int], source="auto", data_dir=None, victim=None, log=print,
-                    track="auto") -> dict:
+def stability_draws(ex: Experiment, seeds: list[int], methods: dict[str, dict], out: Path, base: TrainSpec,
+                    sample_seeds: list[int]) -> dict:
     """The few-shot grid at one size: the stability experiment on each label-stratified draw
     (`out/draw-S`, every method on every seed), then one report over all (draw, seed) pairs in
     `out`, with a per-draw table below it. Pairs are resampled as independent in the pooled
@@ -114,12 +111,11 @@ def stability_draws(task: str, seeds: list[int], methods: dict[str, dict], out: 
         from augment.common.errors import PTPError
 
         raise PTPError("--sample-seeds draws few-shot training sets: pass --train-size N too")
-    data = open_data(task, source=source, data_dir=data_dir, log=log)
+    data = ex.opened()
 
     def draw_of(draw, wait):
-        log(f"=== draw {draw} ({base.train_size} examples, sample seed {draw})")
-        return stability(task, seeds, methods, out / f"draw-{draw}", replace(base, sample_seed=draw), source,
-                         data_dir, victim, log, track, data=data, wait=wait)
+        ex.log(f"=== draw {draw} ({base.train_size} examples, sample seed {draw})")
+        return stability(ex, seeds, methods, out / f"draw-{draw}", replace(base, sample_seed=draw), wait=wait)
 
     # Over all draws, so that two processes given this command leave no core idle until the last runs.
     per_draw = free_first(sample_seeds, draw_of)
@@ -159,7 +155,7 @@ def stability_draws(task: str, seeds: list[int], methods: dict[str, dict], out: 
         lines.append(f"| {name} | {std} | {ratio} | {p} |")
     text += "\n" + "\n".join(lines)
     replace_file(out / "report.md", text + "\n")
-    log(text)
+    ex.log(text)
     return {"draws": per_draw, "pooled": comparison(pooled), "within_draws": within}
 
 

@@ -25,9 +25,9 @@ from pathlib import Path
 from augment.common.atomic import replace_file
 from augment.common.errors import PTPError
 from training.config import TrainSpec
-from training.protocol import TrainingData, open_data
 from training.regularisers import KNOBS, REGULARISERS
 
+from .experiment import Experiment
 from .stability import collapsed_count, floor_of, run_method
 
 FIXED = {"task", "seed"}  # chosen by the experiment, not by a sweep
@@ -122,10 +122,11 @@ def edge(grid: dict[str, list], picked: dict, zero: dict | None) -> str | None:
     return None
 
 
-def sweep(task: str, method: str, preset: dict, grid: dict[str, list], seeds: list[int], out: Path,
-          base: TrainSpec, source="auto", data_dir=None, victim=None, log=print, track="auto",
-          data: TrainingData | None = None) -> dict:
-    """`data`: the task's data when the caller has opened it (else opened here from source/data_dir)."""
+def sweep(ex: Experiment, method: str, preset: dict, grid: dict[str, list], seeds: list[int], out: Path,
+          base: TrainSpec) -> dict:
+    """Every grid point (and the zero point) of `method` over `seeds`, on the experiment's data;
+    sweep.json and sweep.md in `out`."""
+    task, log = ex.task, ex.log
     noise = preset["train"].get("embed_noise", base.embed_noise)
     reads = [k.name for k in REGULARISERS[noise].knobs]
     unread = [k for k in grid if k in KNOBS and k not in reads]
@@ -136,11 +137,10 @@ def sweep(task: str, method: str, preset: dict, grid: dict[str, list], seeds: li
     for _, candidate, _ in candidates:  # reject a bad value in any grid point before training anything
         replace(base, **candidate["train"])
     points, zero = [], None
-    data = data or open_data(task, source=source, data_dir=data_dir, log=log)
-    floor = floor_of(base, data, selection=True)
+    floor = floor_of(base, ex.opened(), selection=True)
     for setting, candidate, folder in candidates:
         log(f"== {method} {label(setting) if setting is not None else ZERO + ' (zero point: ' + method + ' off)'}")
-        summary = run_method(task, candidate, seeds, folder, out, base, data, source, data_dir, victim, log, track)
+        summary = run_method(ex, candidate, seeds, folder, out, base)
         values = summary["summary"]["best"][summary["metric"]]["values"]
         # Failed runs beside the spread: at or below validation's majority floor, or the test split
         # put in one class at the selected epoch; and the steps skipped as not finite.

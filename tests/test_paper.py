@@ -53,13 +53,13 @@ def default_grid(tmp_path_factory, tiny_bert):
 
 
 def numbers(out: Path) -> dict:
-    from pipelines.paper import numbers
+    from pipelines.paper_report import numbers
 
     return numbers(json.loads((out / "results.json").read_text()))
 
 
 def test_settings_file_names_a_source_for_every_row():
-    from pipelines.paper import SETTINGS_FILE, TASKS
+    from pipelines.paper_plan import SETTINGS_FILE, TASKS
 
     settings = yaml.safe_load(SETTINGS_FILE.read_text())
     for model in ("bert-large", "roberta-large"):
@@ -224,14 +224,14 @@ def test_fewglue_grid_sweeps_on_train_seeds_disjoint_from_the_reported_ones(tiny
     provenance = json.loads((out / "rte" / "runs" / "vanilla" / "seed-1" / "config.json").read_text())["provenance"]
     assert provenance["evaluation"]["location"] == str(FIXTURES / "RTE") and "FewGLUE" in provenance["source"]["location"]
     assert result["settings"]["rte"]["source"] == "run_script/run_rte_roberta.sh"
-    from pipelines import paper
+    from pipelines.paper_plan import Request, plan, sweep_runs
     from pipelines.presets import PRESETS
 
     methods = {m: PRESETS[m] for m in ("vanilla", "rn-embed")}
-    grid = paper.plan(str(tiny_bert), FIXTURES, "rte", methods, [1, 2], out, {"epochs": 1, "device": "cpu", "holdout": 0.5},
-                      grids=["rn-embed:sigma=0.01,0.5"], sweep_seeds=[11, 12], fewglue=tmp_path / "FewGLUE",
-                      named_model="roberta-large")
-    planned = paper.sweep_runs(grid, "rte")
+    grid = plan(Request(str(tiny_bert), FIXTURES, "rte", methods, [1, 2], out, {"epochs": 1, "device": "cpu", "holdout": 0.5},
+                        grids=["rn-embed:sigma=0.01,0.5"], sweep_seeds=[11, 12], fewglue=tmp_path / "FewGLUE",
+                        named_model="roberta-large"))
+    planned = sweep_runs(grid, "rte")
     trained = sorted(str(p.parent) for p in (out / "rte" / "sweep").glob("*/runs/*/seed-*/metrics.json"))
     assert sorted(f"{r.folder}/seed-{r.seed}" for r in planned) == trained
 

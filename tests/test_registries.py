@@ -109,10 +109,12 @@ def test_a_sweep_refuses_a_knob_its_method_does_not_read(tmp_path):
     """FreeLB's max norm was once stored as eps: sweeping eps for freelb would train one setting
     three times. The sweep reads which knobs the method's regulariser declares and says so."""
     from pipelines.presets import PRESETS
+    from pipelines.experiment import Experiment
     from pipelines.sweep import sweep
 
     with pytest.raises(PTPError, match=r"--grid eps: freelb \(freelb\) does not read it; .*adv_max_norm"):
-        sweep("rte", "freelb", PRESETS["freelb"], {"eps": [0.1, 0.2]}, [1], tmp_path / "s", TrainSpec(task="rte"))
+        sweep(Experiment("rte"), "freelb", PRESETS["freelb"], {"eps": [0.1, 0.2]}, [1], tmp_path / "s",
+              TrainSpec(task="rte"))
     assert not (tmp_path / "s").exists()
 
 

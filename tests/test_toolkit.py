@@ -313,7 +313,7 @@ def test_sweep_has_one_method_option_and_takes_the_peft_method_apart(monkeypatch
     assert help_text.count("--method ") == 1 and "--peft-method" in help_text
     seen = {}
 
-    def fake_sweep(task, method, preset, grid, seeds, folder, spec, **_):
+    def fake_sweep(experiment, method, preset, grid, seeds, folder, spec):
         seen.update(method=method, spec=spec)
         raise SystemExit(0)
 
