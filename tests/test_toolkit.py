@@ -351,3 +351,25 @@ def test_a_killed_checkpoint_resumes_only_with_its_own_mechanism(tmp_path, fixtu
     assert resumed == (recorded == "kv-prefix"), logs
     assert resumed or any("starting over" in line for line in logs)
     assert json.loads((tmp_path / "run" / "seed-1" / "metrics.json").read_text())["mechanism"] == "kv-prefix"
+
+
+def test_no_function_takes_more_than_ten_parameters_and_no_file_is_over_450_lines():
+    """The house rules (#53): outside the command-line modules, a function that needs more than
+    ten inputs takes an object that holds them (an Experiment, a Request, a perturber), and a
+    module that grows past 450 lines is split by job."""
+    long_files, wide = [], []
+    for package in ("augment", "training", "pipelines"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            source = path.read_text()
+            if source.count("\n") > 450:
+                long_files.append(f"{path.relative_to(ROOT)}: {source.count(chr(10))} lines")
+            if path.name == "cli.py":
+                continue
+            for node in ast.walk(ast.parse(source)):
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    args = node.args
+                    names = [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs]
+                    count = len([n for n in names if n not in ("self", "cls")])
+                    if count > 10:
+                        wide.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({count})")
+    assert not long_files and not wide, long_files + wide
