@@ -53,3 +53,25 @@ def test_sam_is_a_method_of_stability_and_sweep():
     specs = [TrainSpec(task="rte", **apply(PRESETS["sam"], s)["train"]) for s in settings(grid)]
     assert [s.rho for s in specs] == [0.01, 0.05, 0.2] and {s.embed_noise for s in specs} == {"sam"}
     assert TrainSpec(task="rte", embed_noise="sam", rho=0.2).to_dict()["rho"] == 0.2  # in the run's identity
+
+
+def test_sam_needs_no_consistency_term_and_its_step_is_the_same_without_one(tmp_path):
+    """SAM's term is the task loss at the perturbed weights: it reads no --consistency, so the spec
+    takes `--consistency none` with it (other regularisers still need one), and the step is the
+    same; its config class refuses a consistency."""
+    from dataclasses import replace
+
+    from augment.common.errors import PTPError
+    from training.config import TrainSpec
+    from training.regularisers import SAM, GaussianNoise
+
+    model, embed, batch, spec = tiny_batch(tmp_path / "bert", embed_noise="sam", rho=0.3)
+    model.eval()
+    with_ce = training_loss(model, embed, batch, spec, torch.Generator().manual_seed(0)).total.item()
+    without = training_loss(model, embed, batch, replace(spec, consistency="none"), torch.Generator().manual_seed(0))
+    assert without.perturbed is not None and without.total.item() == pytest.approx(with_ce, rel=1e-6)
+    with pytest.raises(PTPError, match="needs a consistency term"):
+        TrainSpec(task="rte", embed_noise="gaussian", consistency="none")
+    with pytest.raises(PTPError, match="SAM reads no consistency term"):
+        SAM(consistency="kl")
+    assert SAM().settings()["consistency"] == "ce" and GaussianNoise(consistency="kl").consistency == "kl"

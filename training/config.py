@@ -157,7 +157,7 @@ class TrainSettings:
 
             if not torch.cuda.is_available():
                 raise PTPError("--device cuda: no CUDA device is available here; use --device auto or cpu")
-        if self.embed_noise != "none" and self.consistency == "none":
+        if self.embed_noise != "none" and self.consistency == "none" and REGULARISERS[self.embed_noise].reads_consistency:
             raise PTPError("--embed-noise needs a consistency term: pass --consistency ce or kl")
 
     def absolute_radii(self, embedding: torch.Tensor) -> tuple["TrainSpec", dict]:

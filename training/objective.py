@@ -49,7 +49,8 @@ def cat_inputs(a: dict, b: dict) -> dict:
 
 
 def uses_perturbation(spec: TrainSpec, batch: dict) -> bool:
-    return spec.lam > 0 and spec.consistency != "none" and ("perturbed" in batch or spec.embed_noise != "none")
+    reads = REGULARISERS[spec.embed_noise].reads_consistency
+    return spec.lam > 0 and (spec.consistency != "none" or not reads) and ("perturbed" in batch or spec.embed_noise != "none")
 
 
 def flat_scores(model, flat: dict, valid, embeds=None, parameters: dict | None = None) -> torch.Tensor:

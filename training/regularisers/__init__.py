@@ -3,8 +3,7 @@
 A regulariser is a `Regulariser` record (as PEFT keeps one config and one model per tuning
 method): its name (the `--embed-noise` value), the function that computes its perturbed term for
 a batch, the knobs it reads (each a `Knob`: name, type, default, help, bounds and what kind of
-size it is), whether it needs the clean prediction before it perturbs, any cross-check of the
-spec, and the preset experiments run it under. Each module of this package defines one, named
+size it is), any cross-check of the spec, and the preset experiments run it under. Each module of this package defines one, named
 `REGULARISER`; `REGULARISERS` collects them in name order and refuses a name twice. `TrainSpec`
 (training/config.py) gets one field and one `ptp-train` option per knob, and `--radii relative`
 scales each knob by its size kind: adding a regulariser is adding a module here (and its test),
@@ -90,13 +89,15 @@ class Regulariser:
     config: str  # the name of its config class (training.regularisers.SAM, ...): the Python API's
     term: Callable  # (step) -> (clean scores, perturbed term, every ascent step finite)
     knobs: tuple[Knob, ...]  # the settings it reads, each with one meaning
-    needs_clean: bool  # forwards the clean batch before it perturbs (a target, or FreeLB's clean loss)
     paper: str  # what it follows, and where it departs
     preset: tuple[str, dict] | None = None  # (name, TrainSpec settings) for ptp-pipeline
     check: Callable | None = None  # (spec) -> None, raising PTPError on a bad combination
     # False: the term is the whole training loss, the clean cross-entropy is not added (SAM's
     # loss at perturbed weights); lambda 0 still turns the regulariser off.
     adds_clean_loss: bool = True
+    # False: the term reads no --consistency (SAM's is the task loss at perturbed weights), so the
+    # spec does not need one.
+    reads_consistency: bool = True
 
 
 def knob_table(records) -> dict[str, Knob]:
@@ -124,7 +125,7 @@ class RegulariserConfig:
 
     record: Regulariser
 
-    def __init__(self, weight: float = 1.0, consistency: str = "ce", **knobs):
+    def __init__(self, weight: float = 1.0, consistency: str | None = None, **knobs):
         from augment.common.errors import PTPError
 
         name, own = type(self).__name__, self.record.knobs
@@ -143,6 +144,9 @@ class RegulariserConfig:
                 raise PTPError(f"{name}({knob.name}={value!r}): {refusal.split(': ', 1)[-1]}; {name}'s knobs: {listing}")
         if not weight >= 0:
             raise PTPError(f"{name}(weight={weight!r}): must be >= 0 (the perturbed term's weight, lambda)")
+        if consistency is not None and not self.record.reads_consistency:
+            raise PTPError(f"{name}(consistency={consistency!r}): {name} reads no consistency term")
+        consistency = consistency or "ce"
         if consistency not in CONSISTENCY:
             raise PTPError(f"{name}(consistency={consistency!r}): choose one of {', '.join(CONSISTENCY)}")
         self.weight, self.consistency, self.knobs = float(weight), consistency, values

@@ -70,7 +70,7 @@ REGULARISER = Regulariser(
         Knob("init_mag", float, 0.0, "initial magnitude", size=EXAMPLE_L2, bound="non-negative"), STEP_SIZE, STEPS,
         # The default is the one from when the max norm was --eps, so runs keep their meaning.
         Knob("adv_max_norm", float, 0.05, "max norm of the perturbation (0: none)", size=EXAMPLE_L2,
-             bound="non-negative", stored_as="eps"), NORM), needs_clean=True,
+             bound="non-negative", stored_as="eps"), NORM),
     paper="FreeLB (Zhu et al. 2020), its mean over K ascent points as PTP's perturbed term",
     # Its GLUE settings are K=2-3, adv-lr 0.1-0.2 (l2), init-mag 0.1-0.6, no max norm, on
     # BERT/RoBERTa embeddings of norm ~1-1.5 per token (MiniLM: ~1.1).

@@ -22,7 +22,7 @@ def term(step):
 
 
 REGULARISER = Regulariser(
-    config="GaussianNoise", name="gaussian", term=term, knobs=(SIGMA,), needs_clean=False,
+    config="GaussianNoise", name="gaussian", term=term, knobs=(SIGMA,),
     paper="PTP's random embedding perturbation (Chen et al. 2023)",
     # sigma 0.02 per coordinate is about a third of a MiniLM token embedding's norm (per-coordinate
     # std 0.059, norm 1.13); 0.01 left training unchanged in a first 3-seed run (docs/results-before-protocol.md).

@@ -11,7 +11,7 @@ def term(step):
 
 
 REGULARISER = Regulariser(
-    config="NoRegulariser", name="none", term=term, knobs=(), needs_clean=False,
+    config="NoRegulariser", name="none", term=term, knobs=(),
     paper="vanilla P-tuning v2 (Liu et al. 2022) without a corpus; PTP's text arms with one",
     # Vanilla P-tuning v2 (deep prefix), no perturbed term.
     preset=("vanilla", {"consistency": "none"}))

@@ -62,7 +62,7 @@ def check(spec) -> None:
 
 
 REGULARISER = Regulariser(
-    config="PGD", name="pgd", term=term, knobs=(EPS, STEP_SIZE, STEPS, NORM), needs_clean=False,
+    config="PGD", name="pgd", term=term, knobs=(EPS, STEP_SIZE, STEPS, NORM),
     paper="PGD (Madry et al. 2018) on input embeddings; PTP-ADV in embedding space",
     # One PGD step on the input embeddings, l2 radius 0.1 per example (an example of ~30 MiniLM
     # tokens has norm ~6). A radius of 0.5 took WordNet-WiC to 53-57% (docs/results-before-protocol.md).

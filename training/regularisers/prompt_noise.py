@@ -38,7 +38,7 @@ def term(step):
 
 
 REGULARISER = Regulariser(
-    config="PromptNoise", name="prompt-noise", term=term, knobs=(PROMPT_SIGMA,), needs_clean=True,
+    config="PromptNoise", name="prompt-noise", term=term, knobs=(PROMPT_SIGMA,),
     paper="Gaussian noise on the soft prompt's parameters (a third-party reading of PTP-RN)",
     # Untuned: a tenth of the prompt's own scale; the claim protocol sweeps it on validation.
     preset=("rn-prompt", {"embed_noise": "prompt-noise", "prompt_sigma": 0.1}))

@@ -45,7 +45,7 @@ def term(step):
 
 
 REGULARISER = Regulariser(
-    config="SAM", name="sam", term=term, knobs=(RHO,), needs_clean=True, adds_clean_loss=False,
+    config="SAM", name="sam", term=term, knobs=(RHO,), adds_clean_loss=False, reads_consistency=False,
     paper="SAM (Foret et al. 2021) over the prompt and the head; not in the PTP paper",
     # rho 0.05 is the paper's default (its CIFAR and ImageNet runs swept 0.01-0.5).
     preset=("sam", {"embed_noise": "sam", "rho": 0.05}))

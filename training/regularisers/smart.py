@@ -77,7 +77,7 @@ REGULARISER = Regulariser(
     config="SMART", name="smart", term=term, knobs=(
         # The default is the one from when the start was --sigma, so runs keep their meaning.
         Knob("start_std", float, 0.01, "std of the random start", size=PER_COORDINATE, bound="positive",
-             stored_as="sigma"), STEP_SIZE, STEPS, NORM), needs_clean=True,
+             stored_as="sigma"), STEP_SIZE, STEPS, NORM),
     paper="SMART (Jiang et al. 2020), smoothness-inducing adversarial regulariser",
     # Noise std 1e-5, one step of 1e-3 normalised by the inf-norm, symmetric KL to the clean
     # prediction (lambda_s 1 in mt-dnn's examples).
