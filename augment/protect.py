@@ -78,13 +78,69 @@ def names_and_acronyms(text: str) -> list[tuple[int, int]]:
 def kept_out(text: str) -> list[tuple[int, int]]:
     """The one rule for what no edit touches, in random and adversarial mode: the stretches that
     are not prose (markup, entities, URLs, addresses, dotted abbreviations), names and titles
-    inside a sentence, acronyms and all-caps words. Sorted character ranges, possibly overlapping."""
+    inside a sentence, acronyms and all-caps words, and multi-word expressions (a phrasal verb or
+    a WordNet collocation is swapped as a unit or not at all: here, not at all). Sorted character
+    ranges, possibly overlapping."""
     return list(_kept_out(text))
 
 
 @functools.lru_cache(maxsize=20_000)
 def _kept_out(text: str) -> tuple[tuple[int, int], ...]:  # once per text: a text recurs (WiC's sentences)
-    return tuple(sorted([m.span() for m in NOT_PROSE.finditer(text)] + names_and_acronyms(text)))
+    return tuple(sorted([m.span() for m in NOT_PROSE.finditer(text)] + names_and_acronyms(text)
+                        + multiword_expressions(text)))
+
+
+# Two or three words in a row, spaces only, that WordNet lists as one lemma: "hold up", "take
+# place", "look forward", "motion picture". Swapping one word splits them ("hold up" -> "clasp up",
+# PWWS on a review; "takes place" -> "conducts", random mode), so neither mode edits a word of one.
+PLAIN_WORD = re.compile(r"[A-Za-z]+")
+
+
+def multiword_expressions(text: str) -> list[tuple[int, int]]:
+    words = list(PLAIN_WORD.finditer(text))
+    spans = []
+    for i in range(len(words)):
+        for n in (3, 2):
+            run = words[i:i + n]
+            if len(run) == n and all(text[a.end():b.start()] == " " for a, b in zip(run, run[1:])) \
+                    and is_collocation(tuple(w.group().lower() for w in run)):
+                spans.append((run[0].start(), run[-1].end()))
+                break
+    return spans
+
+
+@functools.lru_cache(maxsize=100_000)
+def is_collocation(words: tuple[str, ...]) -> bool:
+    """Whether WordNet has the words as one lemma, the first in any of its base forms (a verb's:
+    "held up" -> hold_up) or the last (a noun's: "motion pictures" -> motion_picture)."""
+    from nltk.corpus import wordnet as wn
+
+    from .common.resources import ensure_resources
+
+    ensure_resources()
+    index = wn._lemma_pos_offset_map
+    firsts = {words[0], *wn._morphy(words[0], "v")}
+    lasts = {words[-1], *wn._morphy(words[-1], "n")}
+    return any("_".join((first, *words[1:-1], last)) in index for first in firsts for last in lasts)
+
+
+@functools.lru_cache(maxsize=100_000)
+def offensive(word: str) -> bool:
+    """An offensive or vulgar word, by better-profanity's list (over-inclusive: it lists "kill" and
+    "hell" too, which costs only a candidate swap, since the rule below only refuses)."""
+    from better_profanity import profanity
+
+    if not profanity.CENSOR_WORDSET:
+        profanity.load_censor_words()
+    return profanity.contains_profanity(word)
+
+
+def new_offence(original: str, replacement: str) -> bool:
+    """Whether `replacement` (a swap's words) holds an offensive word that `original` (the text
+    it goes into) does not: a partner may hold one only where its original did ("the
+    consequences of love" -> "the consequences of fuck", PWWS on a review)."""
+    had = {w.lower() for w in PLAIN_WORD.findall(original)}
+    return any(offensive(w.lower()) and w.lower() not in had for w in PLAIN_WORD.findall(replacement))
 
 
 def names_inside_sentences(text: str) -> list[tuple[int, int]]:

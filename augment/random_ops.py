@@ -41,7 +41,7 @@ import numpy as np
 from .common import wordnet_lemmas
 from .common.errors import PTPError
 from .common.spans import protected_ranges, rewrite_spans
-from .protect import PLACEHOLDER, SENTENCE_END, kept_out, words_changed
+from .protect import PLACEHOLDER, SENTENCE_END, kept_out, new_offence, offensive, words_changed
 from .synonyms import fits, frequent_senses, inflect, irregular_forms, letters, tag_in_context, wordnet_pos
 from .common.tasks import Task
 
@@ -49,8 +49,10 @@ OPS = ("synonym", "delete")
 SENSES = ("frequent", "all")
 # 2 (2026-12-04): names, titles and acronyms kept out (protect.kept_out), a contextual tagger,
 # synonyms that fit their neighbours and keep their own capitals, no doubled word after a deletion,
-# and the sense choice. Corpora built before rebuild.
-TEXT_VERSION = 2
+# and the sense choice. 3 (2026-12-07, #56): multi-word expressions kept whole (protect.kept_out),
+# no swap more than one word longer than its word, no offensive word the text did not have.
+# Corpora built before rebuild.
+TEXT_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -240,11 +242,16 @@ def augmenter(op: str, rate: float, senses: str = "frequent"):
             return tag_in_context(self.model.pos_tag, list(words), [list(a) for a in after])
 
         def candidates(self, tokens, tags, i, out):
-            """The synonyms of word i, inflected as it is, that fit between its neighbours."""
+            """The synonyms of word i, inflected as it is, that fit between its neighbours and
+            bring no offensive word the text did not have (protect.new_offence)."""
             word = tokens[i][1]
             before = out[i - 1].split()[-1] if i and out[i - 1] else ""
             after = out[i + 1].split()[0] if i + 1 < len(out) and out[i + 1] else ""
-            return [c for c in self.forms(word, tags[i]) if fits(c, word, before, after)]
+            fitting = [c for c in self.forms(word, tags[i]) if fits(c, word, before, after)]
+            if any(offensive(w.lower()) for c in fitting for w in c.split()):  # rare: the text decides
+                text = " ".join(t[1] for t in tokens)
+                fitting = [c for c in fitting if not new_offence(text, c)]
+            return fitting
 
         def substitute(self, data):
             tokens = [t.split(POSITION) for t in self.tokenizer(data)]  # (shown, word, punctuation)

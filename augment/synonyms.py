@@ -76,10 +76,18 @@ def wordnet_pos(tag: str) -> tuple[str, ...]:
 
 def fits(lemma: str, word: str, before: str, after: str) -> bool:
     """A synonym fits where it neither is the word nor holds it ("romance" -> "romance language",
-    "come" -> "come through"), and repeats neither neighbour ("Alzheimer's disease" -> "Alzheimer's
-    disease disease"); compared in lower case."""
+    "come" -> "come through"), repeats neither neighbour ("Alzheimer's disease" -> "Alzheimer's
+    disease disease"), and keeps the word's register: at most one word longer (`short_enough`);
+    compared in lower case."""
     parts = [letters(p) for p in lemma.split()]
-    return letters(lemma) != letters(word) and not {letters(word), letters(before), letters(after)} & set(parts)
+    return letters(lemma) != letters(word) and not {letters(word), letters(before), letters(after)} & set(parts) \
+        and short_enough(lemma, word)
+
+
+def short_enough(lemma: str, word: str) -> bool:
+    """A swap's register: at most one word more than the word it replaces ("film" -> "motion
+    picture" may; "bank" -> "depository financial institution" may not). Both modes."""
+    return len(lemma.split()) <= len(word.split()) + 1
 
 
 @functools.lru_cache(maxsize=200_000)

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from augment.common.tasks import get_task
-from augment.protect import kept_out, names_inside_sentences
+from augment.protect import kept_out, multiword_expressions, names_inside_sentences
 from augment.random_ops import WORD, RandomSpec, apply_ops, keep_case, no_doubled_words, perturb_example
 from augment.synonyms import fits
 
@@ -81,13 +81,17 @@ def test_one_rule_keeps_names_titles_and_acronyms_and_lets_sentence_openers_be()
             "Earth", "Here"} <= kept  # "Here": a capitalised word after markup is inside the sentence
     assert not {"Great", "Honest", "odd", "fun"} & kept  # sentence openers (no name after them) stay editable
     assert "<br />" in kept
-    assert kept_out("WHAT A WASTE OF TIME, SAYS JOHN.") == []  # shouting: no names by this rule
-    # A title's small words go with it; a long or punctuated stretch does not.
+    shouting = "WHAT A WASTE OF TIME, SAYS JOHN."
+    assert [shouting[s:e] for s, e in kept_out(shouting)] == ["WASTE OF TIME"]  # no names in shouting; a collocation
+    # A title's small words go with it; a long or punctuated stretch does not. (Multi-word
+    # expressions, the rule's other part, are listed apart.)
     title = "Poignant and moving, A Walk to Remember is a love story; About a Boy too, unlike Grant, who is bad."
-    kept = [title[s:e] for s, e in kept_out(title)]
+    assert [title[s:e] for s, e in multiword_expressions(title)] == ["love story"]
+    kept = [title[s:e] for s, e in kept_out(title) if (s, e) not in multiword_expressions(title)]
     assert kept == ["A", "Walk", "to", "Remember", "About", "a", "Boy", "Grant"], kept
     again = "Grant goes beyond his usual fluttering. Unlike Grant, Hoult is new. Grant is good."
-    assert [again[s:e] for s, e in kept_out(again)] == ["Grant", "Unlike", "Grant", "Hoult", "Grant"]
+    assert [again[s:e] for s, e in kept_out(again) if (s, e) not in multiword_expressions(again)] == \
+        ["Grant", "Unlike", "Grant", "Hoult", "Grant"]
     # Adversarial mode's call site is the same rule.
     assert names_inside_sentences(text) == kept_out(text)
 
@@ -234,7 +238,7 @@ def test_senses_option_frequent_is_a_subset_of_all():
         assert frequent[0] == every[0]
     with pytest.raises(PTPError, match="--senses some"):
         RandomSpec(senses="some")
-    assert RandomSpec().to_dict()["senses"] in ("frequent", "all") and RandomSpec().to_dict()["text_version"] == 2
+    assert RandomSpec().to_dict()["senses"] in ("frequent", "all") and RandomSpec().to_dict()["text_version"] == 3
     a = [apply_ops("The film is a moving portrait of grief.", ("synonym",), 1.0, s, senses="all")[0] for s in range(10)]
     f = [apply_ops("The film is a moving portrait of grief.", ("synonym",), 1.0, s, senses="frequent")[0] for s in range(10)]
     assert a != f
@@ -301,3 +305,63 @@ def test_a_deleted_sentence_opener_passes_its_capital_on():
         after, _ = apply_ops(text, ("delete",), 0.3, seed)
         for sentence in re.split(r"(?<=\.) ", after):
             assert sentence[:1].isupper(), after
+
+
+def test_no_partner_brings_an_offensive_word_its_original_lacks():
+    """WordNet lists 'fuck', 'screw' and 'hump' among the verb love's synonyms; no partner takes one
+    (better-profanity's list, protect.new_offence), in random mode or through adversarial mode's
+    constraint, unless the original had the word."""
+    from nltk.corpus import wordnet as wn
+
+    from augment.attack.recipes import no_new_offence
+    from augment.attack.offline import textattack_offline
+    from augment.common.resources import ensure_resources
+    from augment.protect import new_offence, offensive
+
+    ensure_resources()
+    lemmas = {lem.name() for syn in wn.synsets("love", "v") for lem in syn.lemmas()}
+    assert {"fuck", "screw"} <= lemmas and offensive("fuck")  # there to be drawn
+    text = "They love each other, and the film knows it."
+    partners = {apply_ops(text, ("synonym",), 1.0, seed, senses="all")[0] for seed in range(40)}
+    assert len(partners) > 5
+    assert not [p for p in partners if new_offence(text, p)], partners
+    assert not new_offence("What the hell.", "hell") and new_offence("the consequences of love", "fuck")
+    with textattack_offline():
+        from textattack.shared import AttackedText
+
+        original = AttackedText("the consequences of love")
+        assert not no_new_offence()._check_constraint(original.replace_word_at_index(3, "fuck"), original)
+        assert no_new_offence()._check_constraint(original.replace_word_at_index(3, "romance"), original)
+
+
+def test_multiword_expressions_are_swapped_whole_or_not_at_all():
+    """A phrasal verb or a WordNet collocation ("held up", "take place", "look forward", "motion
+    picture") loses no word to an edit in either mode: the shared rule keeps it out."""
+    from augment.protect import kept_out, multiword_expressions
+
+    text = "Crowds held up the traffic; the premiere will take place soon and we look forward to the motion picture."
+    kept = ["held up", "take place", "look forward", "motion picture"]
+    assert all(any(text[a:b] == k for a, b in multiword_expressions(text)) for k in kept)
+    assert all(any(a <= text.index(k) and text.index(k) + len(k) <= b for a, b in kept_out(text)) for k in kept)
+    for seed in range(15):
+        for ops in (("synonym",), ("synonym", "delete")):
+            partner = apply_ops(text, ops, 1.0, seed, senses="all")[0]
+            assert all(k in partner for k in kept), partner
+
+
+def test_a_swap_is_at_most_one_word_longer_than_its_word():
+    """The register rule: 'bank' may become a two-word synonym, never 'depository financial
+    institution' (WordNet offers it); in random mode and in adversarial mode's WordNet swap."""
+    from nltk.corpus import wordnet as wn
+
+    from augment.attack.offline import textattack_offline
+    from augment.attack.recipes.pwws_ren_2019 import transformation
+
+    offered = {lem.name() for syn in wn.synsets("bank", "n") for lem in syn.lemmas()}
+    assert "depository_financial_institution" in offered
+    text = "The bank was closed."
+    swaps = {apply_ops(text, ("synonym",), 1.0, seed, senses="all")[0].split(" was")[0][4:] for seed in range(40)}
+    assert len(swaps) > 3 and all(len(s.split()) <= 2 for s in swaps), swaps
+    with textattack_offline():
+        words = transformation()._get_replacement_words("bank")
+    assert words and all(len(w.split()) <= 2 for w in words) and "depository financial institution" not in words

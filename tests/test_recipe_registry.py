@@ -49,7 +49,8 @@ def test_every_recipe_is_one_record_used_by_builds_and_robustness():
         assert isinstance(recipe, Recipe) and recipe.name == name and recipe.paper and recipe.edits
         assert recipe.word_order in WORD_ORDERS and AttackSpec(recipe=name).order == recipe.word_order
         transformation, pre, post = parts(0.25, name)
-        assert len(pre) == 3 + len(recipe.pre()) and type(post[-1]).__name__ == "MaxWordsPerturbed"
+        assert len(pre) == 3 + len(recipe.pre()) and [type(c).__name__ for c in post[-2:]] == \
+            ["MaxWordsPerturbed", "NoNewOffence"]
         assert type(pre[-1]).__name__ == "ProtectedSpans"  # robustness appends the last one to stock recipes
         # robustness runs this stock recipe, or the recipe's own Attack of TextAttack's parts
         assert hasattr(stock, recipe.stock) if isinstance(recipe.stock, str) else callable(recipe.stock)
@@ -63,7 +64,7 @@ def test_min_similarity_adds_the_shared_minilm_constraint_to_any_recipe():
     name = next(iter(RECIPES))
     *_, plain = parts(0.25, name)
     *_, post = parts(0.25, name, min_similarity=0.8)
-    assert len(post) == len(plain) + 1 and type(post[-2]).__name__ == "UnmaskedSBERT" and post[-2].threshold == 0.8
+    assert len(post) == len(plain) + 1 and type(post[-3]).__name__ == "UnmaskedSBERT" and post[-3].threshold == 0.8
 
 
 def test_every_word_order_is_one_record_that_ranks_words_into_a_permutation():

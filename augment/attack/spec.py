@@ -12,7 +12,7 @@ STATUSES = ("successful", "failed", "skipped")
 # The victim's precision during the search. A cheaper forward (bf16 on a GPU, int8 on a CPU) ranks
 # words and proposes swaps; the fp32 victim decides which examples are attacked and every success.
 PRECISIONS = ("fp32", "bf16", "int8")
-TEXT_VERSION = 5
+TEXT_VERSION = 6
 
 
 def _order_help(order) -> str:
@@ -69,7 +69,9 @@ class AttackSpec:
         # 2: markup, URLs and abbreviations kept out of the search; 3: words with a curly apostrophe
         # too (both 2026-12-02); 4: names inside sentences too, and the original's whitespace kept
         # (2026-12-02); 5: the rule random mode shares (protect.kept_out: acronyms that open a
-        # sentence, a title's small words, an opener before a name; 2026-12-04). Earlier corpora rebuild.
+        # sentence, a title's small words, an opener before a name; 2026-12-04); 6: multi-word
+        # expressions kept whole, no swap two words longer, no new offensive word (#56, 2026-12-07).
+        # Earlier corpora rebuild.
         out["text_version"] = TEXT_VERSION
         out.pop("chunk_rows")
         out.pop("word_order")

@@ -10,7 +10,8 @@ adding a module here (and its test): see docs/extending.md.
 Every recipe here also obeys the constraints of `parts`: no word modified twice, no stopword
 modified (TextAttack's RepeatModification, and its StopwordModification matched in any case:
 TextAttack's compares words as they are, so "It" or "Not" counted as content words), protected
-spans untouched, and at most --max-change of the words changed (MaxWordsPerturbed).
+spans untouched, at most --max-change of the words changed (MaxWordsPerturbed), and no offensive
+word that the original did not have (protect.new_offence, the rule random mode shares).
 """
 from __future__ import annotations
 
@@ -77,4 +78,20 @@ def parts(max_change: float, recipe: str = "pwws", min_similarity: float | None 
             own = own + [sentence_similarity(min_similarity)]
         # The protected-span constraint stays last: robustness appends it to stock recipes.
         pre = [RepeatModification(), AnyCaseStopwords(), *RECIPES[recipe].pre(), protected_spans_constraint()]
-    return transformation, pre, own + [MaxWordsPerturbed(max_percent=max_change)]
+    return transformation, pre, own + [MaxWordsPerturbed(max_percent=max_change), no_new_offence()]
+
+
+def no_new_offence():
+    """A TextAttack constraint: the transformed text holds no offensive word its original lacks."""
+    from textattack.constraints import Constraint
+
+    from ...protect import new_offence
+
+    class NoNewOffence(Constraint):
+        def __init__(self):
+            super().__init__(compare_against_original=True)
+
+        def _check_constraint(self, transformed_text, reference_text):
+            return not new_offence(reference_text.text, " ".join(transformed_text.words))
+
+    return NoNewOffence()

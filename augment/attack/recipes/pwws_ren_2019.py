@@ -7,9 +7,11 @@ no semantic constraint; every recipe here adds no-repeat, no-stopword, protected
 gold probability when the word is replaced by UNK times the best synonym's gain
 (GreedyWordSwapWIR("weighted-saliency")).
 
-Departure: a synonym takes the case pattern of the word it replaces (TextAttack's own
+Departures: a synonym takes the case pattern of the word it replaces (TextAttack's own
 `recover_word_case`, which its embedding and masked-LM swaps use and WordSwapWordNet does not):
-"BEAST" becomes "WILDCAT", not "wildcat"; a synonym that differs only in case is no candidate.
+"BEAST" becomes "WILDCAT", not "wildcat"; a synonym that differs only in case is no candidate;
+and one more than a word longer than its word is none either (the register rule random mode
+shares, synonyms.short_enough: "bank" does not become "depository financial institution").
 """
 from __future__ import annotations
 
@@ -22,8 +24,10 @@ def transformation():
 
     class CaseKeepingWordSwapWordNet(WordSwapWordNet):
         def _get_replacement_words(self, word, random=False):
+            from ...synonyms import short_enough
+
             out = {recover_word_case(w, word) for w in super()._get_replacement_words(word, random)}
-            return sorted(w for w in out if w.lower() != word.lower())
+            return sorted(w for w in out if w.lower() != word.lower() and short_enough(w, word))
 
     return CaseKeepingWordSwapWordNet()
 
