@@ -296,6 +296,26 @@ def deep_prompt(root: Path) -> str:
         "", f"Peak RSS {d['peak_rss_gb']:.2f} GB; MPNet's VPT-deep step is {r['mpnet_over_minilm_deep']:.1f}x MiniLM's."])
 
 
+def sense_check(root: Path) -> str:
+    """docs/label-keeping/sense.md: each check's AUC on the read swaps, and what the context check keeps."""
+    d = load(root, "benchmarks/results/sense_check.json")
+    names = {"whole": "whole-text cosine (A2T's check)", "window": "15-word window cosine (TextAttack's window)",
+             "context": "contextual word cosine (augment/sense.py)", "lesk": "Lesk-style synset by gloss similarity",
+             "frequent": "most frequent senses (random mode's default)"}
+    lines = [f"{d['swaps']} swaps read ({', '.join(f'{n} {t}' for t, n in d['by_task'].items())}), "
+             f"{d['fitting']} fitting their sense ({100 * d['fitting'] / d['swaps']:.0f}%); commit {d['machine']['commit']}.", "",
+             "| check | swaps scored | AUC |", "|---|---|---|"]
+    lines += [f"| {names[k]} | {c['swaps']} | {c['auc']:.3f} |" for k, c in d["checks"].items()]
+    lines += ["", "| synonyms from | context cosine >= | swaps kept | fitting kept | not fitting kept | fit rate of kept |",
+              "|---|---|---|---|---|---|"]
+    for pool, rows in d["context_kept"].items():
+        for r in rows:
+            rate = f"{100 * r['fitting_kept'] / r['kept']:.0f}%" if r["kept"] else "—"
+            lines.append(f"| {pool} | {r['threshold']:.2f} | {r['kept']} | "
+                         f"{r['fitting_kept']} | {r['unfitting_kept']} | {rate} |")
+    return "\n".join(lines)
+
+
 def regularisers(root: Path) -> str:
     """docs/training.md's table: from the registry of regularisers, not from a JSON."""
     from training.regularisers import markdown
@@ -304,7 +324,7 @@ def regularisers(root: Path) -> str:
 
 
 FIGURES = {"regularisers": regularisers, "demo": demo, "claim-32": claim_32, "regimes": regimes, "benchmarks": benchmarks, "encoders": encoders,
-           "random-mode": random_mode, "deep-prompt": deep_prompt}
+           "random-mode": random_mode, "deep-prompt": deep_prompt, "sense-check": sense_check}
 
 
 def documents(root: Path) -> list[Path]:

@@ -20,6 +20,12 @@ from augment.common.tasks import get_task
 ROOT = Path(__file__).resolve().parents[1]
 
 
+# Words the keyword victim counts, each with a WordNet synonym that keeps its sense in these
+# sentences (augment/sense.py), so that the search can succeed: "placed" -> "put", "children" ->
+# "kids", "outside" -> "outdoors", "morning" -> "dawn".
+KEYWORDS = ("the ", "sat", "cash", "morning", "placed", "windows", "children", "outside")
+
+
 class KeywordVictim:
     """A deterministic toy victim: says 'True' unless a perturbable field lost a common word."""
 
@@ -33,7 +39,7 @@ class KeywordVictim:
         out = []
         for ex in examples:
             text = " ".join(ex[f] for f in self.task.perturbable).lower()
-            score = sum(text.count(w) for w in ("the ", "sat", "cash", "morning", "park", "windows", "yard", "sunny"))
+            score = sum(text.count(w) for w in KEYWORDS)
             p = 1 / (1 + np.exp(-(score - 1.5)))
             out.append([1 - p, p] if ex.get("label", 1) in (0, 1) else [0.5, 0.5])
         return np.array(out)

@@ -241,3 +241,16 @@ def test_every_benchmark_script_has_a_smoke_test():
     source = Path(__file__).read_text()
     scripts = [p.name for p in BENCHMARKS.iterdir() if p.suffix in (".py", ".sh") and p.name not in ("__init__.py", "common.py")]
     assert scripts and [s for s in scripts if f'"{s}"' not in source] == []
+
+
+@pytest.mark.slow
+def test_sense_check_smoke(tmp_path):
+    """The sense-check benchmark on the first 8 read swaps: every check scored, the context check's
+    counts add up at every threshold."""
+    smoke("sense_check.py", tmp_path)
+    data = result(tmp_path / "sense_check.json")
+    assert data["swaps"] == 8 and set(data["checks"]) == {"whole", "window", "context", "lesk", "frequent"}
+    for pool, rows in data["context_kept"].items():
+        assert [r["threshold"] for r in rows][0] == 0.0
+        assert all(r["kept"] == r["fitting_kept"] + r["unfitting_kept"] for r in rows)
+        assert [r["kept"] for r in rows] == sorted((r["kept"] for r in rows), reverse=True)

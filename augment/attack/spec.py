@@ -12,7 +12,7 @@ STATUSES = ("successful", "failed", "skipped")
 # The victim's precision during the search. A cheaper forward (bf16 on a GPU, int8 on a CPU) ranks
 # words and proposes swaps; the fp32 victim decides which examples are attacked and every success.
 PRECISIONS = ("fp32", "bf16", "int8")
-TEXT_VERSION = 6
+TEXT_VERSION = 7
 
 
 def _order_help(order) -> str:
@@ -70,7 +70,8 @@ class AttackSpec:
         # too (both 2026-12-02); 4: names inside sentences too, and the original's whitespace kept
         # (2026-12-02); 5: the rule random mode shares (protect.kept_out: acronyms that open a
         # sentence, a title's small words, an opener before a name; 2026-12-04); 6: multi-word
-        # expressions kept whole, no swap two words longer, no new offensive word (#56, 2026-12-07).
+        # expressions kept whole, no swap two words longer, no new offensive word (#56, 2026-12-07);
+        # 7: the WordNet recipes' swaps keep their word's sense in context (augment/sense.py).
         # Earlier corpora rebuild.
         out["text_version"] = TEXT_VERSION
         out.pop("chunk_rows")

@@ -13,7 +13,11 @@ is replaced by UNK.
 
 Differences from A2T, each forced by what can be reached offline or by this project's search:
 - swaps: WordNet synonyms, not the 20 nearest counter-fitted embedding neighbours; so there is no
-  WordEmbeddingDistance(0.8) either (it needs those embeddings);
+  WordEmbeddingDistance(0.8) either (it needs those embeddings). In its place, the check that
+  keeps a swap near its word's sense: MiniLM's contextual vector of the new word against the old
+  one's in a 10-word window each side, cosine >= 0.4 (augment/sense.py; WordNet's synonyms come
+  from every sense of a word, and the whole-text cosine below cannot tell a swap that keeps the
+  sense from one that does not, AUC 0.47 on 317 read swaps: docs/label-keeping/sense.md);
 - sentence encoder: the packaged all-MiniLM-L6-v2 (a sentence-transformers model like A2T's
   stsb-distilbert-base, but not trained on STS-B), through TextAttack's own SBERT class;
 - part of speech: the offline tagger (NLTK's perceptron when its data is there, else the WordNet
@@ -25,6 +29,7 @@ Differences from A2T, each forced by what can be reached offline or by this proj
 """
 from __future__ import annotations
 
+from ...sense import sense_constraint
 from ..similarity import sentence_similarity
 from . import Recipe
 from .pwws_ren_2019 import transformation
@@ -60,7 +65,7 @@ def part_of_speech():
 
 
 def constraints():
-    return [part_of_speech(), sentence_similarity(SIMILARITY)]
+    return [part_of_speech(), sense_constraint(), sentence_similarity(SIMILARITY)]
 
 
 def pre_constraints():

@@ -11,10 +11,14 @@ Departures: a synonym takes the case pattern of the word it replaces (TextAttack
 `recover_word_case`, which its embedding and masked-LM swaps use and WordSwapWordNet does not):
 "BEAST" becomes "WILDCAT", not "wildcat"; a synonym that differs only in case is no candidate;
 and one more than a word longer than its word is none either (the register rule random mode
-shares, synonyms.short_enough: "bank" does not become "depository financial institution").
+shares, synonyms.short_enough: "bank" does not become "depository financial institution"); and
+a swap keeps its word's sense in context (augment/sense.py, the check random mode's `--senses
+context` makes: PWWS's synonyms come from every sense of the word, so on movie reviews "plot"
+became "patch" and "boring" "drilling").
 """
 from __future__ import annotations
 
+from ...sense import sense_constraint
 from . import Recipe
 
 
@@ -33,4 +37,4 @@ def transformation():
 
 
 RECIPE = Recipe(name="pwws", paper="Ren et al. 2019", edits="WordNet synonyms", transformation=transformation,
-                constraints=lambda: [], word_order="weighted-saliency", stock="PWWSRen2019")
+                constraints=lambda: [sense_constraint()], word_order="weighted-saliency", stock="PWWSRen2019")
