@@ -21,7 +21,8 @@ from augment.common.atomic import replace_file, replace_png
 
 from .stats import within_draws
 
-PLACE = re.compile(r"(?:^|/)(?:draw-(\d+)/)?runs/([^/]+)/seed-(\d+)(?:/metrics)?\.json$")
+# A run folder's .../draw-0/runs/vanilla/seed-1/metrics.json, or a record's .../draw-0/vanilla/seed-1.json.
+PLACE = re.compile(r"(?:^|/)(?:draw-(\d+)/)?(?:runs/)?([^/]+)/seed-(\d+)(?:/metrics)?\.json$")
 
 
 def runs_of(folders: list[Path]) -> dict[str, dict[tuple[int, int], dict]]:

@@ -2,7 +2,8 @@
 checked without the run folders (adapters and logs stay out of git).
 
 `gather(out, dest)` finds every finished seed under an experiment's folder (.../seed-N/metrics.json)
-and writes DEST/<its path under OUT>.json: the run's settings and data identity, its validation
+and writes DEST/<its path under OUT, less `runs/`>.json (a `runs/` folder is git-ignored, and a
+record is there to be committed): the run's settings and data identity, its validation
 figures at every epoch it evaluated and at the selected one, its test figures at the selected and
 the last epoch with the share of test put in one class, the precision, the prompt mechanism, the
 hardware (CPU model and flags, torch, commit) and its time. A few KB a run.
@@ -25,12 +26,13 @@ def record(seed_folder: Path) -> dict:
 
 
 def gather(out: Path, dest: Path) -> list[Path]:
-    """A record per finished seed under `out`, at DEST/<relative path of the seed folder>.json."""
+    """A record per finished seed under `out`, at DEST/<relative path of the seed folder, less
+    `runs/`>.json: DEST/draw-0/vanilla/seed-1.json."""
     out, dest = Path(out), Path(dest)
     written = []
     for metrics in sorted(out.rglob("seed-*/metrics.json")):
         folder = metrics.parent
-        target = dest / folder.relative_to(out).with_suffix(".json")
+        target = dest / Path(*[p for p in folder.relative_to(out).parts if p != "runs"]).with_suffix(".json")
         target.parent.mkdir(parents=True, exist_ok=True)
         replace_file(target, json.dumps(record(folder), indent=1) + "\n")
         written.append(target)

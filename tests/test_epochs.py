@@ -5,6 +5,7 @@ import os
 import statistics
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -27,6 +28,12 @@ def test_epochs_reads_every_runs_history_and_gives_spread_collapse_and_within_dr
     records = tmp_path / "records"
     assert subprocess.run([sys.executable, "-m", "pipelines.cli", "records", grid, records], cwd=ROOT, env=env,
                           capture_output=True).returncode == 0
+    # A record is there to be committed: none lands where git ignores it (a runs/ folder is).
+    written = sorted(p.relative_to(records) for p in records.rglob("*.json"))
+    assert len(written) == 12 and Path("draw-0/vanilla/seed-1.json") in written
+    ignored = subprocess.run(["git", "check-ignore", *[f"docs/some-cell/records/{p}" for p in written]], cwd=ROOT,
+                             capture_output=True, text=True)
+    assert ignored.returncode == 1 and not ignored.stdout, ignored.stdout
     outs = {}
     for name, source in (("from-runs", grid), ("from-records", records)):
         done = subprocess.run([sys.executable, "-m", "pipelines.cli", "epochs", source, "--out", tmp_path / name],
