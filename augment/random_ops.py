@@ -54,8 +54,9 @@ SENSES = ("context", "frequent", "all")
 # synonyms that fit their neighbours and keep their own capitals, no doubled word after a deletion,
 # and the sense choice. 3 (2026-12-07, #56): multi-word expressions kept whole (protect.kept_out),
 # no swap more than one word longer than its word, no offensive word the text did not have.
-# Corpora built before rebuild.
-TEXT_VERSION = 3
+# 4 (2026-12-07): words joined by a dash ("crown--rump") are one compound; a list's items are not
+# deleted (no "1987,, 1999"). Corpora built before rebuild.
+TEXT_VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -118,9 +119,10 @@ def keep_case(word: str, reference: str) -> str:
     return word
 
 
-# A word joined to the next by a hyphen: the parts of "anti-war" are one word to a reader, and
-# editing one part leaves "-war" or "motion-" behind. (TextAttack's words keep their hyphens.)
-COMPOUND = re.compile(rf"{WORD.pattern}(?:-{WORD.pattern})+")
+# A word joined to the next by a hyphen or a dash: the parts of "anti-war" (and of "crown--rump",
+# "4--3", "1914–1918") are one word to a reader, and editing one part leaves "-war" or "whose--rump"
+# behind. (TextAttack's words keep their hyphens.)
+COMPOUND = re.compile(rf"{WORD.pattern}(?:[-‐‑–—]+{WORD.pattern})+")
 
 
 def editable_words(text: str, protected) -> list[tuple[int, int, bool]]:
@@ -162,6 +164,9 @@ def deletion(text: str, start: int, end: int) -> tuple[int, int]:
         return start - 1, end
     return start, end
 
+
+LIST_MARK_BEFORE = re.compile(r"[,;:(.!?]\s*$")
+LIST_MARK_AFTER = re.compile(r"\s*[,;:)]")
 
 # The synonym op's token: what nlpaug's skip rules see (the word, or KEEP), the word itself and the
 # punctuation after it, for the tagger (POSITION between the three).
@@ -360,6 +365,11 @@ def apply_ops(text: str, ops, rate: float, seed: int, protected=(), senses: str 
         random.seed(seed)
         np.random.seed(seed)
         if op == "delete":
+            # A list's item (a word between two of its marks: "1987, 1996, 1999", "(1975, 1987"),
+            # or an opener before its comma ("steels. However, copper"), is not deleted: the marks
+            # would be left doubled (",,", "(,", ", )", "., ").
+            tokens = [KEEP if LIST_MARK_BEFORE.search(text, max(0, s - 3), s) and LIST_MARK_AFTER.match(text, e) else t
+                      for t, (s, e, _) in zip(tokens, spans)]
             # Each word carries its position, so the survivors name themselves (an alignment of
             # repeated words could pick the wrong "the"); nlpaug's capitalisation of the word after
             # a deleted first word is ignored: only deleted words change.

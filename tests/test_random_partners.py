@@ -238,7 +238,7 @@ def test_senses_option_frequent_is_a_subset_of_all():
         assert frequent[0] == every[0]
     with pytest.raises(PTPError, match="--senses some"):
         RandomSpec(senses="some")
-    assert RandomSpec().to_dict()["senses"] in ("frequent", "all") and RandomSpec().to_dict()["text_version"] == 3
+    assert RandomSpec().to_dict()["senses"] in ("frequent", "all") and RandomSpec().to_dict()["text_version"] == 4
     a = [apply_ops("The film is a moving portrait of grief.", ("synonym",), 1.0, s, senses="all")[0] for s in range(10)]
     f = [apply_ops("The film is a moving portrait of grief.", ("synonym",), 1.0, s, senses="frequent")[0] for s in range(10)]
     assert a != f
@@ -365,3 +365,15 @@ def test_a_swap_is_at_most_one_word_longer_than_its_word():
     with textattack_offline():
         words = transformation()._get_replacement_words("bank")
     assert words and all(len(w.split()) <= 2 for w in words) and "depository financial institution" not in words
+
+
+def test_deletions_in_lists_and_dashed_compounds_leave_no_stray_marks():
+    """Wikipedia text (BoolQ's passages): a year in "(1975, 1987, 1996)" is a list item the delete op leaves: deleting
+    it is kept (deleting it left ",," or "(,"); the parts of "crown--rump" and "4--3" are one compound that
+    neither op edits (a deleted part left "whose--rump")."""
+    text = ("Australia has played in seven finals (1975, 1987, 1996, 1999, 2003, 2007, 2015), losing 4--3 once. However, "
+            "The embryo whose crown--rump length is known, copper, glass, and steel were weighed.")
+    for seed in range(30):
+        after, _ = apply_ops(text, ("delete", "synonym"), 0.3, seed)
+        assert ",," not in after and "(," not in after and ", )" not in after and "., " not in after, after
+        assert "crown--rump" in after and "4--3" in after, after
