@@ -145,6 +145,11 @@ def test_adversarial_swaps_keep_case_and_skip_capitalised_stopwords():
     assert beast and all(w.isupper() for w in beast)
     assert cellar and all(w[0].isupper() and w[1:].islower() for w in cellar)
     assert 7 not in pre[1](text, transformation)  # "It": a stopword in any case
+    # A word's own base form is no swap: PWWS made "hours" "hour" and "detected" "detect" on WiC.
+    with textattack_offline():
+        for word, base in (("hours", "hour"), ("detected", "detect"), ("Movies", "Movie")):
+            found = transformation._get_replacement_words(word)
+            assert found and base not in found and base.lower() not in found, (word, found)
 
 
 def test_the_adversarial_search_leaves_markup_urls_and_abbreviations_alone(tmp_path):

@@ -71,7 +71,8 @@ class AttackSpec:
         # (2026-12-02); 5: the rule random mode shares (protect.kept_out: acronyms that open a
         # sentence, a title's small words, an opener before a name; 2026-12-04); 6: multi-word
         # expressions kept whole, no swap two words longer, no new offensive word (#56, 2026-12-07);
-        # 7: the WordNet recipes' swaps keep their word's sense in context (augment/sense.py).
+        # 7: the WordNet recipes' swaps keep their word's sense in context (augment/sense.py), and a
+        # word's own base form is no swap ("hours" -> "hour").
         # Earlier corpora rebuild.
         out["text_version"] = TEXT_VERSION
         out.pop("chunk_rows")

@@ -9,7 +9,8 @@ gold probability when the word is replaced by UNK times the best synonym's gain
 
 Departures: a synonym takes the case pattern of the word it replaces (TextAttack's own
 `recover_word_case`, which its embedding and masked-LM swaps use and WordSwapWordNet does not):
-"BEAST" becomes "WILDCAT", not "wildcat"; a synonym that differs only in case is no candidate;
+"BEAST" becomes "WILDCAT", not "wildcat"; a synonym that differs only in case, or is one of the
+word's own base forms ("hours" -> "hour"), is no candidate;
 and one more than a word longer than its word is none either (the register rule random mode
 shares, synonyms.short_enough: "bank" does not become "depository financial institution"); and
 a swap keeps its word's sense in context (augment/sense.py, the check random mode's `--senses
@@ -28,10 +29,15 @@ def transformation():
 
     class CaseKeepingWordSwapWordNet(WordSwapWordNet):
         def _get_replacement_words(self, word, random=False):
+            from nltk.corpus import wordnet as wn
+
             from ...synonyms import short_enough
 
+            # The word's own base forms are no swap ("hours" -> "hour", "detected" -> "detect"):
+            # WordNet lists them among the lemmas of the word's synsets, as random mode finds too.
+            own = {word.lower(), *(base for pos in "nvar" for base in wn._morphy(word.lower(), pos))}
             out = {recover_word_case(w, word) for w in super()._get_replacement_words(word, random)}
-            return sorted(w for w in out if w.lower() != word.lower() and short_enough(w, word))
+            return sorted(w for w in out if w.lower() not in own and short_enough(w, word))
 
     return CaseKeepingWordSwapWordNet()
 
