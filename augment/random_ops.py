@@ -20,9 +20,9 @@ the synonym op also skips stopwords, in any case.
 The synonym op: a contextual tagger (resources.pos_tagger, at nlpaug's `pos_tag` seam) tags every
 word in context; nouns, verbs, adjectives and adverbs with a synonym that fits are drawn; a
 synonym fits where it neither is nor holds the word and repeats neither neighbour (`fits`); it
-comes from the word's most frequent WordNet senses or from all of them (`--senses`), and with
-`--senses context` from the most frequent ones, kept only where MiniLM's contextual vector says
-the swap keeps the word's sense in its sentence (augment/sense.py; about 100x slower). The delete
+comes from the word's most frequent WordNet senses or from all of them (`--senses`). (The sense
+check of the WordNet recipes, augment/sense.py, showed no gain here on fresh text at about 10x
+the time: docs/label-keeping/sense.md.) The delete
 op never leaves the same word twice in a row (`no_doubled_words`).
 A variant identical to its original is retried with the next attempt's seed, then recorded with
 `changed = False`.
@@ -43,13 +43,12 @@ import numpy as np
 from .common import wordnet_lemmas
 from .common.errors import PTPError
 from .common.spans import protected_ranges, rewrite_spans
-from .sense import keeps_sense
 from .protect import PLACEHOLDER, SENTENCE_END, kept_out, new_offence, offensive, words_changed
 from .synonyms import fits, frequent_senses, inflect, irregular_forms, letters, tag_in_context, wordnet_pos
 from .common.tasks import Task
 
 OPS = ("synonym", "delete")
-SENSES = ("context", "frequent", "all")
+SENSES = ("frequent", "all")
 # 2 (2026-12-04): names, titles and acronyms kept out (protect.kept_out), a contextual tagger,
 # synonyms that fit their neighbours and keep their own capitals, no doubled word after a deletion,
 # and the sense choice. 3 (2026-12-07, #56): multi-word expressions kept whole (protect.kept_out),
@@ -67,9 +66,8 @@ class RandomSpec:
     variants: int = dataclasses.field(default=1, metadata={"help": "random: perturbed variants per example"})
     senses: str = dataclasses.field(default="frequent", metadata={
         "help": "random: synonyms from the word's most frequent WordNet senses for its tagged part of "
-                "speech (frequent), those kept only where the swap keeps the word's sense in context "
-                "(context: MiniLM, about 100x slower), or from all of them, as nlpaug and EDA do (all); "
-                "docs/label-keeping/sense.md"})
+                "speech (frequent) or from all of them, as nlpaug and EDA do (all); "
+                "docs/label-keeping/random.md"})
     retries: int = 3
 
     def __post_init__(self):
@@ -210,7 +208,7 @@ def augmenter(op: str, rate: float, senses: str = "frequent"):
             # nlpaug's predict (every lemma of every synset of the word), or the frequent senses'
             # lemmas, read from WordNet's lemma table (common/wordnet_lemmas.py: the same lemmas).
             synsets = wordnet_lemmas.synsets(word, pos)
-            if senses in ("context", "frequent"):
+            if senses == "frequent":
                 synsets = frequent_senses(synsets, word, pos)
             found = [name for lemmas in synsets for name, _ in lemmas]
             bases = {letters(b) for b in [word, *self.model._morphy(word.lower(), pos)]}  # "Movies" -> no "movie"
@@ -271,20 +269,6 @@ def augmenter(op: str, rate: float, senses: str = "frequent"):
             drawable = [i for i in range(len(tokens)) if i not in skip and self.candidates(tokens, tags, i, out)]
             count = min(self.generate_aug_cnt(len(tokens)), len(drawable))
             result = [t[0] for t in tokens]
-            if senses == "context":  # the sense check costs an encoder pass: only on drawn words
-                order, done = (self.sample(drawable, len(drawable)) if count else []), 0
-                for i in order:
-                    if done == count:
-                        break
-                    fitting = self.candidates(tokens, tags, i, out)
-                    # the first that keeps its sense, in a random order: a uniform draw among
-                    # those that do, checked one at a time (most pass: fewer encoder passes)
-                    for c in self.sample(fitting, len(fitting)) if fitting else []:
-                        if keeps_sense(out, i, [c])[0]:
-                            out[i] = result[i] = c
-                            done += 1
-                            break
-                return self.reverse_tokenizer([r if r != t[0] else SEP_SAME for r, t in zip(result, tokens)])
             for i in self.sample(drawable, count) if count else []:
                 fitting = self.candidates(tokens, tags, i, out)  # the neighbours may have changed
                 if fitting:

@@ -166,7 +166,7 @@ def quartiles(values: list[float]) -> dict:
             "max": round(max(values), 4), "mean": round(statistics.fmean(values), 4)}
 
 
-SENSES = ("all", "frequent", "context")
+SENSES = ("all", "frequent")
 
 
 def sample_page(path: Path, title: str, intro: str, rows: list, items: list, picked: list, judged: dict,

@@ -202,8 +202,10 @@ def benchmarks(root: Path) -> str:
     full, fast = build["settings"][0], build["settings"][1]
     s, r = step["median_seconds_per_step"], step["ratios"]
     pwws, a2t = keep["recipes"]["pwws"], keep["recipes"]["a2t-wordnet-minilm"]
-    read = lambda rec: rec["reading"]["read"]  # noqa: E731
-    p = scipy_stats.fisher_exact([[read(a2t)["yes"], 30 - read(a2t)["yes"]], [read(pwws)["yes"], 30 - read(pwws)["yes"]]])[1]
+    # A run's partners read by hand for their label, or None where this run's sample was not read.
+    read = lambda rec: (rec.get("reading") or {}).get("read", {}).get("yes")  # noqa: E731
+    p = scipy_stats.fisher_exact([[read(a2t), 30 - read(a2t)], [read(pwws), 30 - read(pwws)]])[1] \
+        if read(a2t) is not None and read(pwws) is not None else None
     mini, mp = deep["encoders"]["minilm"]["median_seconds_per_step"], deep["encoders"]["mpnet"]["median_seconds_per_step"]
 
     def at(d):
@@ -230,11 +232,13 @@ def benchmarks(root: Path) -> str:
          f"PGD {r['adv_pgd1_over_vanilla']:.2f}x, FreeLB {r['freelb_k2_over_vanilla']:.2f}x, SMART {r['smart1_over_vanilla']:.2f}x"),
         (f"adversarial partners that keep their label, {keep['rows']} sentiment rows (`label_keeping.py`, {at(keep)}; "
          "[write-up](docs/label-keeping/README.md))",
-         f"PWWS: {pwws['rows_per_second']:.2f} rows/s; {read(pwws)['yes']}/30 read keep it; MPNet judge "
-         f"{pwws['judges']['mpnet-probe']['keeps_label_share']:.1f}%",
+         f"PWWS: {pwws['rows_per_second']:.2f} rows/s, success {pwws['success_rate']:.1f}%; "
+         + (f"{read(pwws)}/30 read keep it; " if read(pwws) is not None else "")
+         + f"MPNet judge {pwws['judges']['mpnet-probe']['keeps_label_share']:.1f}%",
          f"`--recipe a2t-wordnet-minilm`: {a2t['rows_per_second']:.2f} rows/s "
-         f"(**{keep['a2t_minus_pwws']['rows_per_second_ratio']:.2f}x**), {read(a2t)['yes']}/30 (Fisher p = {p:.2f}); "
-         f"judge {a2t['judges']['mpnet-probe']['keeps_label_share']:.1f}%"),
+         f"(**{keep['a2t_minus_pwws']['rows_per_second_ratio']:.2f}x**), success {a2t['success_rate']:.1f}%; "
+         + (f"{read(a2t)}/30 (Fisher p = {p:.2f}); " if p is not None else "")
+         + f"judge {a2t['judges']['mpnet-probe']['keeps_label_share']:.1f}%"),
         (f"deep prompt, {deep['prefix_len']} positions, batch {deep['batch_size']} (`deep_prompt.py`, {at(deep)})",
          f"MiniLM, PEFT's prefix: {mini['ptp_prefix']:.2f} s; MPNet, VPT-deep: {mp['ptp_deep']:.2f} s",
          f"MiniLM, our key/value prefix: {mini['ptp_kv_prefix']:.2f} s "

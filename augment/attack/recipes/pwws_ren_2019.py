@@ -13,8 +13,8 @@ Departures: a synonym takes the case pattern of the word it replaces (TextAttack
 word's own base forms ("hours" -> "hour"), is no candidate;
 and one more than a word longer than its word is none either (the register rule random mode
 shares, synonyms.short_enough: "bank" does not become "depository financial institution"); and
-a swap keeps its word's sense in context (augment/sense.py, the check random mode's `--senses
-context` makes: PWWS's synonyms come from every sense of the word, so on movie reviews "plot"
+a swap keeps its word's sense in context (augment/sense.py: PWWS's synonyms come from every
+sense of the word, so on movie reviews "plot"
 became "patch" and "boring" "drilling").
 """
 from __future__ import annotations
