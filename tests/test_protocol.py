@@ -304,7 +304,7 @@ def test_sweep_then_stability_chain_at_tiny_size(tmp_path, tiny_bert, fixtures):
     res = subprocess.run([sys.executable, "-m", "pipelines.cli", "records", tmp_path / "st", tmp_path / "records"],
                          capture_output=True, text=True, cwd=ROOT, env=env)
     assert res.returncode == 0 and "12 records written" in res.stdout, res.stdout + res.stderr
-    seed = json.loads((tmp_path / "records" / "runs" / "freelb" / "seed-4.json").read_text())
+    seed = json.loads((tmp_path / "records" / "freelb" / "seed-4.json").read_text())
     metrics = json.loads((tmp_path / "st" / "runs" / "freelb" / "seed-4" / "metrics.json").read_text())
     assert seed["test"] == metrics["test"] and seed["best"] == metrics["best"] and seed["history"] == metrics["history"]
     assert seed["hardware"]["cpu"] and "cpu_flags" in seed["hardware"] and seed["hardware"]["torch"]

@@ -82,11 +82,12 @@ def test_swaps_the_victim_cannot_see_are_not_candidates():
     text = AttackedText("He sat on the bank of the river.")
     seen = [c.words[1] for c in transformed(transformation, text, text, [1], pre, post)]
     # WordNet offers "Sat" (Saturday): case kept, it is "sat" again, so no candidate at all.
-    assert "pose" in seen and not [w for w in seen if w.lower() == "sat"]
+    # ("pose" and "sit" are gone too: another sense, and the word's own base form.)
+    assert "seat" in seen and not [w for w in seen if w.lower() in ("sat", "sit", "pose")]
     # A swap the victim's tokenizer maps to the ids of the word it replaces is no candidate either.
     blind = [c.words[1] for c in transformed(transformation, text, text, [1], pre, post,
-                                             token_ids=lambda w: "sat" if w in ("sat", "pose") else w)]
-    assert set(seen) - set(blind) == {"pose"}
+                                             token_ids=lambda w: "sat" if w in ("sat", "seat") else w)]
+    assert set(seen) - set(blind) == {"seat"}
 
 
 class BatchSensitiveVictim:
